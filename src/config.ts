@@ -1,0 +1,256 @@
+/**
+ * fraudflow configuration: the environment, parsed once with zod.
+ *
+ * Every variable is documented with its default in `.env.example`; `test/compose.test.ts` checks that
+ * docker-compose.yml only sets variables declared here.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
+  .pipe(z.array(z.string()));
+
+const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port');
+
+const boolFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** One hosted frontier provider, reached through its OpenAI-compatible API. Tried in the order listed. */
+export const HostedProvider = z.object({
+  /** Short name shown in decisions, history and metrics. */
+  name: z.string().min(1),
+  /** OpenAI-compatible base URL, e.g. `https://api.openai.com/v1` or `https://openrouter.ai/api/v1`. */
+  baseURL: z.url(),
+  /** Name of the environment variable that holds the API key; the key itself never sits in config. */
+  apiKeyEnv: z.string().min(1),
+  /** Model id at that provider. */
+  model: z.string().min(1),
+  /** USD per million prompt tokens. @default 0 */
+  inputUsdPerMTok: z.number().nonnegative().default(0),
+  /** USD per million completion tokens. @default 0 */
+  outputUsdPerMTok: z.number().nonnegative().default(0),
+});
+export type HostedProvider = z.infer<typeof HostedProvider>;
+
+const defaultHostedProviders: HostedProvider[] = [
+  {
+    name: 'frontier-standin',
+    baseURL: 'http://127.0.0.1:11434/v1',
+    apiKeyEnv: 'FRONTIER_STANDIN_API_KEY',
+    model: 'fraudflow-frontier-standin',
+    inputUsdPerMTok: 2.5,
+    outputUsdPerMTok: 10,
+  },
+];
+
+const hostedProviders = z
+  .string()
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'HOSTED_PROVIDERS must be a JSON array of providers' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(HostedProvider));
+
+const cacheDefault = path.join(os.homedir(), '.cache', 'fraudflow');
+
+/** The raw environment schema: names are the variable names, values carry their defaults. */
+export const Env = z.object({
+  FRAUDFLOW_CACHE_DIR: z.string().default(cacheDefault),
+  FRAUDFLOW_DATA_DIR: z.string().optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+
+  KAFKA_BROKERS: csv.pipe(z.array(hostPort).min(1)).default(['127.0.0.1:9092']),
+  KAFKA_CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).default(9093),
+  KAFKA_CLIENT_ID: z.string().default('fraudflow'),
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  TOPIC_TRANSACTIONS: z.string().default('fraudflow.transactions'),
+  TOPIC_DECISIONS: z.string().default('fraudflow.decisions'),
+  TOPIC_DEAD_LETTER: z.string().default('fraudflow.transactions.dlq'),
+
+  INGEST_GROUP_ID: z.string().default('fraudflow-ingest'),
+  INGEST_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(64),
+  INGEST_MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(64 * 1024),
+
+  OLLAMA_HOST: hostPort.default('127.0.0.1:11434'),
+  OLLAMA_NUM_PARALLEL: z.coerce.number().int().min(1).default(2),
+  LOCAL_MODEL_BASE_URL: z.url().default('http://127.0.0.1:11434/v1'),
+  LOCAL_MODEL_NAME: z.string().default('fraudflow-smollm2:135m-q4_1'),
+  LOCAL_MODEL_API_KEY: z.string().default('ollama'),
+  LOCAL_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  LOCAL_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  LOCAL_SCORING_CONCURRENCY: z.coerce.number().int().min(1).optional(),
+
+  HOSTED_PROVIDERS: hostedProviders.default(defaultHostedProviders),
+  HOSTED_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+  HOSTED_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  HOSTED_SCORING_CONCURRENCY: z.coerce.number().int().min(1).default(16),
+  HOSTED_TASK_QUEUE_RPS: z.coerce.number().positive().default(50),
+  HOSTED_ESCALATION_ENABLED: boolFlag.default(true),
+
+  SCORE_APPROVE_BELOW: z.coerce.number().min(0).max(1).default(0.4),
+  SCORE_DECLINE_AT: z.coerce.number().min(0).max(1).default(0.8),
+  AMBIGUOUS_LOW: z.coerce.number().min(0).max(1).default(0.35),
+  AMBIGUOUS_HIGH: z.coerce.number().min(0).max(1).default(0.75),
+  MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.6),
+
+  RULE_REVIEW_AMOUNT: z.coerce.number().positive().default(5_000),
+  RULE_DECLINE_AMOUNT: z.coerce.number().positive().default(50_000),
+  RULE_BLOCKED_COUNTRIES: csv.default(['KP', 'IR', 'SY', 'CU']),
+  RULE_BLOCKED_MCCS: csv.default([]),
+  RULE_REVIEW_MCCS: csv.default(['7995']),
+  RULE_ESCALATE_MCCS: csv.default(['4829', '6051', '6540']),
+  RULE_VELOCITY_REVIEW_PER_HOUR: z.coerce.number().int().min(1).default(10),
+  RULE_VELOCITY_ESCALATE_PER_HOUR: z.coerce.number().int().min(1).default(5),
+});
+export type Env = z.infer<typeof Env>;
+
+/** Thresholds and rule settings; passed to workflows as input so replays run with the exact same policy. */
+export const ScoringPolicy = z.object({
+  approveBelow: z.number(),
+  declineAt: z.number(),
+  ambiguousLow: z.number(),
+  ambiguousHigh: z.number(),
+  minConfidence: z.number(),
+  escalationEnabled: z.boolean(),
+  rules: z.object({
+    reviewAmount: z.number(),
+    declineAmount: z.number(),
+    blockedCountries: z.array(z.string()),
+    blockedMccs: z.array(z.string()),
+    reviewMccs: z.array(z.string()),
+    escalateMccs: z.array(z.string()),
+    velocityReviewPerHour: z.number(),
+    velocityEscalatePerHour: z.number(),
+  }),
+});
+export type ScoringPolicy = z.infer<typeof ScoringPolicy>;
+
+export interface Config {
+  env: Env;
+  cacheDir: string;
+  dataDir: string;
+  temporal: { address: string; namespace: string; uiUrl: string };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    partitions: number;
+    topics: { transactions: string; decisions: string; deadLetter: string };
+  };
+  ingest: { groupId: string; maxInFlight: number; maxEventBytes: number };
+  localModel: { baseURL: string; model: string; apiKey: string; timeoutMs: number; maxAttempts: number; concurrency: number };
+  hosted: {
+    providers: HostedProvider[];
+    timeoutMs: number;
+    maxAttempts: number;
+    concurrency: number;
+    taskQueueRps: number;
+  };
+  policy: ScoringPolicy;
+}
+
+/** Thrown when the environment does not parse; the message is zod's prettified report. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses an environment (default `process.env`). Throws {@link ConfigError} with a readable report on failure. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid fraudflow configuration:\n${z.prettifyError(parsed.error)}`);
+  }
+  const env = parsed.data;
+  if (env.AMBIGUOUS_LOW > env.AMBIGUOUS_HIGH) {
+    throw new ConfigError('invalid fraudflow configuration: AMBIGUOUS_LOW must not exceed AMBIGUOUS_HIGH');
+  }
+  if (env.SCORE_APPROVE_BELOW > env.SCORE_DECLINE_AT) {
+    throw new ConfigError('invalid fraudflow configuration: SCORE_APPROVE_BELOW must not exceed SCORE_DECLINE_AT');
+  }
+  const cacheDir = env.FRAUDFLOW_CACHE_DIR;
+  const temporalHost = env.TEMPORAL_ADDRESS.split(':')[0] ?? '127.0.0.1';
+  return {
+    env,
+    cacheDir,
+    dataDir: env.FRAUDFLOW_DATA_DIR ?? path.join(cacheDir, 'data'),
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      uiUrl: `http://${temporalHost}:${env.TEMPORAL_UI_PORT}`,
+    },
+    kafka: {
+      brokers: env.KAFKA_BROKERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      partitions: env.KAFKA_TOPIC_PARTITIONS,
+      topics: { transactions: env.TOPIC_TRANSACTIONS, decisions: env.TOPIC_DECISIONS, deadLetter: env.TOPIC_DEAD_LETTER },
+    },
+    ingest: {
+      groupId: env.INGEST_GROUP_ID,
+      maxInFlight: env.INGEST_MAX_IN_FLIGHT,
+      maxEventBytes: env.INGEST_MAX_EVENT_BYTES,
+    },
+    localModel: {
+      baseURL: env.LOCAL_MODEL_BASE_URL,
+      model: env.LOCAL_MODEL_NAME,
+      apiKey: env.LOCAL_MODEL_API_KEY,
+      timeoutMs: env.LOCAL_MODEL_TIMEOUT_MS,
+      maxAttempts: env.LOCAL_MODEL_MAX_ATTEMPTS,
+      // One activity slot per parallel request the local model server accepts: more would only queue inside Ollama.
+      concurrency: env.LOCAL_SCORING_CONCURRENCY ?? env.OLLAMA_NUM_PARALLEL,
+    },
+    hosted: {
+      providers: env.HOSTED_PROVIDERS,
+      timeoutMs: env.HOSTED_MODEL_TIMEOUT_MS,
+      maxAttempts: env.HOSTED_MODEL_MAX_ATTEMPTS,
+      concurrency: env.HOSTED_SCORING_CONCURRENCY,
+      taskQueueRps: env.HOSTED_TASK_QUEUE_RPS,
+    },
+    policy: {
+      approveBelow: env.SCORE_APPROVE_BELOW,
+      declineAt: env.SCORE_DECLINE_AT,
+      ambiguousLow: env.AMBIGUOUS_LOW,
+      ambiguousHigh: env.AMBIGUOUS_HIGH,
+      minConfidence: env.MIN_CONFIDENCE,
+      escalationEnabled: env.HOSTED_ESCALATION_ENABLED,
+      rules: {
+        reviewAmount: env.RULE_REVIEW_AMOUNT,
+        declineAmount: env.RULE_DECLINE_AMOUNT,
+        blockedCountries: env.RULE_BLOCKED_COUNTRIES,
+        blockedMccs: env.RULE_BLOCKED_MCCS,
+        reviewMccs: env.RULE_REVIEW_MCCS,
+        escalateMccs: env.RULE_ESCALATE_MCCS,
+        velocityReviewPerHour: env.RULE_VELOCITY_REVIEW_PER_HOUR,
+        velocityEscalatePerHour: env.RULE_VELOCITY_ESCALATE_PER_HOUR,
+      },
+    },
+  };
+}
+
+/** For entry points: parse the environment or print the report and exit non-zero. */
+export function loadConfigOrExit(source: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Custom search attributes fraudflow upserts on every scoring workflow, so an analyst can list decisions in the
+ * Temporal UI or with `temporal workflow list --query "FraudDecision = 'decline' AND FraudEscalated = true"`.
+ * The dev stack registers them on start (new and existing databases); production clusters register them once
+ * with `temporal operator search-attribute create` (see docs/operations.md).
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const FraudDecision = defineSearchAttributeKey('FraudDecision', SearchAttributeType.KEYWORD);
+export const FraudRiskScore = defineSearchAttributeKey('FraudRiskScore', SearchAttributeType.DOUBLE);
+export const FraudEscalated = defineSearchAttributeKey('FraudEscalated', SearchAttributeType.BOOL);
+export const FraudScoringPath = defineSearchAttributeKey('FraudScoringPath', SearchAttributeType.KEYWORD);
+export const FraudProvider = defineSearchAttributeKey('FraudProvider', SearchAttributeType.KEYWORD);
+export const FraudMerchantCategory = defineSearchAttributeKey('FraudMerchantCategory', SearchAttributeType.KEYWORD);
+export const FraudAmount = defineSearchAttributeKey('FraudAmount', SearchAttributeType.DOUBLE);
+export const FraudReplayId = defineSearchAttributeKey('FraudReplayId', SearchAttributeType.KEYWORD);
+
+export const fraudSearchAttributes = [
+  FraudDecision,
+  FraudRiskScore,
+  FraudEscalated,
+  FraudScoringPath,
+  FraudProvider,
+  FraudMerchantCategory,
+  FraudAmount,
+  FraudReplayId,
+] as const;

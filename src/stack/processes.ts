@@ -1,0 +1,176 @@
+/**
+ * Process bookkeeping for the stack manager: detached services with pid files, so `down` stops only what `up`
+ * started, and port probes that tell "ours and healthy" from "taken by something else".
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+/** Thrown when the stack cannot be brought up; the message names the cause and the fix. */
+export class StackError extends Error {
+  override name = 'StackError';
+}
+
+export interface PidRecord {
+  pid: number;
+  /** The executable path; checked against /proc before signalling so a reused pid is never killed. */
+  command: string;
+  startedAt: string;
+}
+
+export function readPid(file: string): PidRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as PidRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` is alive and still runs `command` (not a recycled pid). */
+export function isOurProcess(rec: PidRecord): boolean {
+  try {
+    process.kill(rec.pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const cmdline = fs.readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');
+    return cmdline.includes(rec.command);
+  } catch {
+    return true;
+  }
+}
+
+export interface DetachedSpec {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logFile: string;
+  pidFile: string;
+}
+
+/** Starts a service detached from this process, appending its output to a log file and recording its pid. */
+export function spawnDetached(spec: DetachedSpec): PidRecord {
+  fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
+  fs.mkdirSync(path.dirname(spec.pidFile), { recursive: true });
+  const out = fs.openSync(spec.logFile, 'a');
+  const child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: { ...process.env, ...spec.env },
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  if (child.pid === undefined) throw new StackError(`could not start ${spec.command}`);
+  child.unref();
+  const rec: PidRecord = { pid: child.pid, command: spec.command, startedAt: new Date().toISOString() };
+  fs.writeFileSync(spec.pidFile, JSON.stringify(rec));
+  return rec;
+}
+
+/** Sends SIGTERM to the process group, waits up to `graceMs`, then SIGKILL. Returns whether something was stopped. */
+export async function stopProcess(pidFile: string, graceMs = 15_000): Promise<boolean> {
+  const rec = readPid(pidFile);
+  if (!rec) return false;
+  if (!isOurProcess(rec)) {
+    fs.rmSync(pidFile, { force: true });
+    return false;
+  }
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-rec.pid, sig);
+    } catch {
+      try {
+        process.kill(rec.pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && isOurProcess(rec)) await sleep(200);
+  if (isOurProcess(rec)) signal('SIGKILL');
+  while (isOurProcess(rec)) await sleep(100);
+  fs.rmSync(pidFile, { force: true });
+  return true;
+}
+
+/** True when something accepts TCP connections on host:port. */
+export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `probe` until it returns true or `timeoutMs` passes; returns the last error for the message. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  opts: { timeoutMs: number; intervalMs?: number; alive?: () => boolean; logFile?: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (opts.alive && !opts.alive()) {
+      throw new StackError(`${what} exited during start-up.${logHint(opts.logFile)}`);
+    }
+    await sleep(opts.intervalMs ?? 500);
+  }
+  const detail = lastError instanceof Error ? ` Last error: ${lastError.message}.` : '';
+  throw new StackError(`${what} was not healthy after ${opts.timeoutMs / 1000}s.${detail}${logHint(opts.logFile)}`);
+}
+
+function logHint(logFile?: string): string {
+  if (!logFile || !fs.existsSync(logFile)) return '';
+  const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+  return ` See ${logFile}; its last lines:\n${tail}`;
+}
+
+/** Runs a build or tool command to completion, streaming into a log file; throws a StackError naming the log. */
+export function runToLog(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; logFile: string; what: string },
+): Promise<void> {
+  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const out = fs.openSync(opts.logFile, 'a');
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', out, out] });
+    child.once('error', (err) => {
+      fs.closeSync(out);
+      reject(new StackError(`${opts.what} failed: ${err.message}`));
+    });
+    child.once('exit', (code) => {
+      fs.closeSync(out);
+      if (code === 0) resolve();
+      else reject(new StackError(`${opts.what} failed (exit ${code}).${logHint(opts.logFile)}`));
+    });
+  });
+}
+
+/** Throws a StackError naming the missing toolchain and how to get it. */
+export function requireTool(tool: string, versionArgs: string[], fix: string): void {
+  const res = spawnSync(tool, versionArgs, { stdio: 'ignore' });
+  if (res.error || res.status !== 0) {
+    throw new StackError(`'${tool}' was not found on PATH; it is needed to provision the stack. ${fix}`);
+  }
+}
