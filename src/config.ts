@@ -98,6 +98,8 @@ export const Env = z.object({
   LOCAL_SCORING_CONCURRENCY: z.coerce.number().int().min(1).optional(),
 
   HOSTED_PROVIDERS: hostedProviders.default(defaultHostedProviders),
+  /** API key of the default hosted stand-in (an OpenAI-compatible server we run); real providers name their own. */
+  FRONTIER_STANDIN_API_KEY: z.string().default('fraudflow-standin-key'),
   HOSTED_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
   HOSTED_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   HOSTED_SCORING_CONCURRENCY: z.coerce.number().int().min(1).default(16),

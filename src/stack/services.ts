@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { grpc, temporal } from '@temporalio/proto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../config';
 import { fraudSearchAttributes } from '../search-attributes';
@@ -136,7 +136,7 @@ export function temporalService(config: Config, layout: StackLayout): StackServi
         const connection = await connect();
         try {
           const res = await connection.healthService.check({});
-          return res.status === temporal.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING;
+          return res.status === grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING;
         } finally {
           await connection.close();
         }

@@ -1,0 +1,21 @@
+# fraudflow workers and ingest: one image, the subcommand chosen by the compose service's `command`.
+#   docker build -t fraudflow:local .
+#   docker run --rm fraudflow:local --help
+
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY . .
+RUN npm run build
+
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Runtime dependencies only; @temporalio/worker bundles the workflow code when a worker starts.
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+ENTRYPOINT ["node", "dist/src/cli/main.js"]
+CMD ["--help"]

@@ -1,0 +1,16 @@
+import type { Producer } from 'kafkajs';
+import type { Config } from '../src/config';
+import type { ModelClients } from '../src/models/clients';
+import { createModelScoringActivities } from './model-scoring';
+import { createPublishingActivities } from './publishing';
+
+export type { ModelScore, ScoreRequest, EscalationRequest } from './model-scoring';
+export type { PublishRequest } from './publishing';
+export { createModelScoringActivities } from './model-scoring';
+export { createPublishingActivities } from './publishing';
+
+/** Every fraudflow activity; workers register the subset for their task queue. */
+export function createActivities(deps: { config: Config; models: ModelClients; producer: Producer }) {
+  return { ...createModelScoringActivities(deps), ...createPublishingActivities(deps) };
+}
+export type FraudflowActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,125 @@
+/**
+ * Scoring activities: thin adapters from a transaction to an OpenAI-compatible chat completion and back to a
+ * validated RiskAssessment. Failures leave as typed Temporal failures (src/errors.ts); Temporal retries them.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../src/config';
+import { classifyModelError, InvalidModelOutputError, ModelCallError, ModelFailureType } from '../src/errors';
+import type { ModelClients, ModelTarget } from '../src/models/clients';
+import type { ModelCall } from '../src/schemas/decision';
+import { localRiskAssessmentJsonSchema, RiskAssessment, riskAssessmentJsonSchema } from '../src/schemas/risk-assessment';
+import type { TransactionEvent } from '../src/schemas/transaction-event';
+import { buildScoringMessages } from '../src/scoring/prompt';
+import { z } from 'zod';
+
+export interface ModelScore {
+  assessment: RiskAssessment;
+  call: ModelCall;
+}
+
+export interface ScoreRequest {
+  event: TransactionEvent;
+}
+
+export interface EscalationRequest extends ScoreRequest {
+  /** Hosted provider name from config. */
+  provider: string;
+}
+
+/** Most answers are ~40 tokens; the cap bounds cost and latency when a model rambles. */
+const maxAnswerTokens = 200;
+
+function costUsd(target: ModelTarget, inputTokens: number, outputTokens: number): number {
+  return (inputTokens * target.inputUsdPerMTok + outputTokens * target.outputUsdPerMTok) / 1_000_000;
+}
+
+async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<ModelScore> {
+  const context = { provider: target.provider, model: target.model, transactionId: event.transactionId };
+  if (target.misconfigured) {
+    throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
+  }
+  const started = performance.now();
+  let completion;
+  try {
+    completion = await target.client.chat.completions.create(
+      {
+        model: target.model,
+        messages: buildScoringMessages(event, target.tier),
+        response_format: {
+          type: 'json_schema',
+          json_schema: {
+            name: 'risk_assessment',
+            strict: true,
+            schema: target.tier === 'local' ? localRiskAssessmentJsonSchema : riskAssessmentJsonSchema,
+          },
+        },
+        temperature: 0,
+        max_tokens: maxAnswerTokens,
+      },
+      { signal: Context.current().cancellationSignal },
+    );
+  } catch (err) {
+    throw classifyModelError(err, context).toApplicationFailure();
+  }
+  const latencyMs = Math.round(performance.now() - started);
+  const content = completion.choices[0]?.message?.content ?? '';
+  const assessment = parseAssessment(content, context);
+  const inputTokens = completion.usage?.prompt_tokens ?? 0;
+  const outputTokens = completion.usage?.completion_tokens ?? 0;
+  return {
+    assessment,
+    call: {
+      provider: target.provider,
+      model: completion.model || target.model,
+      tier: target.tier,
+      outcome: 'ok',
+      latencyMs,
+      inputTokens,
+      outputTokens,
+      costUsd: costUsd(target, inputTokens, outputTokens),
+      riskScore: assessment.riskScore,
+      confidence: assessment.confidence,
+      attempt: Context.current().info.attempt,
+    },
+  };
+}
+
+/** An LLM's answer is untrusted input: parse JSON, then the schema; either failure is InvalidModelOutput. */
+function parseAssessment(content: string, context: { provider: string; model: string; transactionId: string }): RiskAssessment {
+  let json: unknown;
+  try {
+    json = JSON.parse(content);
+  } catch {
+    throw new InvalidModelOutputError(`${context.provider} answered non-JSON: ${content.slice(0, 200)}`, context).toApplicationFailure();
+  }
+  const parsed = RiskAssessment.safeParse(json);
+  if (!parsed.success) {
+    throw new InvalidModelOutputError(
+      `${context.provider} answered JSON that is not a RiskAssessment:\n${z.prettifyError(parsed.error)}`,
+      context,
+    ).toApplicationFailure();
+  }
+  return parsed.data;
+}
+
+export function createModelScoringActivities(deps: { config: Config; models: ModelClients }) {
+  return {
+    /** First pass on the local quantized model (full view of the transaction, data stays in the network). */
+    async scoreWithLocalModel(req: ScoreRequest): Promise<ModelScore> {
+      return scoreWith(deps.models.local, req.event);
+    },
+    /** Escalation to one hosted provider (redacted view only). The workflow walks the provider chain. */
+    async escalateToHostedModel(req: EscalationRequest): Promise<ModelScore> {
+      const target = deps.models.hosted.get(req.provider);
+      if (!target) {
+        throw ApplicationFailure.create({
+          type: ModelFailureType.misconfigured,
+          message: `hosted provider ${req.provider} is not configured on this worker`,
+          nonRetryable: true,
+        });
+      }
+      return scoreWith(target, req.event);
+    },
+  };
+}

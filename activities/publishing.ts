@@ -1,0 +1,31 @@
+/** Publishing activity: the decision goes to the decisions topic keyed by transactionId. */
+import type { Producer } from 'kafkajs';
+import type { Decision } from '../src/schemas/decision';
+
+export interface PublishRequest {
+  decision: Decision;
+  topic: string;
+}
+
+export function createPublishingActivities(deps: { producer: Producer }) {
+  return {
+    /**
+     * At-least-once: a retry after a lost ack may publish the same decision twice; consumers dedupe by
+     * transactionId and the copies are identical (the decision is fixed in workflow history before publishing).
+     */
+    async publishDecision(req: PublishRequest): Promise<{ partition: number; offset: string }> {
+      const [meta] = await deps.producer.send({
+        topic: req.topic,
+        acks: -1,
+        messages: [
+          {
+            key: req.decision.transactionId,
+            value: JSON.stringify(req.decision),
+            headers: { 'fraudflow-schema': 'decision.v1', 'fraudflow-workflow-id': req.decision.workflowId },
+          },
+        ],
+      });
+      return { partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? '-1' };
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Decision v1: what fraudflow publishes to the decisions topic (keyed by transactionId) and what the scoring
+ * workflow returns. Documented with examples in docs/contracts.md.
+ */
+import { z } from 'zod';
+
+export const decisionVersion = 1;
+
+export const DecisionOutcome = z.enum(['approve', 'review', 'decline']);
+export type DecisionOutcome = z.infer<typeof DecisionOutcome>;
+
+/**
+ * How the decision was reached: `rules` (a rule decided alone), `local` (the local model's first pass),
+ * `escalated` (a hosted frontier model), `fallback` (no usable model answer: the policy's safe default).
+ */
+export const ScoringPath = z.enum(['rules', 'local', 'escalated', 'fallback']);
+export type ScoringPath = z.infer<typeof ScoringPath>;
+
+export const ModelCallOutcome = z.enum(['ok', 'invalid_output', 'error', 'skipped']);
+
+/** One model call as recorded by the activity that made it (attempts that failed are in Temporal's history). */
+export const ModelCall = z.object({
+  provider: z.string(),
+  model: z.string(),
+  tier: z.enum(['local', 'hosted']),
+  outcome: ModelCallOutcome,
+  /** Why the call did not give a usable answer, when it did not. */
+  error: z.string().optional(),
+  latencyMs: z.number().nonnegative(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+  riskScore: z.number().min(0).max(1).optional(),
+  confidence: z.number().min(0).max(1).optional(),
+  /** Temporal activity attempt that produced this record. */
+  attempt: z.number().int().positive().optional(),
+});
+export type ModelCall = z.infer<typeof ModelCall>;
+
+export const DecisionSource = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('kafka'), topic: z.string(), partition: z.number().int(), offset: z.string() }),
+  z.object({ kind: z.literal('replay'), replayId: z.string(), uri: z.string(), line: z.number().int().optional() }),
+  z.object({ kind: z.literal('api') }),
+]);
+export type DecisionSource = z.infer<typeof DecisionSource>;
+
+export const RuleHit = z.object({
+  rule: z.string(),
+  effect: z.enum(['decline', 'review', 'escalate']),
+  detail: z.string(),
+});
+export type RuleHit = z.infer<typeof RuleHit>;
+
+export const Decision = z.object({
+  schemaVersion: z.literal(decisionVersion),
+  transactionId: z.string(),
+  decision: DecisionOutcome,
+  riskScore: z.number().min(0).max(1),
+  reasons: z.array(z.string()),
+  path: ScoringPath,
+  ruleHits: z.array(RuleHit),
+  modelCalls: z.array(ModelCall),
+  decidedAt: z.iso.datetime(),
+  workflowId: z.string(),
+  runId: z.string(),
+  source: DecisionSource,
+  /** Hash of the prompt version and scoring policy, so two runs can be told apart and reproduced. */
+  policyHash: z.string(),
+  promptVersion: z.string(),
+});
+export type Decision = z.infer<typeof Decision>;

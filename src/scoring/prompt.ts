@@ -1,0 +1,32 @@
+/**
+ * The fraud-analyst prompt. Bump `promptVersion` on any change: it is recorded on every decision and hashed into
+ * the policy hash so backtests can tell prompt changes apart.
+ */
+import { formatMoney } from '../schemas/money';
+import type { TransactionEvent } from '../schemas/transaction-event';
+import { localView, redactForHosted } from './redaction';
+
+export const promptVersion = 'fraud-analyst-v1';
+
+const systemPrompt = [
+  'You are a card-fraud analyst at a payments company.',
+  'Assess the transaction and answer only with JSON: {"riskScore": number 0..1, "confidence": number 0..1, "reasons": [short strings]}.',
+  'riskScore is the probability the transaction is fraudulent. confidence is how sure you are of that score.',
+  'Typical fraud signs: card testing (tiny amounts, many attempts), large foreign purchases, bursts on one card,',
+  'new devices with foreign IPs, money transfers and quasi-cash. Ordinary local purchases are low risk.',
+].join(' ');
+
+export interface ChatMessage {
+  role: 'system' | 'user';
+  content: string;
+}
+
+/** Messages for a model. `audience: 'hosted'` uses only the redacted view of the transaction. */
+export function buildScoringMessages(event: TransactionEvent, audience: 'local' | 'hosted'): ChatMessage[] {
+  const view = audience === 'hosted' ? redactForHosted(event) : localView(event);
+  const summary = `${formatMoney(event.amount)} at ${event.merchant.name} (MCC ${event.merchant.mcc}, ${event.merchant.country}) via ${event.channel}`;
+  return [
+    { role: 'system', content: systemPrompt },
+    { role: 'user', content: `Transaction: ${summary}\nDetails: ${JSON.stringify(view)}` },
+  ];
+}

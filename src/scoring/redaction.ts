@@ -1,0 +1,29 @@
+/**
+ * Data residency: the view of a transaction that may leave the network. Hosted prompts are built only from this
+ * view; the local model may see more.
+ */
+import type { TransactionEvent } from '../schemas/transaction-event';
+
+/** Fields that never leave the network. @default every personal field the contract carries */
+export const neverLeaves = ['customer', 'ipAddress', 'device.userAgent', 'geo.exact', 'cardToken', 'customerId', 'accountId'] as const;
+
+/** A copy of the event with personal data removed and location coarsened to city/country. */
+export function redactForHosted(event: TransactionEvent): Record<string, unknown> {
+  return {
+    transactionId: event.transactionId,
+    occurredAt: event.occurredAt,
+    amount: event.amount,
+    merchant: event.merchant,
+    channel: event.channel,
+    cardholderCountry: event.cardholderCountry,
+    device: event.device?.type ? { type: event.device.type } : undefined,
+    geo: event.geo ? { city: event.geo.city, country: event.geo.country } : undefined,
+    velocity: event.velocity,
+  };
+}
+
+/** The local view: everything but the label (ground truth must never reach a model) and raw contact details. */
+export function localView(event: TransactionEvent): Record<string, unknown> {
+  const { label: _label, customer: _customer, ...rest } = event;
+  return rest;
+}

@@ -1,0 +1,55 @@
+/**
+ * Deterministic fraud rules: pure functions shared by the workflow and the tests. A rule can force a decline,
+ * force a review or force escalation to a hosted model; rules always outrank models.
+ */
+import type { ScoringPolicy } from '../config';
+import type { RuleHit } from '../schemas/decision';
+import { toMajorUnits } from '../schemas/money';
+import type { TransactionEvent } from '../schemas/transaction-event';
+
+export function evaluateRules(event: TransactionEvent, rules: ScoringPolicy['rules']): RuleHit[] {
+  const hits: RuleHit[] = [];
+  const amount = toMajorUnits(event.amount);
+  const { mcc, country } = event.merchant;
+
+  if (rules.blockedCountries.includes(country)) {
+    hits.push({ rule: 'blocked_country', effect: 'decline', detail: `merchant country ${country} is blocked` });
+  }
+  if (event.geo?.country && rules.blockedCountries.includes(event.geo.country)) {
+    hits.push({ rule: 'blocked_country', effect: 'decline', detail: `transaction location ${event.geo.country} is blocked` });
+  }
+  if (rules.blockedMccs.includes(mcc)) {
+    hits.push({ rule: 'blocked_mcc', effect: 'decline', detail: `merchant category ${mcc} is blocked` });
+  }
+  if (amount >= rules.declineAmount) {
+    hits.push({ rule: 'amount_limit', effect: 'decline', detail: `amount ${amount} ${event.amount.currency} ≥ ${rules.declineAmount}` });
+  } else if (amount >= rules.reviewAmount) {
+    hits.push({ rule: 'amount_review', effect: 'review', detail: `amount ${amount} ${event.amount.currency} ≥ ${rules.reviewAmount}` });
+  }
+  if (rules.reviewMccs.includes(mcc)) {
+    hits.push({ rule: 'review_mcc', effect: 'review', detail: `merchant category ${mcc} always gets a human review` });
+  }
+  if (rules.escalateMccs.includes(mcc)) {
+    hits.push({ rule: 'escalate_mcc', effect: 'escalate', detail: `merchant category ${mcc} needs the frontier model` });
+  }
+  const perHour = event.velocity?.cardTxnLastHour;
+  if (perHour !== undefined) {
+    if (perHour >= rules.velocityReviewPerHour) {
+      hits.push({ rule: 'card_velocity', effect: 'review', detail: `${perHour} card transactions in the last hour` });
+    } else if (perHour >= rules.velocityEscalatePerHour) {
+      hits.push({ rule: 'card_velocity', effect: 'escalate', detail: `${perHour} card transactions in the last hour` });
+    }
+  }
+  if (event.cardholderCountry && event.cardholderCountry !== country && event.channel === 'card_present') {
+    hits.push({
+      rule: 'card_present_abroad',
+      effect: 'escalate',
+      detail: `card-present purchase in ${country}, cardholder from ${event.cardholderCountry}`,
+    });
+  }
+  return hits;
+}
+
+export function hasEffect(hits: RuleHit[], effect: RuleHit['effect']): boolean {
+  return hits.some((h) => h.effect === effect);
+}

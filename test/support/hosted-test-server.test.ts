@@ -1,0 +1,171 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, AuthenticationError, RateLimitError } from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RiskAssessment, riskAssessmentJsonSchema } from '../../src/schemas/risk-assessment';
+import { startHostedTestServer } from './hosted-test-server';
+import type { HostedTestServer } from './hosted-test-server';
+
+const API_KEY = 'sk-test-hosted-secret-7f3a';
+const MODEL = 'frontier-test-model';
+
+describe('hosted test server', () => {
+  let server: HostedTestServer;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    server = await startHostedTestServer({ apiKey: API_KEY, model: MODEL });
+    client = new OpenAI({ baseURL: server.baseURL, apiKey: API_KEY, maxRetries: 0 });
+  });
+  afterEach(() => server.reset());
+  afterAll(async () => {
+    await server.close();
+  });
+
+  /** The request fraudflow makes: the risk schema as a strict JSON-schema response format. */
+  function scoreRequest(prompt: string) {
+    return {
+      model: MODEL,
+      messages: [
+        { role: 'system' as const, content: 'You score card transactions for fraud. Answer in JSON.' },
+        { role: 'user' as const, content: prompt },
+      ],
+      response_format: {
+        type: 'json_schema' as const,
+        json_schema: { name: 'risk_assessment', schema: riskAssessmentJsonSchema, strict: true },
+      },
+    };
+  }
+
+  async function caught(promise: Promise<unknown>): Promise<unknown> {
+    try {
+      await promise;
+    } catch (err) {
+      return err;
+    }
+    throw new Error('expected the request to fail');
+  }
+
+  it('scripted answer arrives as a RiskAssessment with usage and the model echoed', async () => {
+    server.setBehaviour(() => ({ kind: 'answer', riskScore: 0.91, confidence: 0.8, reasons: ['card-testing burst'] }));
+
+    const completion = await client.chat.completions.create(scoreRequest('txn 42: 17 declines in 60s'));
+
+    const choice = completion.choices[0];
+    expect(choice?.finish_reason).toBe('stop');
+    const parsed = RiskAssessment.safeParse(JSON.parse(choice?.message.content ?? ''));
+    expect(parsed.success && parsed.data).toEqual({
+      riskScore: 0.91,
+      confidence: 0.8,
+      reasons: ['card-testing burst'],
+    });
+    expect(completion.model).toBe(MODEL);
+    expect(completion.id).toMatch(/^chatcmpl-/);
+    expect(completion.usage?.prompt_tokens).toBeGreaterThan(0);
+    expect(completion.usage?.completion_tokens).toBe(Math.ceil((choice?.message.content ?? '').length / 4));
+    expect(completion.usage?.total_tokens).toBe(
+      (completion.usage?.prompt_tokens ?? 0) + (completion.usage?.completion_tokens ?? 0),
+    );
+  });
+
+  it('TESTSCORE and TESTCONF markers in the prompt set the default answer', async () => {
+    const marked = await client.chat.completions.create(scoreRequest('txn 7 TESTSCORE=0.83 TESTCONF=0.25'));
+    const unmarked = await client.chat.completions.create(scoreRequest('txn 8, nothing special'));
+
+    expect(JSON.parse(marked.choices[0]?.message.content ?? '')).toMatchObject({ riskScore: 0.83, confidence: 0.25 });
+    expect(JSON.parse(unmarked.choices[0]?.message.content ?? '')).toMatchObject({ riskScore: 0.5, confidence: 0.5 });
+  });
+
+  it('raw content is returned verbatim', async () => {
+    server.setBehaviour((_req, n) => ({ kind: 'raw', content: n === 1 ? 'not json' : '{"riskScore": 7}' }));
+
+    const first = await client.chat.completions.create(scoreRequest('txn 1'));
+    const second = await client.chat.completions.create(scoreRequest('txn 2'));
+
+    expect(first.choices[0]?.message.content).toBe('not json');
+    expect(second.choices[0]?.message.content).toBe('{"riskScore": 7}');
+  });
+
+  it('429 with retry-after surfaces as RateLimitError carrying the header', async () => {
+    server.setBehaviour(() => ({ kind: 'status', status: 429, retryAfterSeconds: 12 }));
+
+    const err = await caught(client.chat.completions.create(scoreRequest('txn 3')));
+
+    expect(err).toBeInstanceOf(RateLimitError);
+    const rateLimited = err as RateLimitError;
+    expect(rateLimited.status).toBe(429);
+    expect(rateLimited.headers.get('retry-after')).toBe('12');
+    expect(rateLimited.code).toBe('rate_limit_exceeded');
+    expect(server.callCount('/v1/chat/completions')).toBe(1);
+  });
+
+  it('request without the API key surfaces as AuthenticationError', async () => {
+    const keyless = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-wrong', maxRetries: 0 });
+
+    const err = await caught(keyless.chat.completions.create(scoreRequest('txn 4')));
+
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as AuthenticationError).code).toBe('invalid_api_key');
+  });
+
+  it('hang surfaces as APIConnectionTimeoutError after the SDK timeout', async () => {
+    server.setBehaviour(() => ({ kind: 'hang' }));
+    const impatient = new OpenAI({ baseURL: server.baseURL, apiKey: API_KEY, maxRetries: 0, timeout: 300 });
+    const started = Date.now();
+
+    const err = await caught(impatient.chat.completions.create(scoreRequest('txn 5')));
+
+    expect(err).toBeInstanceOf(APIConnectionTimeoutError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('reset surfaces as APIConnectionError', async () => {
+    server.setBehaviour(() => ({ kind: 'reset' }));
+
+    const err = await caught(client.chat.completions.create(scoreRequest('txn 6')));
+
+    expect(err).toBeInstanceOf(APIConnectionError);
+    expect(err).not.toBeInstanceOf(APIConnectionTimeoutError);
+  });
+
+  it('answer latency delays the response', async () => {
+    server.setBehaviour(() => ({ kind: 'answer', riskScore: 0.1, confidence: 0.9, latencyMs: 200 }));
+    const started = Date.now();
+
+    const completion = await client.chat.completions.create(scoreRequest('txn 9'));
+
+    expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+    expect(JSON.parse(completion.choices[0]?.message.content ?? '')).toEqual({
+      riskScore: 0.1,
+      confidence: 0.9,
+      reasons: [],
+    });
+  });
+
+  it('streaming requests are refused with 400', async () => {
+    const err = await caught(client.chat.completions.create({ ...scoreRequest('txn 10'), stream: true }));
+
+    expect(err).toMatchObject({ status: 400 });
+  });
+
+  it('GET /v1/models lists the configured model', async () => {
+    const models = await client.models.list();
+
+    expect(models.data.map((m) => m.id)).toEqual([MODEL]);
+    expect(server.callCount('/v1/models')).toBe(1);
+  });
+
+  it('captured requests hold the prompt and never the Authorization value', async () => {
+    await client.chat.completions.create(scoreRequest('txn 11 merchant=acme TESTSCORE=0.2'));
+
+    expect(server.requests).toHaveLength(1);
+    const captured = server.requests[0];
+    expect(captured?.method).toBe('POST');
+    expect(captured?.path).toBe('/v1/chat/completions');
+    expect(captured?.body).toMatchObject({
+      model: MODEL,
+      messages: [{ role: 'system' }, { role: 'user', content: 'txn 11 merchant=acme TESTSCORE=0.2' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'risk_assessment', strict: true } },
+    });
+    expect(captured?.headers.authorization).toBe('[redacted]');
+    expect(JSON.stringify(server.requests)).not.toContain(API_KEY);
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * A complete fraudflow pipeline for one test: its own topics and task queues on the real stack, real workers,
+ * optionally the real ingest, and consumers that collect what lands on the decisions and dead-letter topics.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { Consumer, Producer } from 'kafkajs';
+import type { Config, HostedProvider } from '../../src/config';
+import { loadConfig } from '../../src/config';
+import { createKafka } from '../../src/kafka/client';
+import type { Ingest } from '../../src/kafka/ingest';
+import { startIngest } from '../../src/kafka/ingest';
+import { createModelClients } from '../../src/models/clients';
+import type { DeadLetter } from '../../src/schemas/dead-letter';
+import type { Decision } from '../../src/schemas/decision';
+import type { TransactionEventInput } from '../../src/schemas/transaction-event';
+import type { ScoringSettings } from '../../src/scoring/settings';
+import { scoringSettingsFromConfig } from '../../src/scoring/settings';
+import {
+  connectWorker,
+  createHostedScoringWorker,
+  createLocalScoringWorker,
+  createOrchestrationWorker,
+} from '../../workers/build';
+
+export interface TestPipelineOptions {
+  /** Short label used in topic and task-queue names. */
+  name: string;
+  /** Hosted providers (usually test servers); @default none, so nothing escalates unless a test asks. */
+  hostedProviders?: HostedProvider[];
+  /** Extra environment for loadConfig (thresholds, timeouts, API keys). */
+  env?: Record<string, string>;
+  /** Start the Kafka ingest too. @default false */
+  ingest?: boolean;
+  /** Start the local-scoring worker. @default true */
+  localWorker?: boolean;
+}
+
+export interface TestPipeline {
+  config: Config;
+  settings: ScoringSettings;
+  client: Client;
+  topics: { transactions: string; decisions: string; deadLetter: string };
+  ingest?: Ingest;
+  decisions: Decision[];
+  deadLetters: DeadLetter[];
+  /** Sends raw values (Buffers are sent as is, objects as JSON) keyed as given. */
+  send(messages: Array<{ key: string; value: Buffer | string | TransactionEventInput }>): Promise<void>;
+  waitForDecisions(count: number, timeoutMs?: number): Promise<Decision[]>;
+  waitForDeadLetters(count: number, timeoutMs?: number): Promise<DeadLetter[]>;
+  close(): Promise<void>;
+}
+
+async function waitUntil<T>(what: string, get: () => T[], count: number, timeoutMs: number): Promise<T[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (get().length < count) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} ${what}; have ${get().length}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return get();
+}
+
+export async function startTestPipeline(opts: TestPipelineOptions): Promise<TestPipeline> {
+  const suffix = `${opts.name}-${randomUUID().slice(0, 8)}`;
+  const topics = {
+    transactions: `test.${suffix}.transactions`,
+    decisions: `test.${suffix}.decisions`,
+    deadLetter: `test.${suffix}.dlq`,
+  };
+  const config = loadConfig({
+    ...process.env,
+    TOPIC_TRANSACTIONS: topics.transactions,
+    TOPIC_DECISIONS: topics.decisions,
+    TOPIC_DEAD_LETTER: topics.deadLetter,
+    INGEST_GROUP_ID: `test-${suffix}`,
+    HOSTED_PROVIDERS: JSON.stringify(opts.hostedProviders ?? []),
+    ...opts.env,
+  });
+  const taskQueues = {
+    orchestration: `test-${suffix}-orchestration`,
+    localScoring: `test-${suffix}-local`,
+    hostedScoring: `test-${suffix}-hosted`,
+  };
+  const settings = scoringSettingsFromConfig(config, { taskQueues, decisionsTopic: topics.decisions });
+
+  const kafka = createKafka(config, `test-${opts.name}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: topics.transactions, numPartitions: 3 },
+      { topic: topics.decisions, numPartitions: 3 },
+      { topic: topics.deadLetter, numPartitions: 1 },
+    ],
+  });
+
+  const env = await TestWorkflowEnvironment.createFromExistingServer({
+    address: config.temporal.address,
+    namespace: config.temporal.namespace,
+  });
+  const connection: NativeConnection = await connectWorker(config);
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const models = createModelClients(config);
+  const deps = { config, connection, taskQueues };
+  const workers: Worker[] = [await createOrchestrationWorker({ ...deps, producer })];
+  if (opts.localWorker !== false) workers.push(await createLocalScoringWorker({ ...deps, models }));
+  workers.push(await createHostedScoringWorker({ ...deps, models }));
+  const running = workers.map((w) => w.run());
+
+  const decisions: Decision[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const consumers: Consumer[] = [];
+  for (const [topic, sink] of [
+    [topics.decisions, decisions],
+    [topics.deadLetter, deadLetters],
+  ] as const) {
+    const consumer = kafka.consumer({ groupId: `test-${suffix}-${topic}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        (sink as unknown[]).push(JSON.parse(message.value?.toString('utf8') ?? 'null'));
+      },
+    });
+    consumers.push(consumer);
+  }
+
+  const ingest = opts.ingest ? await startIngest({ config, client: env.client, settings, log: () => undefined }) : undefined;
+
+  return {
+    config,
+    settings,
+    client: env.client,
+    topics,
+    ingest,
+    decisions,
+    deadLetters,
+    async send(messages) {
+      await producer.send({
+        topic: topics.transactions,
+        acks: -1,
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: Buffer.isBuffer(m.value) || typeof m.value === 'string' ? m.value : JSON.stringify(m.value),
+        })),
+      });
+    },
+    waitForDecisions: (count, timeoutMs = 120_000) => waitUntil('decisions', () => decisions, count, timeoutMs),
+    waitForDeadLetters: (count, timeoutMs = 60_000) => waitUntil('dead letters', () => deadLetters, count, timeoutMs),
+    async close() {
+      await ingest?.stop();
+      for (const w of workers) w.shutdown();
+      await Promise.allSettled(running);
+      await Promise.all(consumers.map((c) => c.disconnect()));
+      await producer.disconnect();
+      await connection.close();
+      await env.teardown();
+      await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
+
+let counter = 0;
+
+/** A valid, ordinary transaction; override what a test is about. */
+export function sampleTransaction(overrides: Partial<TransactionEventInput> = {}): TransactionEventInput {
+  counter++;
+  return {
+    transactionId: `t-${randomUUID()}`,
+    occurredAt: new Date(Date.UTC(2026, 10, 24, 12, 0, counter % 60)).toISOString(),
+    amount: { minor: 4_250, currency: 'USD' },
+    cardToken: 'tok_card_4f9a',
+    customerId: 'cus_81723',
+    merchant: { id: 'm_1001', name: 'Corner Grocery', mcc: '5411', category: 'grocery_pos', country: 'US' },
+    channel: 'card_present',
+    cardholderCountry: 'US',
+    customer: { name: 'Alex Example', email: 'alex@example.com', phone: '+1-555-0100', address: '1 Main St' },
+    ipAddress: '203.0.113.7',
+    ...overrides,
+  };
+}

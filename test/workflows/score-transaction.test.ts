@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Decision } from '../../src/schemas/decision';
+import { TransactionEvent } from '../../src/schemas/transaction-event';
+import { scoringWorkflowId, statusQuery } from '../../workflows';
+import type { scoreTransactionWorkflow } from '../../workflows';
+import type { TestPipeline } from '../support/pipeline';
+import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+
+describe('scoreTransactionWorkflow on the real dev server', () => {
+  let pipeline: TestPipeline;
+  beforeAll(async () => {
+    // No hosted provider and escalation off: the real local model's answer decides.
+    pipeline = await startTestPipeline({ name: 'wf-roundtrip', env: { HOSTED_ESCALATION_ENABLED: 'false' } });
+  });
+  afterAll(async () => pipeline?.close());
+
+  it('scores a transaction with the real local model, publishes and returns the decision', async () => {
+    const event = TransactionEvent.parse(sampleTransaction());
+    const handle = await pipeline.client.workflow.start<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
+      taskQueue: pipeline.settings.taskQueues.orchestration,
+      workflowId: scoringWorkflowId(event.transactionId),
+      args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
+    });
+    const decision = Decision.parse(await handle.result());
+
+    expect(decision.transactionId).toBe(event.transactionId);
+    expect(decision.workflowId).toBe(`score-${event.transactionId}`);
+    expect(decision.path).toBe('local');
+    expect(decision.modelCalls).toHaveLength(1);
+    expect(decision.modelCalls[0]).toMatchObject({ provider: 'local', tier: 'local', outcome: 'ok', model: pipeline.config.localModel.model });
+    expect(decision.modelCalls[0]?.inputTokens).toBeGreaterThan(0);
+    expect(decision.riskScore).toBe(decision.modelCalls[0]?.riskScore);
+
+    const status = await handle.query(statusQuery);
+    expect(status.stage).toBe('done');
+    expect(status.decision?.decision).toBe(decision.decision);
+
+    const [published] = await pipeline.waitForDecisions(1);
+    expect(published).toEqual(decision);
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * Worker builders shared by the entry points, the dev mode and the tests: one per role, each with the task queue
+ * and slot sizes its work needs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Producer } from 'kafkajs';
+import { createModelScoringActivities, createPublishingActivities } from '../activities';
+import type { Config } from '../src/config';
+import type { ModelClients } from '../src/models/clients';
+import type { TaskQueues } from '../src/task-queues';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Bundles the workflow code once per process; every orchestration worker reuses it. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: workflowsEntry(), logger: quietBundlerLogger });
+  return bundle;
+}
+
+/** `workflows/index.ts` from source (tsx, vitest) or `index.js` from the compiled `dist/`. */
+function workflowsEntry(): string {
+  const dir = path.join(__dirname, '..', 'workflows');
+  const entry = ['index.ts', 'index.js'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  if (!entry) throw new Error(`no workflow entry point in ${dir}`);
+  return entry;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+let runtimeInstalled = false;
+
+/** Installs the SDK runtime once per process: its logger follows LOG_LEVEL, quieter than the SDK's default. */
+export function installRuntime(config: Config): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = config.env.LOG_LEVEL === 'debug' ? 'DEBUG' : config.env.LOG_LEVEL === 'info' ? 'WARN' : 'ERROR';
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
+export function connectWorker(config: Config): Promise<NativeConnection> {
+  installRuntime(config);
+  return NativeConnection.connect({ address: config.temporal.address });
+}
+
+export interface WorkerDeps {
+  config: Config;
+  connection: NativeConnection;
+  taskQueues: TaskQueues;
+}
+
+/** Workflows and decision publishing. */
+export async function createOrchestrationWorker(deps: WorkerDeps & { producer: Producer }): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.temporal.namespace,
+    taskQueue: deps.taskQueues.orchestration,
+    workflowBundle: await workflowBundle(),
+    activities: createPublishingActivities({ producer: deps.producer }),
+    maxConcurrentWorkflowTaskExecutions: 40,
+    maxConcurrentActivityTaskExecutions: 100,
+  });
+}
+
+/** First-pass scoring: as many activity slots as the local model server runs requests in parallel. */
+export function createLocalScoringWorker(deps: WorkerDeps & { models: ModelClients }): Promise<Worker> {
+  const { scoreWithLocalModel } = createModelScoringActivities({ config: deps.config, models: deps.models });
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.temporal.namespace,
+    taskQueue: deps.taskQueues.localScoring,
+    activities: { scoreWithLocalModel },
+    maxConcurrentActivityTaskExecutions: deps.config.localModel.concurrency,
+  });
+}
+
+/** Escalation: the task queue's dispatch rate is limited server-side, shared by every hosted worker. */
+export function createHostedScoringWorker(deps: WorkerDeps & { models: ModelClients }): Promise<Worker> {
+  const { escalateToHostedModel } = createModelScoringActivities({ config: deps.config, models: deps.models });
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.temporal.namespace,
+    taskQueue: deps.taskQueues.hostedScoring,
+    activities: { escalateToHostedModel },
+    maxConcurrentActivityTaskExecutions: deps.config.hosted.concurrency,
+    maxTaskQueueActivitiesPerSecond: deps.config.hosted.taskQueueRps,
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * Entry point for every worker role: `fraudflow worker <orchestration|local-scoring|hosted-scoring|all>`.
+ * `all` is the dev mode: every role in one process.
+ */
+import type { Worker } from '@temporalio/worker';
+import { loadConfigOrExit } from '../src/config';
+import { createKafka } from '../src/kafka/client';
+import { createModelClients } from '../src/models/clients';
+import { taskQueues } from '../src/task-queues';
+import { connectWorker, createHostedScoringWorker, createLocalScoringWorker, createOrchestrationWorker } from './build';
+
+export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'all'] as const;
+export type WorkerRole = (typeof workerRoles)[number];
+
+export async function runWorkers(role: WorkerRole): Promise<void> {
+  const config = loadConfigOrExit();
+  const connection = await connectWorker(config);
+  const producer = createKafka(config, 'publisher').producer({ allowAutoTopicCreation: false });
+  const models = createModelClients(config);
+  const deps = { config, connection, taskQueues: { ...taskQueues } };
+  try {
+    const workers: Worker[] = [];
+    if (role === 'orchestration' || role === 'all') {
+      await producer.connect();
+      workers.push(await createOrchestrationWorker({ ...deps, producer }));
+    }
+    if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models }));
+    if (role === 'hosted-scoring' || role === 'all') workers.push(await createHostedScoringWorker({ ...deps, models }));
+    console.log(`fraudflow worker ${role}: polling ${workers.map((w) => w.options.taskQueue).join(', ')}`);
+    // Worker.run() installs SIGINT/SIGTERM handlers: in-flight tasks finish, then run() resolves.
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await producer.disconnect();
+    await connection.close();
+  }
+}
