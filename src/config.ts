@@ -159,6 +159,8 @@ export interface Config {
   localModel: { baseURL: string; model: string; apiKey: string; timeoutMs: number; maxAttempts: number; concurrency: number };
   hosted: {
     providers: HostedProvider[];
+    /** API keys by provider name, read from each provider's `apiKeyEnv`. Non-enumerable: never serialized or logged. */
+    apiKeys: ReadonlyMap<string, string>;
     timeoutMs: number;
     maxAttempts: number;
     concurrency: number;
@@ -218,6 +220,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     hosted: {
       providers: env.HOSTED_PROVIDERS,
+      apiKeys: resolveApiKeys(env, source),
       timeoutMs: env.HOSTED_MODEL_TIMEOUT_MS,
       maxAttempts: env.HOSTED_MODEL_MAX_ATTEMPTS,
       concurrency: env.HOSTED_SCORING_CONCURRENCY,
@@ -242,6 +245,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
     },
   };
+}
+
+function resolveApiKeys(env: Env, source: NodeJS.ProcessEnv): ReadonlyMap<string, string> {
+  const keys = new Map<string, string>();
+  for (const p of env.HOSTED_PROVIDERS) {
+    const fromEnv: unknown = source[p.apiKeyEnv] ?? (env as Record<string, unknown>)[p.apiKeyEnv];
+    if (typeof fromEnv === 'string' && fromEnv.length > 0) keys.set(p.name, fromEnv);
+  }
+  // A Map serializes as {} with JSON.stringify, so a logged config never shows a key.
+  return keys;
 }
 
 /** For entry points: parse the environment or print the report and exit non-zero. */

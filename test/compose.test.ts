@@ -177,7 +177,6 @@ describe('docker-compose.yml', () => {
       hostPort: broker.port,
       containerPort: hostBinding?.port,
     });
-    expect([9092, 7233, 8233, 11434]).toEqual([broker.port, temporal.port, defaults.env.TEMPORAL_UI_PORT, ollama.port]);
   });
 
   it('runs the Kafka KRaft controller on the port config.ts expects', () => {

@@ -3,7 +3,12 @@
  */
 import { Command } from 'commander';
 import { loadConfigOrExit } from '../config';
+import { produceTransactions } from '../generator/produce';
 import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack';
+import { runWorkers, workerRoles } from '../../workers/run';
+import type { WorkerRole } from '../../workers/run';
+import { runIngest } from '../../workers/ingest';
+import { runMainJob } from './run';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
 
@@ -38,6 +43,62 @@ stack
   .action(async (service: string | undefined, opts: { follow?: boolean; lines: string }) =>
     stackLogs(loadConfigOrExit(), { service, follow: opts.follow, lines: Number(opts.lines) }),
   );
+
+program
+  .command('run')
+  .description('the main job: stack up, workers and ingest, stream synthetic transactions, live progress, summary')
+  .option('-n, --count <n>', 'transactions to stream', '120')
+  .option('-r, --rate <perSecond>', 'events per second', '8')
+  .option('--fraud-share <share>', 'share of fraud patterns among valid events', '0.1')
+  .option('--invalid-share <share>', 'share of deliberately invalid events (they go to the dead-letter topic)', '0.03')
+  .option('--timeout <seconds>', 'stop waiting for decisions after this long', '600')
+  .action(async (opts: { count: string; rate: string; fraudShare: string; invalidShare: string; timeout: string }) => {
+    await runMainJob(loadConfigOrExit(), {
+      count: Number(opts.count),
+      rate: Number(opts.rate),
+      fraudShare: Number(opts.fraudShare),
+      invalidShare: Number(opts.invalidShare),
+      timeoutSeconds: Number(opts.timeout),
+    });
+  });
+
+program
+  .command('worker')
+  .description('run worker roles: orchestration | local-scoring | hosted-scoring | all (dev mode, one process)')
+  .argument('<role>', workerRoles.join(' | '))
+  .action(async (role: string) => {
+    if (!(workerRoles as readonly string[]).includes(role)) {
+      throw new Error(`unknown worker role '${role}'; expected one of ${workerRoles.join(', ')}`);
+    }
+    await runWorkers(role as WorkerRole);
+  });
+
+program
+  .command('ingest')
+  .description('consume the transactions topic and start one scoring workflow per valid event')
+  .action(async () => runIngest(loadConfigOrExit()));
+
+program
+  .command('produce')
+  .description('write realistic synthetic transactions (labelled) to the transactions topic')
+  .option('-n, --count <n>', 'messages to send', '1000')
+  .option('-r, --rate <perSecond>', 'messages per second (0: as fast as possible)', '50')
+  .option('--fraud-share <share>', 'share of fraud patterns among valid events', '0.05')
+  .option('--invalid-share <share>', 'share of deliberately invalid messages', '0')
+  .option('--seed <n>', 'generator seed (default: random)')
+  .option('--topic <topic>', 'target topic (default: TOPIC_TRANSACTIONS)')
+  .action(async (opts: { count: string; rate: string; fraudShare: string; invalidShare: string; seed?: string; topic?: string }) => {
+    const config = loadConfigOrExit();
+    const result = await produceTransactions(config, {
+      count: Number(opts.count),
+      rate: Number(opts.rate),
+      fraudShare: Number(opts.fraudShare),
+      invalidShare: Number(opts.invalidShare),
+      seed: opts.seed === undefined ? undefined : Number(opts.seed),
+      topic: opts.topic,
+    });
+    console.log(`produced ${result.sent} messages (${result.invalid} invalid) in ${result.seconds.toFixed(1)}s`);
+  });
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof StackError) {

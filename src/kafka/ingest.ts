@@ -67,6 +67,11 @@ export function parseTransactionMessage(message: Pick<KafkaMessage, 'value'>, ma
   return parsed.data;
 }
 
+function kafkaTimestamp(message: KafkaMessage): string {
+  const ms = Number(message.timestamp);
+  return new Date(Number.isFinite(ms) && ms > 0 ? ms : Date.now()).toISOString();
+}
+
 /** A counting semaphore: bounds in-flight workflow starts across all partitions (backpressure on the fetch loop). */
 class Slots {
   private free: number;
@@ -126,7 +131,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   }
 
   /** Starts the workflow; retries while Temporal is unreachable, because dropping the event is never an option. */
-  async function startScoring(event: TransactionEvent, partition: number, offset: string) {
+  async function startScoring(event: TransactionEvent, partition: number, message: KafkaMessage) {
     let delay = 250;
     for (;;) {
       try {
@@ -137,7 +142,13 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
           // either way the transaction is scored exactly once within the namespace's retention.
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          args: [{ event, source: { kind: 'kafka', topic, partition, offset }, settings }],
+          args: [
+            {
+              event,
+              source: { kind: 'kafka', topic, partition, offset: message.offset, timestamp: kafkaTimestamp(message) },
+              settings,
+            },
+          ],
           staticSummary: `${event.transactionId}: ${formatMoney(event.amount)} at ${event.merchant.name} (MCC ${event.merchant.mcc})`,
         });
         counters.started++;
@@ -165,7 +176,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
       if (err instanceof InvalidTransactionEventError) return deadLetter(message, partition, err);
       throw err;
     }
-    await startScoring(event, partition, message.offset);
+    await startScoring(event, partition, message);
   }
 
   async function eachBatch({ batch, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, resolveOffset }: EachBatchPayload) {

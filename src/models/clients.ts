@@ -22,7 +22,7 @@ export interface ModelClients {
   hosted: Map<string, ModelTarget>;
 }
 
-export function createModelClients(config: Config, env: NodeJS.ProcessEnv = process.env): ModelClients {
+export function createModelClients(config: Config): ModelClients {
   const local: ModelTarget = {
     provider: 'local',
     tier: 'local',
@@ -38,8 +38,7 @@ export function createModelClients(config: Config, env: NodeJS.ProcessEnv = proc
   };
   const hosted = new Map<string, ModelTarget>();
   for (const p of config.hosted.providers) {
-    const configured: unknown = (config.env as Record<string, unknown>)[p.apiKeyEnv];
-    const apiKey = env[p.apiKeyEnv] ?? (typeof configured === 'string' ? configured : undefined);
+    const apiKey = config.hosted.apiKeys.get(p.name);
     hosted.set(p.name, {
       provider: p.name,
       tier: 'hosted',

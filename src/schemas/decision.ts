@@ -38,7 +38,14 @@ export const ModelCall = z.object({
 export type ModelCall = z.infer<typeof ModelCall>;
 
 export const DecisionSource = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('kafka'), topic: z.string(), partition: z.number().int(), offset: z.string() }),
+  z.object({
+    kind: z.literal('kafka'),
+    topic: z.string(),
+    partition: z.number().int(),
+    offset: z.string(),
+    /** The Kafka message timestamp: decidedAt minus this is produce-to-decision latency. */
+    timestamp: z.iso.datetime(),
+  }),
   z.object({ kind: z.literal('replay'), replayId: z.string(), uri: z.string(), line: z.number().int().optional() }),
   z.object({ kind: z.literal('api') }),
 ]);

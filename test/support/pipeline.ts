@@ -23,6 +23,7 @@ import {
   createHostedScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
+  installRuntime,
 } from '../../workers/build';
 
 export interface TestPipelineOptions {
@@ -97,6 +98,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     ],
   });
 
+  installRuntime(config);
   const env = await TestWorkflowEnvironment.createFromExistingServer({
     address: config.temporal.address,
     namespace: config.temporal.namespace,

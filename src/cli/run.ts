@@ -1,0 +1,128 @@
+/**
+ * The main job (`fraudflow run`): brings the stack up, starts every worker role and the ingest in this process,
+ * streams synthetic transactions through Kafka, shows live progress and ends with a summary.
+ */
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type { Config } from '../config';
+import { produceTransactions } from '../generator/produce';
+import { createKafka } from '../kafka/client';
+import { startIngest } from '../kafka/ingest';
+import { createModelClients } from '../models/clients';
+import type { Decision } from '../schemas/decision';
+import { scoringSettingsFromConfig } from '../scoring/settings';
+import { stackUp } from '../stack';
+import { taskQueues } from '../task-queues';
+import {
+  connectWorker,
+  createHostedScoringWorker,
+  createLocalScoringWorker,
+  createOrchestrationWorker,
+} from '../../workers/build';
+import { DecisionStats, fmtMs } from './progress';
+
+export interface RunOptions {
+  count: number;
+  rate: number;
+  fraudShare: number;
+  invalidShare: number;
+  /** Give up waiting for decisions after this long. @default 600 */
+  timeoutSeconds: number;
+}
+
+export async function runMainJob(config: Config, opts: RunOptions): Promise<void> {
+  await stackUp(config);
+  const started = Date.now();
+  const connection = await connectWorker(config);
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const kafka = createKafka(config, 'run');
+  const publisher = kafka.producer({ allowAutoTopicCreation: false });
+  await publisher.connect();
+  const models = createModelClients(config);
+  const deps = { config, connection, taskQueues: { ...taskQueues } };
+  const workers: Worker[] = [
+    await createOrchestrationWorker({ ...deps, producer: publisher }),
+    await createLocalScoringWorker({ ...deps, models }),
+    await createHostedScoringWorker({ ...deps, models }),
+  ];
+  const running = workers.map((w) => w.run());
+  const settings = scoringSettingsFromConfig(config);
+  const ingest = await startIngest({ config, client, settings, log: (l) => console.log(l) });
+
+  // Watch the decisions and dead-letter topics from now on, under a group of our own.
+  const stats = new DecisionStats();
+  const recent: Decision[] = [];
+  let deadLettered = 0;
+  const watcher = kafka.consumer({ groupId: `fraudflow-run-${started}` });
+  const joined = new Promise<void>((resolve) => watcher.on(watcher.events.GROUP_JOIN, () => resolve()));
+  await watcher.connect();
+  await watcher.subscribe({ topics: [config.kafka.topics.decisions, config.kafka.topics.deadLetter], fromBeginning: false });
+  await watcher.run({
+    eachMessage: async ({ topic, message }) => {
+      if (topic === config.kafka.topics.deadLetter) {
+        deadLettered++;
+        return;
+      }
+      const decision = JSON.parse(message.value?.toString('utf8') ?? '{}') as Decision;
+      stats.add(decision);
+      recent.push(decision);
+      if (recent.length > 3) recent.shift();
+    },
+  });
+  await joined;
+
+  const uiWorkflows = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`;
+  console.log(`\nfraudflow: streaming ${opts.count} synthetic transactions at ${opts.rate}/s`);
+  console.log(`  local model ${config.localModel.model} at ${config.localModel.baseURL}`);
+  console.log(`  hosted chain: ${config.hosted.providers.map((p) => `${p.name} (${p.model})`).join(' → ') || 'none'}`);
+  console.log(`  every decision in the Temporal UI: ${uiWorkflows}\n`);
+
+  let produced = 0;
+  const production = produceTransactions(config, {
+    rate: opts.rate,
+    count: opts.count,
+    fraudShare: opts.fraudShare,
+    invalidShare: opts.invalidShare,
+    onProgress: (n) => (produced = n),
+  });
+  const ticker = setInterval(() => {
+    console.log(`[${((Date.now() - started) / 1000).toFixed(0)}s] produced ${produced}/${opts.count} | dead-lettered ${deadLettered} | ${stats.line()}`);
+  }, 2000);
+
+  try {
+    const result = await production;
+    const expected = result.sent - result.invalid;
+    const deadline = Date.now() + opts.timeoutSeconds * 1000;
+    while ((stats.count < expected || deadLettered < result.invalid) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    clearInterval(ticker);
+    const seconds = (Date.now() - started) / 1000;
+    console.log('\n=== fraudflow run summary ===');
+    console.log(`transactions produced   ${result.sent} (${result.invalid} deliberately invalid)`);
+    console.log(`decisions published     ${stats.count} of ${expected}${stats.count < expected ? '  (timed out waiting)' : ''}`);
+    console.log(`dead-lettered           ${deadLettered}`);
+    console.log(`by decision             approve ${stats.byDecision.approve}, review ${stats.byDecision.review}, decline ${stats.byDecision.decline}`);
+    console.log(
+      `by path                 rules ${stats.byPath.rules}, local ${stats.byPath.local}, escalated ${stats.byPath.escalated}, fallback ${stats.byPath.fallback}`,
+    );
+    console.log(`produce→decision        p50 ${fmtMs(stats.latency(50))}, p95 ${fmtMs(stats.latency(95))}, p99 ${fmtMs(stats.latency(99))}`);
+    console.log(`tokens                  ${stats.inputTokens} in, ${stats.outputTokens} out; hosted cost $${stats.costUsd.toFixed(4)}`);
+    console.log(`throughput              ${(stats.count / seconds).toFixed(2)} decisions/s over ${seconds.toFixed(1)}s`);
+    for (const d of recent) {
+      console.log(`example                 ${d.transactionId}: ${d.decision.toUpperCase()} (${d.path}, risk ${d.riskScore.toFixed(2)}) ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${d.workflowId}`);
+    }
+    console.log(`escalated decisions     ${uiWorkflows}?query=${encodeURIComponent("FraudEscalated = true")}`);
+    if (stats.count < expected || deadLettered < result.invalid) process.exitCode = 1;
+  } finally {
+    clearInterval(ticker);
+    await ingest.stop();
+    for (const w of workers) w.shutdown();
+    await Promise.allSettled(running);
+    await watcher.disconnect();
+    await publisher.disconnect();
+    await connection.close();
+    await clientConnection.close();
+  }
+}

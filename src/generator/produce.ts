@@ -1,0 +1,193 @@
+/**
+ * Writes synthetic transactions to the transactions topic at a steady rate: demo traffic, load tests, and (with
+ * `invalidShare`) deliberately bad messages that must end up on the dead-letter topic.
+ */
+import { randomInt } from 'node:crypto';
+import { Partitioners } from 'kafkajs';
+import type { Message } from 'kafkajs';
+import type { Config } from '../config';
+import { createKafka } from '../kafka/client';
+import type { TransactionEvent } from '../schemas/transaction-event';
+import { createTransactionGenerator, mulberry32 } from './synthetic';
+
+export interface ProduceTransactionsOptions {
+  /** Messages per second; 0 sends as fast as the broker acknowledges. */
+  rate: number;
+  /** Messages to send, the invalid ones included. */
+  count: number;
+  /** Share of valid events that belong to a fraud pattern. @default 0.05 */
+  fraudShare?: number;
+  /**
+   * Generator seed. Fresh ids matter: scoring is idempotent per transactionId, so replaying a seed re-sends events
+   * fraudflow has already decided.
+   * @default a random 32-bit seed
+   */
+  seed?: number;
+  /** occurredAt of the first event; simulated time then advances at the generator's own pace. @default now */
+  startTime?: Date;
+  /** @default config.kafka.topics.transactions */
+  topic?: string;
+  /** Share of messages that are deliberately invalid (keys start `invalid-`), between 0 and 1. @default 0 */
+  invalidShare?: number;
+  /** Called after every acknowledged batch with the running total of messages sent. */
+  onProgress?: (sent: number) => void;
+  /** Stops at the next batch boundary; the promise then resolves with what was sent so far. */
+  signal?: AbortSignal;
+}
+
+export interface ProduceTransactionsResult {
+  /** Messages acknowledged by the broker, invalid ones included. */
+  sent: number;
+  /** How many of those were deliberately invalid. */
+  invalid: number;
+  /** transactionIds of the valid events, in send order. */
+  transactionIds: string[];
+  /** Wall-clock seconds from the first send to the last acknowledgement. */
+  seconds: number;
+}
+
+/** Upper bound on messages per produce request, to keep requests well under the broker's size limits. */
+const MAX_BATCH = 500;
+/** The token bucket holds at most this much time's worth of sends, so a stall is not followed by a flood. */
+const BUCKET_SECONDS = 0.5;
+/** Padding that takes the oversized sample past the ingest's default 64 KiB limit. */
+const OVERSIZED_PADDING = 70 * 1024;
+
+let baseEventCache: TransactionEvent | undefined;
+function baseEvent(): TransactionEvent {
+  baseEventCache ??= createTransactionGenerator({ seed: 7, fraudShare: 0 }).next();
+  return baseEventCache;
+}
+
+/**
+ * One sample of every kind of bad message fraudflow must dead-letter. `kind` starts with the dead-letter reason
+ * it should produce (`invalid_json`, `schema_violation`, `oversized`), then a colon and the detail.
+ * JSON samples that carry a transactionId use the one given, so a dead letter can be traced to its message key.
+ */
+export function invalidEventSamples(transactionId = 'invalid-sample'): Array<{ kind: string; value: Buffer }> {
+  const event = { ...baseEvent(), transactionId };
+  const json = JSON.stringify(event);
+  const withChanges = (changes: Record<string, unknown>): Buffer =>
+    Buffer.from(JSON.stringify({ ...event, ...changes }));
+  const { cardToken: _dropped, ...withoutCardToken } = event;
+  return [
+    { kind: 'invalid_json:truncated', value: Buffer.from(json.slice(0, Math.floor(json.length / 2))) },
+    { kind: 'invalid_json:plain_text', value: Buffer.from(`txn ${transactionId} amount=12.50 USD status=ok`) },
+    { kind: 'invalid_json:binary', value: Buffer.from([0x00, 0xff, 0xfe, 0x7b, 0x80, 0x22, 0xc3, 0x28, 0x0a]) },
+    { kind: 'schema_violation:not_an_object', value: Buffer.from(JSON.stringify([transactionId, 1250, 'USD'])) },
+    { kind: 'schema_violation:negative_amount', value: withChanges({ amount: { minor: -1250, currency: 'USD' } }) },
+    {
+      kind: 'schema_violation:fractional_minor_units',
+      value: withChanges({ amount: { minor: 12.5, currency: 'USD' } }),
+    },
+    { kind: 'schema_violation:unknown_currency', value: withChanges({ amount: { minor: 1250, currency: 'XYZ' } }) },
+    { kind: 'schema_violation:missing_card_token', value: Buffer.from(JSON.stringify(withoutCardToken)) },
+    {
+      kind: 'oversized',
+      value: withChanges({ attributes: { ...event.attributes, note: 'x'.repeat(OVERSIZED_PADDING) } }),
+    },
+  ];
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Produces `count` messages (synthetic events, plus invalid ones if asked) keyed by transactionId, paced to `rate`
+ * with a token bucket and batched per request. The producer is idempotent and waits for all in-sync replicas.
+ */
+export async function produceTransactions(
+  config: Config,
+  opts: ProduceTransactionsOptions,
+): Promise<ProduceTransactionsResult> {
+  const { rate, count, signal } = opts;
+  if (!(Number.isFinite(rate) && rate >= 0)) throw new RangeError(`rate must be >= 0 events/s, got ${rate}`);
+  if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`count must be a whole number >= 0, got ${count}`);
+  const invalidShare = opts.invalidShare ?? 0;
+  if (!(invalidShare >= 0 && invalidShare <= 1)) {
+    throw new RangeError(`invalidShare must be within [0, 1], got ${invalidShare}`);
+  }
+  const seed = opts.seed ?? randomInt(0, 2 ** 32);
+  const topic = opts.topic ?? config.kafka.topics.transactions;
+  const generator = createTransactionGenerator({
+    seed,
+    startTime: opts.startTime ?? new Date(),
+    ...(opts.fraudShare !== undefined ? { fraudShare: opts.fraudShare } : {}),
+  });
+  // Separate stream for the valid/invalid choice, so the valid events are the same whatever invalidShare is.
+  const chooseInvalid = mulberry32(seed ^ 0x9e3779b9);
+  const result: ProduceTransactionsResult = { sent: 0, invalid: 0, transactionIds: [], seconds: 0 };
+  if (count === 0 || signal?.aborted) return result;
+
+  const producer = createKafka(config, 'generator').producer({
+    // The broker drops a retried batch it already wrote, so a retry never duplicates an event.
+    idempotent: true,
+    // kafkajs only keeps per-partition order through retries with a single request in flight.
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+
+  // Invalid messages in the batch being built; they count once the batch is acknowledged.
+  let pendingInvalid = 0;
+  const nextMessage = (): { message: Message; transactionId?: string } => {
+    if (invalidShare > 0 && chooseInvalid() < invalidShare) {
+      // Kinds in rotation, so that a handful of invalid messages already covers every kind.
+      const key = `invalid-${seed}-${result.invalid + pendingInvalid + 1}`;
+      const samples = invalidEventSamples(key);
+      const sample = samples[(result.invalid + pendingInvalid) % samples.length];
+      pendingInvalid++;
+      return { message: { key, value: sample?.value ?? null } };
+    }
+    const event = generator.next();
+    return { message: { key: event.transactionId, value: JSON.stringify(event) }, transactionId: event.transactionId };
+  };
+
+  await producer.connect();
+  const started = performance.now();
+  try {
+    const capacity = rate > 0 ? Math.min(MAX_BATCH, Math.max(1, rate * BUCKET_SECONDS)) : Infinity;
+    let tokens = rate > 0 ? 1 : Infinity;
+    let refilledAt = started;
+    while (result.sent < count && !signal?.aborted) {
+      if (rate > 0) {
+        const now = performance.now();
+        tokens = Math.min(capacity, tokens + ((now - refilledAt) / 1000) * rate);
+        refilledAt = now;
+        if (tokens < 1) {
+          await sleep(((1 - tokens) / rate) * 1000, signal);
+          continue;
+        }
+      }
+      const size = Math.min(MAX_BATCH, count - result.sent, Math.floor(tokens));
+      tokens -= size;
+      const messages: Message[] = [];
+      const ids: string[] = [];
+      pendingInvalid = 0;
+      for (let i = 0; i < size; i++) {
+        const { message, transactionId } = nextMessage();
+        messages.push(message);
+        if (transactionId !== undefined) ids.push(transactionId);
+      }
+      await producer.send({ topic, acks: -1, messages });
+      result.sent += size;
+      result.invalid += pendingInvalid;
+      result.transactionIds.push(...ids);
+      opts.onProgress?.(result.sent);
+    }
+  } finally {
+    result.seconds = Math.round(performance.now() - started) / 1000;
+    await producer.disconnect();
+  }
+  return result;
+}
