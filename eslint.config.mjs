@@ -26,10 +26,24 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'Workflows are deterministic: Node built-ins are not allowed here.' },
             {
-              group: ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'process', 'worker_threads'],
+              group: [
+                'fs',
+                'path',
+                'os',
+                'crypto',
+                'http',
+                'https',
+                'net',
+                'child_process',
+                'process',
+                'worker_threads',
+              ],
               message: 'Workflows are deterministic: Node built-ins are not allowed here.',
             },
-            { group: ['kafkajs', 'openai', '@temporalio/worker', '@temporalio/client'], message: 'No I/O in workflows.' },
+            {
+              group: ['kafkajs', 'openai', '@temporalio/worker', '@temporalio/client'],
+              message: 'No I/O in workflows.',
+            },
           ],
         },
       ],

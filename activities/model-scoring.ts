@@ -8,7 +8,11 @@ import type { Config } from '../src/config';
 import { classifyModelError, InvalidModelOutputError, ModelCallError, ModelFailureType } from '../src/errors';
 import type { ModelClients, ModelTarget } from '../src/models/clients';
 import type { ModelCall } from '../src/schemas/decision';
-import { localRiskAssessmentJsonSchema, RiskAssessment, riskAssessmentJsonSchema } from '../src/schemas/risk-assessment';
+import {
+  localRiskAssessmentJsonSchema,
+  RiskAssessment,
+  riskAssessmentJsonSchema,
+} from '../src/schemas/risk-assessment';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
 import { buildScoringMessages } from '../src/scoring/prompt';
 import { z } from 'zod';
@@ -51,7 +55,7 @@ async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<
           json_schema: {
             name: 'risk_assessment',
             strict: true,
-            schema: target.tier === 'local' ? localRiskAssessmentJsonSchema : riskAssessmentJsonSchema,
+            schema: target.constrainedScores ? localRiskAssessmentJsonSchema : riskAssessmentJsonSchema,
           },
         },
         temperature: 0,
@@ -86,12 +90,18 @@ async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<
 }
 
 /** An LLM's answer is untrusted input: parse JSON, then the schema; either failure is InvalidModelOutput. */
-function parseAssessment(content: string, context: { provider: string; model: string; transactionId: string }): RiskAssessment {
+function parseAssessment(
+  content: string,
+  context: { provider: string; model: string; transactionId: string },
+): RiskAssessment {
   let json: unknown;
   try {
     json = JSON.parse(content);
   } catch {
-    throw new InvalidModelOutputError(`${context.provider} answered non-JSON: ${content.slice(0, 200)}`, context).toApplicationFailure();
+    throw new InvalidModelOutputError(
+      `${context.provider} answered non-JSON: ${content.slice(0, 200)}`,
+      context,
+    ).toApplicationFailure();
   }
   const parsed = RiskAssessment.safeParse(json);
   if (!parsed.success) {
@@ -104,22 +114,21 @@ function parseAssessment(content: string, context: { provider: string; model: st
 }
 
 export function createModelScoringActivities(deps: { config: Config; models: ModelClients }) {
-  return {
-    /** First pass on the local quantized model (full view of the transaction, data stays in the network). */
-    async scoreWithLocalModel(req: ScoreRequest): Promise<ModelScore> {
-      return scoreWith(deps.models.local, req.event);
-    },
-    /** Escalation to one hosted provider (redacted view only). The workflow walks the provider chain. */
-    async escalateToHostedModel(req: EscalationRequest): Promise<ModelScore> {
-      const target = deps.models.hosted.get(req.provider);
-      if (!target) {
-        throw ApplicationFailure.create({
-          type: ModelFailureType.misconfigured,
-          message: `hosted provider ${req.provider} is not configured on this worker`,
-          nonRetryable: true,
-        });
-      }
-      return scoreWith(target, req.event);
-    },
+  /** First pass on the local quantized model (full view of the transaction, data stays in the network). */
+  const scoreWithLocalModel = (req: ScoreRequest): Promise<ModelScore> => scoreWith(deps.models.local, req.event);
+
+  /** Escalation to one hosted provider (redacted view only). The workflow walks the provider chain. */
+  const escalateToHostedModel = (req: EscalationRequest): Promise<ModelScore> => {
+    const target = deps.models.hosted.get(req.provider);
+    if (!target) {
+      throw ApplicationFailure.create({
+        type: ModelFailureType.misconfigured,
+        message: `hosted provider ${req.provider} is not configured on this worker`,
+        nonRetryable: true,
+      });
+    }
+    return scoreWith(target, req.event);
   };
+
+  return { scoreWithLocalModel, escalateToHostedModel };
 }

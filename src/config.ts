@@ -38,6 +38,11 @@ export const HostedProvider = z.object({
   inputUsdPerMTok: z.number().nonnegative().default(0),
   /** USD per million completion tokens. @default 0 */
   outputUsdPerMTok: z.number().nonnegative().default(0),
+  /**
+   * Offer scores as an enum on a 0.05 grid instead of a bounded number: for servers whose structured-output
+   * grammar ignores `minimum`/`maximum` (Ollama, llama.cpp). @default false
+   */
+  constrainedScores: z.boolean().default(false),
 });
 export type HostedProvider = z.infer<typeof HostedProvider>;
 
@@ -49,6 +54,7 @@ const defaultHostedProviders: HostedProvider[] = [
     model: 'fraudflow-frontier-standin',
     inputUsdPerMTok: 2.5,
     outputUsdPerMTok: 10,
+    constrainedScores: true,
   },
 ];
 
@@ -86,7 +92,11 @@ export const Env = z.object({
 
   INGEST_GROUP_ID: z.string().default('fraudflow-ingest'),
   INGEST_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(64),
-  INGEST_MAX_EVENT_BYTES: z.coerce.number().int().min(256).default(64 * 1024),
+  INGEST_MAX_EVENT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .default(64 * 1024),
 
   OLLAMA_HOST: hostPort.default('127.0.0.1:11434'),
   OLLAMA_NUM_PARALLEL: z.coerce.number().int().min(1).default(2),
@@ -102,7 +112,8 @@ export const Env = z.object({
   FRONTIER_STANDIN_API_KEY: z.string().default('fraudflow-standin-key'),
   HOSTED_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
   HOSTED_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
-  HOSTED_SCORING_CONCURRENCY: z.coerce.number().int().min(1).default(16),
+  /** Activity slots per hosted-scoring worker; HOSTED_TASK_QUEUE_RPS is the fleet-wide throttle. */
+  HOSTED_SCORING_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   HOSTED_TASK_QUEUE_RPS: z.coerce.number().positive().default(50),
   HOSTED_ESCALATION_ENABLED: boolFlag.default(true),
 
@@ -156,7 +167,14 @@ export interface Config {
     topics: { transactions: string; decisions: string; deadLetter: string };
   };
   ingest: { groupId: string; maxInFlight: number; maxEventBytes: number };
-  localModel: { baseURL: string; model: string; apiKey: string; timeoutMs: number; maxAttempts: number; concurrency: number };
+  localModel: {
+    baseURL: string;
+    model: string;
+    apiKey: string;
+    timeoutMs: number;
+    maxAttempts: number;
+    concurrency: number;
+  };
   hosted: {
     providers: HostedProvider[];
     /** API keys by provider name, read from each provider's `apiKeyEnv`. Non-enumerable: never serialized or logged. */
@@ -202,7 +220,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       brokers: env.KAFKA_BROKERS,
       clientId: env.KAFKA_CLIENT_ID,
       partitions: env.KAFKA_TOPIC_PARTITIONS,
-      topics: { transactions: env.TOPIC_TRANSACTIONS, decisions: env.TOPIC_DECISIONS, deadLetter: env.TOPIC_DEAD_LETTER },
+      topics: {
+        transactions: env.TOPIC_TRANSACTIONS,
+        decisions: env.TOPIC_DECISIONS,
+        deadLetter: env.TOPIC_DEAD_LETTER,
+      },
     },
     ingest: {
       groupId: env.INGEST_GROUP_ID,

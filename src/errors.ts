@@ -72,15 +72,21 @@ export function classifyModelError(err: unknown, context: ModelErrorContext): Mo
     return new ModelCallError(`${context.provider} timed out`, ModelFailureType.unavailable, context);
   }
   if (err instanceof OpenAI.APIConnectionError) {
-    return new ModelCallError(`${context.provider} connection failed: ${err.message}`, ModelFailureType.unavailable, context);
+    return new ModelCallError(
+      `${context.provider} connection failed: ${err.message}`,
+      ModelFailureType.unavailable,
+      context,
+    );
   }
   if (err instanceof OpenAI.APIError) {
-    const status = err.status;
+    const apiError = err as InstanceType<typeof OpenAI.APIError<number | undefined, Headers | undefined>>;
+    const status = apiError.status;
+    const headers = apiError.headers;
     const ctx = { ...context, status };
     const detail = `${context.provider} answered ${status ?? 'an error'}: ${err.message}`;
-    if (status === 429) return new ModelCallError(detail, ModelFailureType.rateLimited, ctx, retryAfterMs(err.headers));
+    if (status === 429) return new ModelCallError(detail, ModelFailureType.rateLimited, ctx, retryAfterMs(headers));
     if (status === undefined || status === 408 || status === 409 || status >= 500) {
-      return new ModelCallError(detail, ModelFailureType.unavailable, ctx, retryAfterMs(err.headers));
+      return new ModelCallError(detail, ModelFailureType.unavailable, ctx, retryAfterMs(headers));
     }
     return new ModelCallError(detail, ModelFailureType.rejected, ctx);
   }

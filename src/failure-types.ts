@@ -17,4 +17,3 @@ export type ModelFailureType = (typeof ModelFailureType)[keyof typeof ModelFailu
 
 /** Types that must never be retried on the same provider. */
 export const nonRetryableModelFailures: string[] = [ModelFailureType.rejected, ModelFailureType.misconfigured];
-

@@ -40,10 +40,11 @@ const quietBundlerLogger = {
 let runtimeInstalled = false;
 
 /** Installs the SDK runtime once per process: its logger follows LOG_LEVEL, quieter than the SDK's default. */
-export function installRuntime(config: Config): void {
+export function installRuntime(config: Config, opts: { quiet?: boolean } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const level = config.env.LOG_LEVEL === 'debug' ? 'DEBUG' : config.env.LOG_LEVEL === 'info' ? 'WARN' : 'ERROR';
+  const level =
+    config.env.LOG_LEVEL === 'debug' ? 'DEBUG' : config.env.LOG_LEVEL === 'info' && !opts.quiet ? 'WARN' : 'ERROR';
   Runtime.install({ logger: new DefaultLogger(level) });
 }
 

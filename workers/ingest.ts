@@ -9,7 +9,9 @@ export async function runIngest(config: Config): Promise<void> {
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const ingest = await startIngest({ config, client, settings: scoringSettingsFromConfig(config) });
-    console.log(`fraudflow ingest: ${config.kafka.topics.transactions} → scoring workflows (group ${config.ingest.groupId})`);
+    console.log(
+      `fraudflow ingest: ${config.kafka.topics.transactions} → scoring workflows (group ${config.ingest.groupId})`,
+    );
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         console.log(`fraudflow ingest: ${signal}, draining in-flight starts`);

@@ -18,7 +18,14 @@ import {
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { FraudflowActivities, ModelScore } from '../activities';
 import { ModelFailureType, nonRetryableModelFailures } from '../src/failure-types';
-import type { Decision, DecisionOutcome, DecisionSource, ModelCall, RuleHit, ScoringPath } from '../src/schemas/decision';
+import type {
+  Decision,
+  DecisionOutcome,
+  DecisionSource,
+  ModelCall,
+  RuleHit,
+  ScoringPath,
+} from '../src/schemas/decision';
 import { decisionVersion } from '../src/schemas/decision';
 import { toMajorUnits } from '../src/schemas/money';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
@@ -95,7 +102,10 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   setHandler(statusQuery, () => status);
 
   const activities = proxyActivities<FraudflowActivities>({ startToCloseTimeout: '1m' });
-  const { publishDecision } = proxyActivities<FraudflowActivities>({ taskQueue: settings.taskQueues.orchestration, ...publishing });
+  const { publishDecision } = proxyActivities<FraudflowActivities>({
+    taskQueue: settings.taskQueues.orchestration,
+    ...publishing,
+  });
 
   const timeline: string[] = [];
   const note = (step: string) => {

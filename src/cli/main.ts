@@ -47,8 +47,12 @@ stack
 program
   .command('run')
   .description('the main job: stack up, workers and ingest, stream synthetic transactions, live progress, summary')
-  .option('-n, --count <n>', 'transactions to stream', '120')
-  .option('-r, --rate <perSecond>', 'events per second', '8')
+  .option('-n, --count <n>', 'transactions to stream', '40')
+  .option(
+    '-r, --rate <perSecond>',
+    'events per second (one 2-core machine scores about 0.5/s with the bundled model)',
+    '0.5',
+  )
   .option('--fraud-share <share>', 'share of fraud patterns among valid events', '0.1')
   .option('--invalid-share <share>', 'share of deliberately invalid events (they go to the dead-letter topic)', '0.03')
   .option('--timeout <seconds>', 'stop waiting for decisions after this long', '600')
@@ -87,18 +91,27 @@ program
   .option('--invalid-share <share>', 'share of deliberately invalid messages', '0')
   .option('--seed <n>', 'generator seed (default: random)')
   .option('--topic <topic>', 'target topic (default: TOPIC_TRANSACTIONS)')
-  .action(async (opts: { count: string; rate: string; fraudShare: string; invalidShare: string; seed?: string; topic?: string }) => {
-    const config = loadConfigOrExit();
-    const result = await produceTransactions(config, {
-      count: Number(opts.count),
-      rate: Number(opts.rate),
-      fraudShare: Number(opts.fraudShare),
-      invalidShare: Number(opts.invalidShare),
-      seed: opts.seed === undefined ? undefined : Number(opts.seed),
-      topic: opts.topic,
-    });
-    console.log(`produced ${result.sent} messages (${result.invalid} invalid) in ${result.seconds.toFixed(1)}s`);
-  });
+  .action(
+    async (opts: {
+      count: string;
+      rate: string;
+      fraudShare: string;
+      invalidShare: string;
+      seed?: string;
+      topic?: string;
+    }) => {
+      const config = loadConfigOrExit();
+      const result = await produceTransactions(config, {
+        count: Number(opts.count),
+        rate: Number(opts.rate),
+        fraudShare: Number(opts.fraudShare),
+        invalidShare: Number(opts.invalidShare),
+        seed: opts.seed === undefined ? undefined : Number(opts.seed),
+        topic: opts.topic,
+      });
+      console.log(`produced ${result.sent} messages (${result.invalid} invalid) in ${result.seconds.toFixed(1)}s`);
+    },
+  );
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof StackError) {

@@ -2,6 +2,7 @@
  * The main job (`fraudflow run`): brings the stack up, starts every worker role and the ingest in this process,
  * streams synthetic transactions through Kafka, shows live progress and ends with a summary.
  */
+import { randomInt } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Config } from '../config';
@@ -18,6 +19,7 @@ import {
   createHostedScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
+  installRuntime,
 } from '../../workers/build';
 import { DecisionStats, fmtMs } from './progress';
 
@@ -33,6 +35,8 @@ export interface RunOptions {
 export async function runMainJob(config: Config, opts: RunOptions): Promise<void> {
   await stackUp(config);
   const started = Date.now();
+  // Retried activity failures are expected here and visible in each workflow's history; keep the console readable.
+  installRuntime(config, { quiet: true });
   const connection = await connectWorker(config);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
@@ -50,6 +54,9 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const settings = scoringSettingsFromConfig(config);
   const ingest = await startIngest({ config, client, settings, log: (l) => console.log(l) });
 
+  // Ids read txn-<seed>-<n>: a fresh seed per run tells this run's decisions apart.
+  const seed = randomInt(0, 2 ** 31);
+  const runPrefix = `txn-${seed}-`;
   // Watch the decisions and dead-letter topics from now on, under a group of our own.
   const stats = new DecisionStats();
   const recent: Decision[] = [];
@@ -57,17 +64,23 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const watcher = kafka.consumer({ groupId: `fraudflow-run-${started}` });
   const joined = new Promise<void>((resolve) => watcher.on(watcher.events.GROUP_JOIN, () => resolve()));
   await watcher.connect();
-  await watcher.subscribe({ topics: [config.kafka.topics.decisions, config.kafka.topics.deadLetter], fromBeginning: false });
+  await watcher.subscribe({
+    topics: [config.kafka.topics.decisions, config.kafka.topics.deadLetter],
+    fromBeginning: false,
+  });
   await watcher.run({
-    eachMessage: async ({ topic, message }) => {
+    eachMessage: ({ topic, message }) => {
       if (topic === config.kafka.topics.deadLetter) {
         deadLettered++;
-        return;
+        return Promise.resolve();
       }
       const decision = JSON.parse(message.value?.toString('utf8') ?? '{}') as Decision;
+      // Only this run's transactions: decisions of earlier runs may still be arriving.
+      if (!decision.transactionId.startsWith(runPrefix)) return Promise.resolve();
       stats.add(decision);
       recent.push(decision);
       if (recent.length > 3) recent.shift();
+      return Promise.resolve();
     },
   });
   await joined;
@@ -82,12 +95,15 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const production = produceTransactions(config, {
     rate: opts.rate,
     count: opts.count,
+    seed,
     fraudShare: opts.fraudShare,
     invalidShare: opts.invalidShare,
     onProgress: (n) => (produced = n),
   });
   const ticker = setInterval(() => {
-    console.log(`[${((Date.now() - started) / 1000).toFixed(0)}s] produced ${produced}/${opts.count} | dead-lettered ${deadLettered} | ${stats.line()}`);
+    console.log(
+      `[${((Date.now() - started) / 1000).toFixed(0)}s] produced ${produced}/${opts.count} | dead-lettered ${deadLettered} | ${stats.line()}`,
+    );
   }, 2000);
 
   try {
@@ -101,19 +117,31 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
     const seconds = (Date.now() - started) / 1000;
     console.log('\n=== fraudflow run summary ===');
     console.log(`transactions produced   ${result.sent} (${result.invalid} deliberately invalid)`);
-    console.log(`decisions published     ${stats.count} of ${expected}${stats.count < expected ? '  (timed out waiting)' : ''}`);
+    console.log(
+      `decisions published     ${stats.count} of ${expected}${stats.count < expected ? '  (timed out waiting)' : ''}`,
+    );
     console.log(`dead-lettered           ${deadLettered}`);
-    console.log(`by decision             approve ${stats.byDecision.approve}, review ${stats.byDecision.review}, decline ${stats.byDecision.decline}`);
+    console.log(
+      `by decision             approve ${stats.byDecision.approve}, review ${stats.byDecision.review}, decline ${stats.byDecision.decline}`,
+    );
     console.log(
       `by path                 rules ${stats.byPath.rules}, local ${stats.byPath.local}, escalated ${stats.byPath.escalated}, fallback ${stats.byPath.fallback}`,
     );
-    console.log(`produce→decision        p50 ${fmtMs(stats.latency(50))}, p95 ${fmtMs(stats.latency(95))}, p99 ${fmtMs(stats.latency(99))}`);
-    console.log(`tokens                  ${stats.inputTokens} in, ${stats.outputTokens} out; hosted cost $${stats.costUsd.toFixed(4)}`);
-    console.log(`throughput              ${(stats.count / seconds).toFixed(2)} decisions/s over ${seconds.toFixed(1)}s`);
+    console.log(
+      `produce→decision        p50 ${fmtMs(stats.latency(50))}, p95 ${fmtMs(stats.latency(95))}, p99 ${fmtMs(stats.latency(99))}`,
+    );
+    console.log(
+      `tokens                  ${stats.inputTokens} in, ${stats.outputTokens} out; hosted cost $${stats.costUsd.toFixed(4)}`,
+    );
+    console.log(
+      `throughput              ${(stats.count / seconds).toFixed(2)} decisions/s over ${seconds.toFixed(1)}s`,
+    );
     for (const d of recent) {
-      console.log(`example                 ${d.transactionId}: ${d.decision.toUpperCase()} (${d.path}, risk ${d.riskScore.toFixed(2)}) ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${d.workflowId}`);
+      console.log(
+        `example                 ${d.transactionId}: ${d.decision.toUpperCase()} (${d.path}, risk ${d.riskScore.toFixed(2)}) ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${d.workflowId}`,
+      );
     }
-    console.log(`escalated decisions     ${uiWorkflows}?query=${encodeURIComponent("FraudEscalated = true")}`);
+    console.log(`escalated decisions     ${uiWorkflows}?query=${encodeURIComponent('FraudEscalated = true')}`);
     if (stats.count < expected || deadLettered < result.invalid) process.exitCode = 1;
   } finally {
     clearInterval(ticker);

@@ -179,11 +179,12 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     await startScoring(event, partition, message);
   }
 
-  async function eachBatch({ batch, heartbeat, isRunning, isStale, commitOffsetsIfNecessary, resolveOffset }: EachBatchPayload) {
+  async function eachBatch(payload: EachBatchPayload) {
+    const { batch } = payload;
     const pending: Array<Promise<void>> = [];
     let failure: unknown;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale() || failure) break;
+      if (!payload.isRunning() || payload.isStale() || failure) break;
       await slots.acquire();
       pending.push(
         handle(message, batch.partition)
@@ -192,16 +193,16 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
           })
           .finally(() => slots.release()),
       );
-      await heartbeat();
+      await payload.heartbeat();
     }
     await Promise.all(pending);
-    if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure) throw failure instanceof Error ? failure : new Error('ingest batch failed');
     // Every message of this batch that we dispatched is acknowledged: only now does the offset move.
     const done = pending.length;
     const last = batch.messages[done - 1];
     if (last) {
-      resolveOffset(last.offset);
-      await commitOffsetsIfNecessary();
+      payload.resolveOffset(last.offset);
+      await payload.commitOffsetsIfNecessary();
     }
   }
 

@@ -13,6 +13,8 @@ export interface ModelTarget {
   client: OpenAI;
   inputUsdPerMTok: number;
   outputUsdPerMTok: number;
+  /** Send the 0.05 score grid as an enum (see HostedProvider.constrainedScores). */
+  constrainedScores: boolean;
   /** Set when the provider cannot be used here (e.g. its API-key variable is unset). */
   misconfigured?: string;
 }
@@ -35,6 +37,7 @@ export function createModelClients(config: Config): ModelClients {
     }),
     inputUsdPerMTok: 0,
     outputUsdPerMTok: 0,
+    constrainedScores: true,
   };
   const hosted = new Map<string, ModelTarget>();
   for (const p of config.hosted.providers) {
@@ -43,9 +46,15 @@ export function createModelClients(config: Config): ModelClients {
       provider: p.name,
       tier: 'hosted',
       model: p.model,
-      client: new OpenAI({ baseURL: p.baseURL, apiKey: apiKey ?? 'unset', maxRetries: 0, timeout: config.hosted.timeoutMs }),
+      client: new OpenAI({
+        baseURL: p.baseURL,
+        apiKey: apiKey ?? 'unset',
+        maxRetries: 0,
+        timeout: config.hosted.timeoutMs,
+      }),
       inputUsdPerMTok: p.inputUsdPerMTok,
       outputUsdPerMTok: p.outputUsdPerMTok,
+      constrainedScores: p.constrainedScores,
       misconfigured: apiKey ? undefined : `environment variable ${p.apiKeyEnv} (API key for ${p.name}) is not set`,
     });
   }

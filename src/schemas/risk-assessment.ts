@@ -39,6 +39,6 @@ export const localRiskAssessmentJsonSchema = {
     ...riskAssessmentJsonSchema.properties,
     riskScore: { type: 'number', enum: localScoreGrid },
     confidence: { type: 'number', enum: localScoreGrid },
-    reasons: { type: 'array', items: { type: 'string', maxLength: 200 }, maxItems: 3 },
+    reasons: { type: 'array', items: { type: 'string', maxLength: 80 }, maxItems: 2 },
   },
 } as const;

@@ -49,34 +49,36 @@ export const Label = z.object({
 const id = z.string().min(1).max(128);
 
 export const TransactionEvent = z.object({
-    schemaVersion: z.literal(transactionEventVersion).default(transactionEventVersion),
-    /** Business key; the scoring workflow id derives from it, so redelivery never double-scores. */
-    transactionId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 chars of [A-Za-z0-9._:-]'),
-    occurredAt: z.iso.datetime({ offset: true }),
-    amount: Money,
-    /** Tokenized card reference (never a PAN). */
-    cardToken: id,
-    accountId: id.optional(),
-    customerId: id,
-    merchant: Merchant,
-    channel: Channel,
-    cardholderCountry: CountryCode.optional(),
-    device: z.object({ id: id.optional(), type: z.string().max(64).optional(), userAgent: z.string().max(512).optional() }).optional(),
-    ipAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
-    geo: Geo.optional(),
-    velocity: Velocity.optional(),
-    /** Personal data the issuer attached (names, e-mail, phone, address); redacted before any hosted call. */
-    customer: z
-      .object({
-        name: z.string().max(256).optional(),
-        email: z.email().optional(),
-        phone: z.string().max(32).optional(),
-        address: z.string().max(512).optional(),
-        dateOfBirth: z.iso.date().optional(),
-      })
-      .optional(),
-    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
-    label: Label.optional(),
-  });
+  schemaVersion: z.literal(transactionEventVersion).default(transactionEventVersion),
+  /** Business key; the scoring workflow id derives from it, so redelivery never double-scores. */
+  transactionId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 chars of [A-Za-z0-9._:-]'),
+  occurredAt: z.iso.datetime({ offset: true }),
+  amount: Money,
+  /** Tokenized card reference (never a PAN). */
+  cardToken: id,
+  accountId: id.optional(),
+  customerId: id,
+  merchant: Merchant,
+  channel: Channel,
+  cardholderCountry: CountryCode.optional(),
+  device: z
+    .object({ id: id.optional(), type: z.string().max(64).optional(), userAgent: z.string().max(512).optional() })
+    .optional(),
+  ipAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
+  geo: Geo.optional(),
+  velocity: Velocity.optional(),
+  /** Personal data the issuer attached (names, e-mail, phone, address); redacted before any hosted call. */
+  customer: z
+    .object({
+      name: z.string().max(256).optional(),
+      email: z.email().optional(),
+      phone: z.string().max(32).optional(),
+      address: z.string().max(512).optional(),
+      dateOfBirth: z.iso.date().optional(),
+    })
+    .optional(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  label: Label.optional(),
+});
 export type TransactionEvent = z.infer<typeof TransactionEvent>;
 export type TransactionEventInput = z.input<typeof TransactionEvent>;

@@ -15,7 +15,10 @@ export function stricter(a: DecisionOutcome, b: DecisionOutcome): DecisionOutcom
 }
 
 /** Maps a risk score to an outcome by the configured thresholds. */
-export function outcomeForScore(riskScore: number, policy: Pick<ScoringPolicy, 'approveBelow' | 'declineAt'>): DecisionOutcome {
+export function outcomeForScore(
+  riskScore: number,
+  policy: Pick<ScoringPolicy, 'approveBelow' | 'declineAt'>,
+): DecisionOutcome {
   if (riskScore >= policy.declineAt) return 'decline';
   if (riskScore < policy.approveBelow) return 'approve';
   return 'review';

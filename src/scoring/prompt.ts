@@ -24,9 +24,10 @@ export interface ChatMessage {
 /** Messages for a model. `audience: 'hosted'` uses only the redacted view of the transaction. */
 export function buildScoringMessages(event: TransactionEvent, audience: 'local' | 'hosted'): ChatMessage[] {
   const view = audience === 'hosted' ? redactForHosted(event) : localView(event);
-  const summary = `${formatMoney(event.amount)} at ${event.merchant.name} (MCC ${event.merchant.mcc}, ${event.merchant.country}) via ${event.channel}`;
+  const m = event.merchant;
+  const summary = `${formatMoney(event.amount)} at ${m.name} (MCC ${m.mcc}${m.category ? ` ${m.category}` : ''}, ${m.country}) via ${event.channel}`;
   return [
     { role: 'system', content: systemPrompt },
-    { role: 'user', content: `Transaction: ${summary}\nDetails: ${JSON.stringify(view)}` },
+    { role: 'user', content: `Transaction: ${summary}\nSignals: ${JSON.stringify(view)}` },
   ];
 }

@@ -16,21 +16,37 @@ export function evaluateRules(event: TransactionEvent, rules: ScoringPolicy['rul
     hits.push({ rule: 'blocked_country', effect: 'decline', detail: `merchant country ${country} is blocked` });
   }
   if (event.geo?.country && rules.blockedCountries.includes(event.geo.country)) {
-    hits.push({ rule: 'blocked_country', effect: 'decline', detail: `transaction location ${event.geo.country} is blocked` });
+    hits.push({
+      rule: 'blocked_country',
+      effect: 'decline',
+      detail: `transaction location ${event.geo.country} is blocked`,
+    });
   }
   if (rules.blockedMccs.includes(mcc)) {
     hits.push({ rule: 'blocked_mcc', effect: 'decline', detail: `merchant category ${mcc} is blocked` });
   }
   if (amount >= rules.declineAmount) {
-    hits.push({ rule: 'amount_limit', effect: 'decline', detail: `amount ${amount} ${event.amount.currency} ≥ ${rules.declineAmount}` });
+    hits.push({
+      rule: 'amount_limit',
+      effect: 'decline',
+      detail: `amount ${amount} ${event.amount.currency} ≥ ${rules.declineAmount}`,
+    });
   } else if (amount >= rules.reviewAmount) {
-    hits.push({ rule: 'amount_review', effect: 'review', detail: `amount ${amount} ${event.amount.currency} ≥ ${rules.reviewAmount}` });
+    hits.push({
+      rule: 'amount_review',
+      effect: 'review',
+      detail: `amount ${amount} ${event.amount.currency} ≥ ${rules.reviewAmount}`,
+    });
   }
   if (rules.reviewMccs.includes(mcc)) {
     hits.push({ rule: 'review_mcc', effect: 'review', detail: `merchant category ${mcc} always gets a human review` });
   }
   if (rules.escalateMccs.includes(mcc)) {
-    hits.push({ rule: 'escalate_mcc', effect: 'escalate', detail: `merchant category ${mcc} needs the frontier model` });
+    hits.push({
+      rule: 'escalate_mcc',
+      effect: 'escalate',
+      detail: `merchant category ${mcc} needs the frontier model`,
+    });
   }
   const perHour = event.velocity?.cardTxnLastHour;
   if (perHour !== undefined) {

@@ -26,13 +26,20 @@ export interface ScoringSettings {
   hosted: ModelCallPolicy & { providers: string[] };
 }
 
-export function scoringSettingsFromConfig(config: Config, overrides: Partial<Pick<ScoringSettings, 'taskQueues' | 'decisionsTopic'>> = {}): ScoringSettings {
+export function scoringSettingsFromConfig(
+  config: Config,
+  overrides: Partial<Pick<ScoringSettings, 'taskQueues' | 'decisionsTopic'>> = {},
+): ScoringSettings {
   const base = {
     policy: config.policy,
     promptVersion,
     taskQueues: overrides.taskQueues ?? { ...taskQueues },
     decisionsTopic: overrides.decisionsTopic ?? config.kafka.topics.decisions,
-    local: { model: config.localModel.model, startToCloseMs: config.localModel.timeoutMs, maxAttempts: config.localModel.maxAttempts },
+    local: {
+      model: config.localModel.model,
+      startToCloseMs: config.localModel.timeoutMs,
+      maxAttempts: config.localModel.maxAttempts,
+    },
     hosted: {
       providers: config.hosted.providers.map((p) => p.name),
       startToCloseMs: config.hosted.timeoutMs,

@@ -154,7 +154,11 @@ export function runToLog(
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', out, out] });
+    const child = spawn(command, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', out, out],
+    });
     child.once('error', (err) => {
       fs.closeSync(out);
       reject(new StackError(`${opts.what} failed: ${err.message}`));

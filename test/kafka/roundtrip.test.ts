@@ -15,20 +15,25 @@ describe('kafka', () => {
     const consumer = kafka.consumer({ groupId: `test-roundtrip-${randomUUID()}` });
     try {
       await producer.connect();
-      const sent = Array.from({ length: 50 }, (_, i) => ({ key: `k-${i}`, value: JSON.stringify({ i }), headers: { n: String(i) } }));
+      const sent = Array.from({ length: 50 }, (_, i) => ({
+        key: `k-${i}`,
+        value: JSON.stringify({ i }),
+        headers: { n: String(i) },
+      }));
       await producer.send({ topic, acks: -1, messages: sent });
 
       const received: Array<{ key: string; value: string; n: string; partition: number }> = [];
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
-        eachMessage: async ({ message, partition }) => {
+        eachMessage: ({ message, partition }) => {
           received.push({
             key: message.key?.toString() ?? '',
             value: message.value?.toString() ?? '',
             n: message.headers?.n?.toString() ?? '',
             partition,
           });
+          return Promise.resolve();
         },
       });
       const deadline = Date.now() + 30_000;

@@ -2,7 +2,12 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config';
-import { localRiskAssessmentJsonSchema, localScoreGrid, RiskAssessment, riskAssessmentJsonSchema } from '../../src/schemas/risk-assessment';
+import {
+  localRiskAssessmentJsonSchema,
+  localScoreGrid,
+  RiskAssessment,
+  riskAssessmentJsonSchema,
+} from '../../src/schemas/risk-assessment';
 
 describe('local model', () => {
   const config = loadConfig();
@@ -32,21 +37,22 @@ describe('local model', () => {
 
   it('cannot answer outside the 0..1 range when offered the local score grid', async () => {
     const answers = await Promise.all(
-      ['0.99 USD at DigitalCodes (MCC 5818), 25 attempts this hour', '4,999 USD at Electro World (MCC 5732, NG), new device'].map(
-        async (t) => {
-          const c = await client.chat.completions.create({
-            model: config.localModel.model,
-            messages: [{ role: 'user', content: `Rate the fraud risk of: ${t}` }],
-            response_format: {
-              type: 'json_schema',
-              json_schema: { name: 'risk_assessment', strict: true, schema: localRiskAssessmentJsonSchema },
-            },
-            temperature: 0,
-            max_tokens: 200,
-          });
-          return RiskAssessment.parse(JSON.parse(c.choices[0]?.message?.content ?? ''));
-        },
-      ),
+      [
+        '0.99 USD at DigitalCodes (MCC 5818), 25 attempts this hour',
+        '4,999 USD at Electro World (MCC 5732, NG), new device',
+      ].map(async (t) => {
+        const c = await client.chat.completions.create({
+          model: config.localModel.model,
+          messages: [{ role: 'user', content: `Rate the fraud risk of: ${t}` }],
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: 'risk_assessment', strict: true, schema: localRiskAssessmentJsonSchema },
+          },
+          temperature: 0,
+          max_tokens: 200,
+        });
+        return RiskAssessment.parse(JSON.parse(c.choices[0]?.message?.content ?? ''));
+      }),
     );
     for (const a of answers) {
       expect(localScoreGrid).toContain(a.riskScore);
@@ -67,7 +73,9 @@ describe('local model', () => {
 
   it('keeps the JSON schema sent to models in step with the RiskAssessment contract', () => {
     const fromZod = z.toJSONSchema(RiskAssessment) as { required?: string[]; properties?: Record<string, unknown> };
-    expect(Object.keys(riskAssessmentJsonSchema.properties).sort()).toEqual(Object.keys(fromZod.properties ?? {}).sort());
+    expect(Object.keys(riskAssessmentJsonSchema.properties).sort()).toEqual(
+      Object.keys(fromZod.properties ?? {}).sort(),
+    );
     expect([...riskAssessmentJsonSchema.required].sort()).toEqual([...(fromZod.required ?? [])].sort());
   });
 });

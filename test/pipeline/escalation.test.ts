@@ -26,10 +26,29 @@ describe('escalation and decision policy', () => {
     providerB = await startHostedTestServer({ apiKey: 'key-b' });
     pipeline = await startTestPipeline({
       name: 'escalation',
-      env: { LOCAL_MODEL_BASE_URL: local.baseURL, PROVIDER_A_KEY: 'key-a', PROVIDER_B_KEY: 'key-b', LOCAL_MODEL_MAX_ATTEMPTS: '3' },
+      env: {
+        LOCAL_MODEL_BASE_URL: local.baseURL,
+        PROVIDER_A_KEY: 'key-a',
+        PROVIDER_B_KEY: 'key-b',
+        LOCAL_MODEL_MAX_ATTEMPTS: '3',
+      },
       hostedProviders: [
-        { name: 'provider-a', baseURL: providerA.baseURL, apiKeyEnv: 'PROVIDER_A_KEY', model: 'frontier-a', inputUsdPerMTok: 3, outputUsdPerMTok: 15 },
-        { name: 'provider-b', baseURL: providerB.baseURL, apiKeyEnv: 'PROVIDER_B_KEY', model: 'frontier-b', inputUsdPerMTok: 1, outputUsdPerMTok: 4 },
+        {
+          name: 'provider-a',
+          baseURL: providerA.baseURL,
+          apiKeyEnv: 'PROVIDER_A_KEY',
+          model: 'frontier-a',
+          inputUsdPerMTok: 3,
+          outputUsdPerMTok: 15,
+        },
+        {
+          name: 'provider-b',
+          baseURL: providerB.baseURL,
+          apiKeyEnv: 'PROVIDER_B_KEY',
+          model: 'frontier-b',
+          inputUsdPerMTok: 1,
+          outputUsdPerMTok: 4,
+        },
       ],
     });
   });
@@ -53,7 +72,12 @@ describe('escalation and decision policy', () => {
   }
 
   it('acts on a confident local answer without escalating', async () => {
-    local.setBehaviour(() => ({ kind: 'answer', riskScore: 0.05, confidence: 0.9, reasons: ['ordinary grocery purchase'] }));
+    local.setBehaviour(() => ({
+      kind: 'answer',
+      riskScore: 0.05,
+      confidence: 0.9,
+      reasons: ['ordinary grocery purchase'],
+    }));
     const decision = await score();
     expect(decision).toMatchObject({ decision: 'approve', path: 'local', riskScore: 0.05 });
     expect(providerA.callCount('/v1/chat/completions')).toBe(0);
@@ -61,7 +85,12 @@ describe('escalation and decision policy', () => {
 
   it('escalates an ambiguous local score to the first hosted provider, whose score decides', async () => {
     local.setBehaviour(() => ({ kind: 'answer', riskScore: 0.55, confidence: 0.9 }));
-    providerA.setBehaviour(() => ({ kind: 'answer', riskScore: 0.93, confidence: 0.95, reasons: ['foreign high-value'] }));
+    providerA.setBehaviour(() => ({
+      kind: 'answer',
+      riskScore: 0.93,
+      confidence: 0.95,
+      reasons: ['foreign high-value'],
+    }));
     const decision = await score();
     expect(decision).toMatchObject({ decision: 'decline', path: 'escalated', riskScore: 0.93 });
     expect(decision.modelCalls.map((c) => [c.provider, c.outcome])).toEqual([
@@ -69,7 +98,10 @@ describe('escalation and decision policy', () => {
       ['provider-a', 'ok'],
     ]);
     const hostedCall = decision.modelCalls[1];
-    expect(hostedCall?.costUsd).toBeCloseTo(((hostedCall?.inputTokens ?? 0) * 3 + (hostedCall?.outputTokens ?? 0) * 15) / 1e6, 12);
+    expect(hostedCall?.costUsd).toBeCloseTo(
+      ((hostedCall?.inputTokens ?? 0) * 3 + (hostedCall?.outputTokens ?? 0) * 15) / 1e6,
+      12,
+    );
     expect(providerB.callCount('/v1/chat/completions')).toBe(0);
   });
 
@@ -97,7 +129,9 @@ describe('escalation and decision policy', () => {
   });
 
   it('retries malformed local output up to its attempt limit, then escalates', async () => {
-    local.setBehaviour((_req, n) => (n % 2 ? { kind: 'raw', content: 'I think it is fine' } : { kind: 'raw', content: '{"riskScore": 7}' }));
+    local.setBehaviour((_req, n) =>
+      n % 2 ? { kind: 'raw', content: 'I think it is fine' } : { kind: 'raw', content: '{"riskScore": 7}' },
+    );
     providerA.setBehaviour(() => ({ kind: 'answer', riskScore: 0.3, confidence: 0.9 }));
     const decision = await score();
     expect(local.callCount('/v1/chat/completions')).toBe(3);
@@ -135,7 +169,14 @@ describe('escalation and decision policy', () => {
     await score(event);
     const sent = JSON.stringify(providerA.requests.map((r) => r.body));
     expect(sent).toContain(event.merchant.name);
-    for (const secret of [event.cardToken, event.customerId, event.customer?.name, event.customer?.email, event.customer?.phone, event.ipAddress]) {
+    for (const secret of [
+      event.cardToken,
+      event.customerId,
+      event.customer?.name,
+      event.customer?.email,
+      event.customer?.phone,
+      event.ipAddress,
+    ]) {
       expect(sent).not.toContain(secret);
     }
   });

@@ -8,7 +8,11 @@ import { sampleTransaction, startTestPipeline } from '../support/pipeline';
 describe('streaming scoring', () => {
   let pipeline: TestPipeline;
   beforeAll(async () => {
-    pipeline = await startTestPipeline({ name: 'streaming', ingest: true, env: { HOSTED_ESCALATION_ENABLED: 'false' } });
+    pipeline = await startTestPipeline({
+      name: 'streaming',
+      ingest: true,
+      env: { HOSTED_ESCALATION_ENABLED: 'false' },
+    });
   });
   afterAll(async () => pipeline?.close());
 
@@ -23,13 +27,19 @@ describe('streaming scoring', () => {
     expect(['approve', 'review', 'decline']).toContain(decision.decision);
     expect(decision.path).toBe('local');
     expect(decision.source).toMatchObject({ kind: 'kafka', topic: pipeline.topics.transactions });
-    expect(decision.modelCalls[0]).toMatchObject({ provider: 'local', outcome: 'ok', model: pipeline.config.localModel.model });
+    expect(decision.modelCalls[0]).toMatchObject({
+      provider: 'local',
+      outcome: 'ok',
+      model: pipeline.config.localModel.model,
+    });
     expect(decision.policyHash).toBe(pipeline.settings.policyHash);
     expect(Date.parse(decision.decidedAt)).not.toBeNaN();
 
     const described = await pipeline.client.workflow.getHandle(decision.workflowId).describe();
     expect(described.status.name).toBe('COMPLETED');
-    expect(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'FraudDecision')?.value).toBe(decision.decision);
+    expect(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'FraudDecision')?.value).toBe(
+      decision.decision,
+    );
   });
 
   it('yields one workflow and one decision for a duplicated Kafka message', async () => {
@@ -45,7 +55,8 @@ describe('streaming scoring', () => {
     expect(pipeline.decisions.filter((d) => d.transactionId === event.transactionId)).toHaveLength(1);
     expect((pipeline.ingest?.counters.received ?? 0) - receivedBefore).toBe(2);
     const runs = [];
-    for await (const wf of pipeline.client.workflow.list({ query: `WorkflowId = 'score-${event.transactionId}'` })) runs.push(wf);
+    for await (const wf of pipeline.client.workflow.list({ query: `WorkflowId = 'score-${event.transactionId}'` }))
+      runs.push(wf);
     expect(runs).toHaveLength(1);
   });
 
@@ -63,7 +74,9 @@ describe('streaming scoring', () => {
     ]);
 
     const letters = (await pipeline.waitForDeadLetters(3)).map((l) => DeadLetter.parse(l));
-    const byKey = Object.fromEntries(letters.map((l) => [Buffer.from(l.originalKeyBase64 ?? '', 'base64').toString(), l]));
+    const byKey = Object.fromEntries(
+      letters.map((l) => [Buffer.from(l.originalKeyBase64 ?? '', 'base64').toString(), l]),
+    );
     expect(byKey['invalid-json']?.reason).toBe('invalid_json');
     expect(Buffer.from(byKey['invalid-json']?.originalValueBase64 ?? '', 'base64')).toEqual(badJson);
     expect(byKey['invalid-schema']?.reason).toBe('schema_violation');

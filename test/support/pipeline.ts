@@ -7,8 +7,9 @@ import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Consumer, Producer } from 'kafkajs';
-import type { Config, HostedProvider } from '../../src/config';
-import { loadConfig } from '../../src/config';
+import type { z } from 'zod';
+import type { Config } from '../../src/config';
+import { HostedProvider, loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import type { Ingest } from '../../src/kafka/ingest';
 import { startIngest } from '../../src/kafka/ingest';
@@ -30,7 +31,7 @@ export interface TestPipelineOptions {
   /** Short label used in topic and task-queue names. */
   name: string;
   /** Hosted providers (usually test servers); @default none, so nothing escalates unless a test asks. */
-  hostedProviders?: HostedProvider[];
+  hostedProviders?: Array<z.input<typeof HostedProvider>>;
   /** Extra environment for loadConfig (thresholds, timeouts, API keys). */
   env?: Record<string, string>;
   /** Start the Kafka ingest too. @default false */
@@ -124,14 +125,17 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: ({ message }) => {
         (sink as unknown[]).push(JSON.parse(message.value?.toString('utf8') ?? 'null'));
+        return Promise.resolve();
       },
     });
     consumers.push(consumer);
   }
 
-  const ingest = opts.ingest ? await startIngest({ config, client: env.client, settings, log: () => undefined }) : undefined;
+  const ingest = opts.ingest
+    ? await startIngest({ config, client: env.client, settings, log: () => undefined })
+    : undefined;
 
   return {
     config,

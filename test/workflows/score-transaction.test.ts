@@ -27,7 +27,12 @@ describe('scoreTransactionWorkflow on the real dev server', () => {
     expect(decision.workflowId).toBe(`score-${event.transactionId}`);
     expect(decision.path).toBe('local');
     expect(decision.modelCalls).toHaveLength(1);
-    expect(decision.modelCalls[0]).toMatchObject({ provider: 'local', tier: 'local', outcome: 'ok', model: pipeline.config.localModel.model });
+    expect(decision.modelCalls[0]).toMatchObject({
+      provider: 'local',
+      tier: 'local',
+      outcome: 'ok',
+      model: pipeline.config.localModel.model,
+    });
     expect(decision.modelCalls[0]?.inputTokens).toBeGreaterThan(0);
     expect(decision.riskScore).toBe(decision.modelCalls[0]?.riskScore);
 
