@@ -35,7 +35,10 @@ describe('streaming scoring', () => {
     expect(decision.policyHash).toBe(pipeline.settings.policyHash);
     expect(Date.parse(decision.decidedAt)).not.toBeNaN();
 
-    const described = await pipeline.client.workflow.getHandle(decision.workflowId).describe();
+    // The decision is published as the workflow's last step; its result is the same decision.
+    const handle = pipeline.client.workflow.getHandle(decision.workflowId);
+    expect(await handle.result()).toEqual(decision);
+    const described = await handle.describe();
     expect(described.status.name).toBe('COMPLETED');
     expect(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'FraudDecision')?.value).toBe(
       decision.decision,
