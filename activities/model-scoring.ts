@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../src/config';
 import { classifyModelError, InvalidModelOutputError, ModelCallError, ModelFailureType } from '../src/errors';
+import { transientModelFailures } from '../src/failure-types';
 import type { ModelClients, ModelTarget } from '../src/models/clients';
 import type { ModelCall } from '../src/schemas/decision';
 import {
@@ -38,7 +39,34 @@ function costUsd(target: ModelTarget, inputTokens: number, outputTokens: number)
   return (inputTokens * target.inputUsdPerMTok + outputTokens * target.outputUsdPerMTok) / 1_000_000;
 }
 
+function circuitOpen(provider: string, detail: string, transactionId: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: ModelFailureType.circuitOpen,
+    message: `${provider}: circuit open on this worker (${detail}); failing fast`,
+    nonRetryable: true,
+    details: [{ provider, transactionId }],
+  });
+}
+
+/** Calls one endpoint whose circuit has already admitted this call, and reports the outcome to the breaker. */
 async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<ModelScore> {
+  target.inFlight++;
+  try {
+    const score = await callModel(target, event);
+    target.breaker.onSuccess();
+    return score;
+  } catch (err) {
+    const type = err instanceof ApplicationFailure ? err.type : undefined;
+    if (type && transientModelFailures.includes(type)) target.breaker.onFailure();
+    else if (type === ModelFailureType.invalidOutput) target.breaker.onSuccess();
+    else target.breaker.onAbandon();
+    throw err;
+  } finally {
+    target.inFlight--;
+  }
+}
+
+async function callModel(target: ModelTarget, event: TransactionEvent): Promise<ModelScore> {
   const context = { provider: target.provider, model: target.model, transactionId: event.transactionId };
   if (target.misconfigured) {
     throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
@@ -77,6 +105,7 @@ async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<
       provider: target.provider,
       model: completion.model || target.model,
       tier: target.tier,
+      endpoint: target.endpoint,
       outcome: 'ok',
       latencyMs,
       inputTokens,
@@ -114,8 +143,12 @@ function parseAssessment(
 }
 
 export function createModelScoringActivities(deps: { config: Config; models: ModelClients }) {
-  /** First pass on the local quantized model (full view of the transaction, data stays in the network). */
-  const scoreWithLocalModel = (req: ScoreRequest): Promise<ModelScore> => scoreWith(deps.models.local, req.event);
+  /** First pass on a local model server (full view of the transaction, data stays in the network). */
+  const scoreWithLocalModel = (req: ScoreRequest): Promise<ModelScore> => {
+    const target = deps.models.local.acquire();
+    if (!target) throw circuitOpen('local', 'every local endpoint is open', req.event.transactionId);
+    return scoreWith(target, req.event);
+  };
 
   /** Escalation to one hosted provider (redacted view only). The workflow walks the provider chain. */
   const escalateToHostedModel = (req: EscalationRequest): Promise<ModelScore> => {
@@ -126,6 +159,9 @@ export function createModelScoringActivities(deps: { config: Config; models: Mod
         message: `hosted provider ${req.provider} is not configured on this worker`,
         nonRetryable: true,
       });
+    }
+    if (!target.breaker.tryAcquire()) {
+      throw circuitOpen(req.provider, `retry in ${target.breaker.retryInMs()}ms`, req.event.transactionId);
     }
     return scoreWith(target, req.event);
   };

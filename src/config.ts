@@ -43,6 +43,16 @@ export const HostedProvider = z.object({
    * grammar ignores `minimum`/`maximum` (Ollama, llama.cpp). @default false
    */
   constrainedScores: z.boolean().default(false),
+  /** Per-attempt timeout, ms. @default HOSTED_MODEL_TIMEOUT_MS */
+  timeoutMs: z.number().int().min(100).optional(),
+  /** Attempts on this provider before failing over. @default HOSTED_MODEL_MAX_ATTEMPTS */
+  maxAttempts: z.number().int().min(1).optional(),
+  /** Schedule-to-close budget for all attempts on this provider, ms. @default timeoutMs × maxAttempts + backoff */
+  budgetMs: z.number().int().min(100).optional(),
+  /** First retry delay, ms (doubles per attempt). @default MODEL_RETRY_INITIAL_MS */
+  initialBackoffMs: z.number().int().min(1).optional(),
+  /** Longest retry delay, ms. @default MODEL_RETRY_MAX_MS */
+  maxBackoffMs: z.number().int().min(1).optional(),
 });
 export type HostedProvider = z.infer<typeof HostedProvider>;
 
@@ -101,10 +111,22 @@ export const Env = z.object({
   OLLAMA_HOST: hostPort.default('127.0.0.1:11434'),
   OLLAMA_NUM_PARALLEL: z.coerce.number().int().min(1).default(2),
   LOCAL_MODEL_BASE_URL: z.url().default('http://127.0.0.1:11434/v1'),
+  /** Several local endpoints (e.g. one Ollama per host), balanced by the local worker. @default LOCAL_MODEL_BASE_URL */
+  LOCAL_MODEL_BASE_URLS: csv.pipe(z.array(z.url())).optional(),
+  LOCAL_MODEL_BALANCING: z.enum(['least-in-flight', 'round-robin']).default('least-in-flight'),
   LOCAL_MODEL_NAME: z.string().default('fraudflow-smollm2:135m-q4_1'),
   LOCAL_MODEL_API_KEY: z.string().default('ollama'),
   LOCAL_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   LOCAL_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  LOCAL_MODEL_BUDGET_MS: z.coerce.number().int().min(100).optional(),
+  MODEL_RETRY_INITIAL_MS: z.coerce.number().int().min(1).default(500),
+  MODEL_RETRY_MAX_MS: z.coerce.number().int().min(1).default(10_000),
+  /** Consecutive transient failures that open a provider's circuit on a worker. */
+  BREAKER_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(5),
+  /** How long an open circuit fails fast before letting one probe through (half-open). */
+  BREAKER_COOLDOWN_MS: z.coerce.number().int().min(100).default(30_000),
+  /** The decision SLA: past it with no usable model answer, the decision is review. */
+  DECISION_DEADLINE_MS: z.coerce.number().int().min(1000).default(120_000),
   LOCAL_SCORING_CONCURRENCY: z.coerce.number().int().min(1).optional(),
 
   HOSTED_PROVIDERS: hostedProviders.default(defaultHostedProviders),
@@ -116,6 +138,15 @@ export const Env = z.object({
   HOSTED_SCORING_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   HOSTED_TASK_QUEUE_RPS: z.coerce.number().positive().default(50),
   HOSTED_ESCALATION_ENABLED: boolFlag.default(true),
+  /** Hosted spend allowed per UTC day, counted durably in a Temporal ledger workflow; 0 disables escalation. */
+  HOSTED_DAILY_BUDGET_USD: z.coerce.number().nonnegative().default(25),
+  /** Once the budget is spent: decide on the local answer and rules (`local`), or send to review (`review`). */
+  HOSTED_BUDGET_EXHAUSTED: z.enum(['local', 'review']).default('local'),
+  /** Prefix of the three task queues, so several deployments can share one namespace. */
+  TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('fraudflow'),
 
   SCORE_APPROVE_BELOW: z.coerce.number().min(0).max(1).default(0.4),
   SCORE_DECLINE_AT: z.coerce.number().min(0).max(1).default(0.8),
@@ -169,12 +200,21 @@ export interface Config {
   ingest: { groupId: string; maxInFlight: number; maxEventBytes: number };
   localModel: {
     baseURL: string;
+    /** Every local endpoint; the local worker balances across them. */
+    baseURLs: string[];
+    balancing: 'least-in-flight' | 'round-robin';
     model: string;
     apiKey: string;
     timeoutMs: number;
     maxAttempts: number;
+    budgetMs?: number;
     concurrency: number;
   };
+  retry: { initialBackoffMs: number; maxBackoffMs: number };
+  breaker: { failureThreshold: number; cooldownMs: number };
+  decisionDeadlineMs: number;
+  budget: { dailyUsd: number; whenExhausted: 'local' | 'review' };
+  taskQueuePrefix: string;
   hosted: {
     providers: HostedProvider[];
     /** API keys by provider name, read from each provider's `apiKeyEnv`. Non-enumerable: never serialized or logged. */
@@ -233,6 +273,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     localModel: {
       baseURL: env.LOCAL_MODEL_BASE_URL,
+      baseURLs: env.LOCAL_MODEL_BASE_URLS ?? [env.LOCAL_MODEL_BASE_URL],
+      balancing: env.LOCAL_MODEL_BALANCING,
+      budgetMs: env.LOCAL_MODEL_BUDGET_MS,
       model: env.LOCAL_MODEL_NAME,
       apiKey: env.LOCAL_MODEL_API_KEY,
       timeoutMs: env.LOCAL_MODEL_TIMEOUT_MS,
@@ -240,6 +283,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       // One activity slot per parallel request the local model server accepts: more would only queue inside Ollama.
       concurrency: env.LOCAL_SCORING_CONCURRENCY ?? env.OLLAMA_NUM_PARALLEL,
     },
+    retry: { initialBackoffMs: env.MODEL_RETRY_INITIAL_MS, maxBackoffMs: env.MODEL_RETRY_MAX_MS },
+    breaker: { failureThreshold: env.BREAKER_FAILURE_THRESHOLD, cooldownMs: env.BREAKER_COOLDOWN_MS },
+    decisionDeadlineMs: env.DECISION_DEADLINE_MS,
+    budget: { dailyUsd: env.HOSTED_DAILY_BUDGET_USD, whenExhausted: env.HOSTED_BUDGET_EXHAUSTED },
+    taskQueuePrefix: env.TASK_QUEUE_PREFIX,
     hosted: {
       providers: env.HOSTED_PROVIDERS,
       apiKeys: resolveApiKeys(env, source),

@@ -12,8 +12,17 @@ export const ModelFailureType = {
   misconfigured: 'ProviderMisconfigured',
   /** The model answered, but not with a valid RiskAssessment. Retried a bounded number of times. */
   invalidOutput: 'InvalidModelOutput',
+  /** The provider's circuit is open on this worker: fail fast so the workflow moves to the next provider. */
+  circuitOpen: 'ProviderCircuitOpen',
 } as const;
 export type ModelFailureType = (typeof ModelFailureType)[keyof typeof ModelFailureType];
 
 /** Types that must never be retried on the same provider. */
-export const nonRetryableModelFailures: string[] = [ModelFailureType.rejected, ModelFailureType.misconfigured];
+export const nonRetryableModelFailures: string[] = [
+  ModelFailureType.rejected,
+  ModelFailureType.misconfigured,
+  ModelFailureType.circuitOpen,
+];
+
+/** Failures that say the provider is down or overloaded: they count against its circuit breaker. */
+export const transientModelFailures: string[] = [ModelFailureType.unavailable, ModelFailureType.rateLimited];

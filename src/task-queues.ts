@@ -1,10 +1,20 @@
-/** Task queues. Tests pass their own names through the workflow input so runs cannot see each other's work. */
-export const taskQueues = {
-  /** Workflows and decision publishing. */
-  orchestration: 'fraudflow-orchestration',
-  /** First-pass scoring; activity slots sized to the local model server's parallel capacity. */
-  localScoring: 'fraudflow-local-scoring',
+/** Task queues, named `<prefix>-<role>` (TASK_QUEUE_PREFIX) so deployments and tests can share a namespace. */
+export interface TaskQueues {
+  /** Workflows, decision publishing and the hosted budget ledger. */
+  orchestration: string;
+  /** First-pass scoring; activity slots sized to the local model servers' parallel capacity. */
+  localScoring: string;
   /** Escalation to hosted providers; rate limited server-side per task queue. */
-  hostedScoring: 'fraudflow-hosted-scoring',
-} as const;
-export type TaskQueues = { -readonly [K in keyof typeof taskQueues]: string };
+  hostedScoring: string;
+}
+
+export function taskQueuesFor(prefix: string): TaskQueues {
+  return {
+    orchestration: `${prefix}-orchestration`,
+    localScoring: `${prefix}-local-scoring`,
+    hostedScoring: `${prefix}-hosted-scoring`,
+  };
+}
+
+/** The default queues (prefix `fraudflow`). */
+export const taskQueues: TaskQueues = taskQueuesFor('fraudflow');

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
-import { createModelScoringActivities, createPublishingActivities } from '../activities';
+import type { Client } from '@temporalio/client';
+import { createBudgetActivities, createModelScoringActivities, createPublishingActivities } from '../activities';
 import type { Config } from '../src/config';
 import type { ModelClients } from '../src/models/clients';
 import type { TaskQueues } from '../src/task-queues';
@@ -59,14 +60,19 @@ export interface WorkerDeps {
   taskQueues: TaskQueues;
 }
 
-/** Workflows and decision publishing. */
-export async function createOrchestrationWorker(deps: WorkerDeps & { producer: Producer }): Promise<Worker> {
+/** Workflows, decision publishing and the hosted budget ledger's activities. */
+export async function createOrchestrationWorker(
+  deps: WorkerDeps & { producer: Producer; client: Client },
+): Promise<Worker> {
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
     taskQueue: deps.taskQueues.orchestration,
     workflowBundle: await workflowBundle(),
-    activities: createPublishingActivities({ producer: deps.producer }),
+    activities: {
+      ...createPublishingActivities({ producer: deps.producer }),
+      ...createBudgetActivities({ client: deps.client, taskQueues: deps.taskQueues }),
+    },
     maxConcurrentWorkflowTaskExecutions: 40,
     maxConcurrentActivityTaskExecutions: 100,
   });

@@ -6,7 +6,8 @@ import type { Worker } from '@temporalio/worker';
 import { loadConfigOrExit } from '../src/config';
 import { createKafka } from '../src/kafka/client';
 import { createModelClients } from '../src/models/clients';
-import { taskQueues } from '../src/task-queues';
+import { Client, Connection } from '@temporalio/client';
+import { taskQueuesFor } from '../src/task-queues';
 import { connectWorker, createHostedScoringWorker, createLocalScoringWorker, createOrchestrationWorker } from './build';
 
 export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'all'] as const;
@@ -17,12 +18,14 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
   const connection = await connectWorker(config);
   const producer = createKafka(config, 'publisher').producer({ allowAutoTopicCreation: false });
   const models = createModelClients(config);
-  const deps = { config, connection, taskQueues: { ...taskQueues } };
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
   try {
     const workers: Worker[] = [];
     if (role === 'orchestration' || role === 'all') {
       await producer.connect();
-      workers.push(await createOrchestrationWorker({ ...deps, producer }));
+      workers.push(await createOrchestrationWorker({ ...deps, producer, client }));
     }
     if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models }));
     if (role === 'hosted-scoring' || role === 'all') workers.push(await createHostedScoringWorker({ ...deps, models }));
@@ -32,5 +35,6 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
   } finally {
     await producer.disconnect();
     await connection.close();
+    await clientConnection.close();
   }
 }

@@ -1,1 +1,2 @@
 export * from './score-transaction';
+export * from './hosted-budget-ledger';

@@ -2,13 +2,16 @@
  * scoreTransactionWorkflow: one transaction, one workflow (id `score-<transactionId>`), one published decision.
  *
  * Rules first; then the local model's first pass; ambiguous or failed first passes escalate through the hosted
- * provider chain in order; the decision policy combines the chosen score with the rules; the decision is
- * published to Kafka and returned. Every step, retry and failover is an activity in the history.
+ * provider chain in order (within the day's hosted budget); the decision policy combines the chosen score with
+ * the rules; the decision is published to Kafka and returned. Every step, retry and failover is an activity in
+ * the history, and a decision deadline bounds the whole: past it, the transaction goes to review.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   defineQuery,
+  isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -31,7 +34,6 @@ import { toMajorUnits } from '../src/schemas/money';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
 import { finalOutcome, isAmbiguous, outcomeForScore, stricter } from '../src/scoring/decide';
 import { evaluateRules, hasEffect } from '../src/scoring/rules';
-export { scoringWorkflowId } from '../src/workflow-ids';
 import type { ModelCallPolicy, ScoringSettings } from '../src/scoring/settings';
 import {
   FraudAmount,
@@ -42,6 +44,7 @@ import {
   FraudRiskScore,
   FraudScoringPath,
 } from '../src/search-attributes';
+export { scoringWorkflowId } from '../src/workflow-ids';
 
 export interface ScoreTransactionInput {
   event: TransactionEvent;
@@ -53,24 +56,25 @@ export interface ScoringStatus {
   stage: 'rules' | 'local' | 'escalating' | 'deciding' | 'publishing' | 'done';
   ruleHits: RuleHit[];
   modelCalls: ModelCall[];
+  /** The case-file timeline, also shown as the workflow's current details in the UI. */
+  timeline: string[];
   decision?: Decision;
 }
 
 /** Where the workflow is and what it has learned so far; readable from the UI's Queries tab. */
 export const statusQuery = defineQuery<ScoringStatus>('status');
 
-/** Retry options for one model tier. Invalid output is retried like a transient error, up to `maxAttempts`. */
+/** Activity options for one model provider: its timeouts and retries, from config, visible in history. */
 function modelActivityOptions(taskQueue: string, p: ModelCallPolicy, summary: string): ActivityOptions {
   return {
     taskQueue,
     summary,
     startToCloseTimeout: p.startToCloseMs,
-    // Bounds all attempts on one provider so a flapping provider cannot hold the decision hostage.
-    scheduleToCloseTimeout: p.startToCloseMs * p.maxAttempts + 30_000,
+    scheduleToCloseTimeout: p.scheduleToCloseMs,
     retry: {
-      initialInterval: '500ms',
+      initialInterval: p.initialBackoffMs,
       backoffCoefficient: 2,
-      maximumInterval: '10s',
+      maximumInterval: p.maxBackoffMs,
       maximumAttempts: p.maxAttempts,
       nonRetryableErrorTypes: nonRetryableModelFailures,
     },
@@ -83,6 +87,13 @@ const publishing = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 } as const;
 
+/** Reading and adding to the budget ledger: quick, retried briefly; a ledger outage must not block decisions. */
+const budgeting = {
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', maximumInterval: '5s' },
+} as const;
+
 function failureDetail(err: unknown): { outcome: ModelCall['outcome']; error: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
@@ -91,96 +102,163 @@ function failureDetail(err: unknown): { outcome: ModelCall['outcome']; error: st
       error: `${cause.type ?? 'Error'}: ${cause.message}`,
     };
   }
-  return { outcome: 'error', error: cause instanceof Error ? cause.message : String(cause) };
+  return { outcome: 'error', error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause) };
 }
+
+function failedCall(
+  provider: string,
+  model: string,
+  tier: ModelCall['tier'],
+  detail: { outcome: ModelCall['outcome']; error: string },
+  since: number,
+): ModelCall {
+  return {
+    provider,
+    model,
+    tier,
+    outcome: detail.outcome,
+    error: detail.error.slice(0, 500),
+    latencyMs: Date.now() - since,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+  };
+}
+
+const firstLine = (s: string) => s.split('\n')[0] ?? s;
 
 export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Promise<Decision> {
   const { event, settings } = input;
   const { policy } = settings;
   const startedAt = Date.now();
-  const status: ScoringStatus = { stage: 'rules', ruleHits: [], modelCalls: [] };
+  const day = new Date(startedAt).toISOString().slice(0, 10);
+  const info = workflowInfo();
+  const status: ScoringStatus = { stage: 'rules', ruleHits: [], modelCalls: [], timeline: [] };
   setHandler(statusQuery, () => status);
 
-  const activities = proxyActivities<FraudflowActivities>({ startToCloseTimeout: '1m' });
+  const models = proxyActivities<FraudflowActivities>({ startToCloseTimeout: '1m' });
   const { publishDecision } = proxyActivities<FraudflowActivities>({
     taskQueue: settings.taskQueues.orchestration,
     ...publishing,
   });
+  const { readHostedSpend, recordHostedSpend } = proxyActivities<FraudflowActivities>({
+    taskQueue: settings.taskQueues.orchestration,
+    ...budgeting,
+  });
 
-  const timeline: string[] = [];
   const note = (step: string) => {
-    timeline.push(step);
-    setCurrentDetails(timeline.join(' → '));
+    status.timeline.push(step);
+    setCurrentDetails(status.timeline.join(' → '));
   };
+  const modelCalls = status.modelCalls;
+  const reasons: string[] = [];
 
   // 1. Deterministic rules.
   const ruleHits = evaluateRules(event, policy.rules);
   status.ruleHits = ruleHits;
-  const reasons = ruleHits.map((h) => `rule ${h.rule}: ${h.detail}`);
+  reasons.push(...ruleHits.map((h) => `rule ${h.rule}: ${h.detail}`));
   if (ruleHits.length > 0) note(`rules: ${ruleHits.map((h) => `${h.rule}→${h.effect}`).join(', ')}`);
 
-  let chosen: ModelScore | undefined;
-  let path: ScoringPath;
-  const modelCalls = status.modelCalls;
+  let local: ModelScore | undefined;
+  let hosted: ModelScore | undefined;
+  let path: ScoringPath | undefined;
 
-  if (hasEffect(ruleHits, 'decline')) {
-    // A rule decline is final; no model can approve it, so no model is asked.
-    path = 'rules';
-  } else {
+  /** Hosted spend still allowed today? Fails open to "no": a ledger we cannot read must not cost money. */
+  async function budgetLeft(): Promise<boolean> {
+    if (settings.budget.dailyUsd <= 0) return false;
+    try {
+      return (await readHostedSpend({ day })) < settings.budget.dailyUsd;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      reasons.push('hosted budget ledger unreadable: treated as spent');
+      return false;
+    }
+  }
+
+  /** Steps 2 and 3, bounded by the decision deadline. Sets `local`, `hosted` and (when decided) `path`. */
+  async function scoreWithModels(): Promise<void> {
     // 2. First pass on the local model.
     status.stage = 'local';
-    let local: ModelScore | undefined;
+    const localStarted = Date.now();
     try {
-      local = await activities.scoreWithLocalModel.executeWithOptions(
+      local = await models.scoreWithLocalModel.executeWithOptions(
         modelActivityOptions(settings.taskQueues.localScoring, settings.local, `local model ${settings.local.model}`),
         [{ event }],
       );
       modelCalls.push(local.call);
       note(`local: ${local.assessment.riskScore.toFixed(2)} (confidence ${local.assessment.confidence.toFixed(2)})`);
     } catch (err) {
+      if (isCancellation(err)) throw err;
       const detail = failureDetail(err);
-      modelCalls.push(failedCall('local', settings.local.model, 'local', detail, startedAt));
+      modelCalls.push(failedCall('local', settings.local.model, 'local', detail, localStarted));
       note(`local: ${detail.outcome}`);
-      reasons.push(`local model gave no usable answer (${detail.error.split('\n')[0]})`);
+      reasons.push(`local model gave no usable answer (${firstLine(detail.error)})`);
     }
 
     // 3. Escalation when the first pass is ambiguous, invalid, or a rule demands it.
-    const needsEscalation = !local || isAmbiguous(local.assessment, policy) || hasEffect(ruleHits, 'escalate');
-    if (needsEscalation && policy.escalationEnabled && settings.hosted.providers.length > 0) {
-      status.stage = 'escalating';
-      note('escalate');
-      for (const provider of settings.hosted.providers) {
-        const attemptStarted = Date.now();
-        try {
-          const hosted = await activities.escalateToHostedModel.executeWithOptions(
-            modelActivityOptions(settings.taskQueues.hostedScoring, settings.hosted, `hosted ${provider}`),
-            [{ event, provider }],
-          );
-          modelCalls.push(hosted.call);
-          note(`${provider}: ${hosted.assessment.riskScore.toFixed(2)}`);
-          chosen = hosted;
-          break;
-        } catch (err) {
-          const detail = failureDetail(err);
-          modelCalls.push(failedCall(provider, provider, 'hosted', detail, attemptStarted));
-          note(`${provider}: ${detail.outcome}`);
-          reasons.push(`hosted ${provider} failed (${detail.error.split('\n')[0]})`);
+    const wanted = !local || isAmbiguous(local.assessment, policy) || hasEffect(ruleHits, 'escalate');
+    if (!wanted || !policy.escalationEnabled || settings.hosted.length === 0) {
+      if (wanted && local) reasons.push('first pass ambiguous and escalation is off');
+      return;
+    }
+    if (!(await budgetLeft())) {
+      note('hosted budget spent');
+      reasons.push(`hosted budget of $${settings.budget.dailyUsd} for ${day} is spent: no escalation`);
+      if (settings.budget.whenExhausted === 'review') path = 'fallback';
+      return;
+    }
+    status.stage = 'escalating';
+    note('escalate');
+    for (const provider of settings.hosted) {
+      const attemptStarted = Date.now();
+      try {
+        hosted = await models.escalateToHostedModel.executeWithOptions(
+          modelActivityOptions(settings.taskQueues.hostedScoring, provider, `hosted ${provider.provider}`),
+          [{ event, provider: provider.provider }],
+        );
+        modelCalls.push(hosted.call);
+        note(`${provider.provider}: ${hosted.assessment.riskScore.toFixed(2)}`);
+        if (hosted.call.costUsd > 0) {
+          await recordHostedSpend({
+            day,
+            spend: { callId: `${info.workflowId}:${provider.provider}`, costUsd: hosted.call.costUsd },
+          }).catch((err: unknown) => {
+            if (isCancellation(err)) throw err;
+            reasons.push('hosted spend could not be recorded in the budget ledger');
+          });
         }
+        return;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const detail = failureDetail(err);
+        modelCalls.push(failedCall(provider.provider, provider.provider, 'hosted', detail, attemptStarted));
+        note(`${provider.provider}: ${detail.outcome}`);
+        reasons.push(`hosted ${provider.provider} failed (${firstLine(detail.error)})`);
       }
-      path = chosen ? 'escalated' : 'fallback';
-    } else if (local && !needsEscalation) {
-      chosen = local;
-      path = 'local';
-    } else {
-      // Ambiguous or invalid first pass, with escalation disabled or no provider configured.
-      path = local ? 'local' : 'fallback';
-      chosen = local;
-      if (local) reasons.push('first pass ambiguous and escalation is disabled');
+    }
+    // Every provider failed: no usable escalation.
+    path = 'fallback';
+  }
+
+  if (hasEffect(ruleHits, 'decline')) {
+    // A rule decline is final; no model can approve it, so no model is asked.
+    path = 'rules';
+  } else {
+    const remaining = settings.deadlineMs - (Date.now() - startedAt);
+    try {
+      await CancellationScope.withTimeout(remaining, scoreWithModels);
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      note('deadline passed');
+      reasons.push(`decision deadline of ${settings.deadlineMs / 1000}s passed before a usable model answer`);
+      path = hosted ? 'escalated' : 'fallback';
     }
   }
 
   // 4. The decision policy: thresholds on the chosen score, floored by the rules.
   status.stage = 'deciding';
+  const chosen = hosted ?? (path === undefined ? local : undefined);
+  path ??= hosted ? 'escalated' : local ? 'local' : 'fallback';
   let modelOutcome: DecisionOutcome;
   let riskScore: number;
   if (path === 'rules') {
@@ -189,18 +267,18 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   } else if (chosen && path !== 'fallback') {
     riskScore = chosen.assessment.riskScore;
     modelOutcome = outcomeForScore(riskScore, policy);
+    // An ambiguous first pass that could not be escalated is never approved on its own.
     if (path === 'local' && isAmbiguous(chosen.assessment, policy)) modelOutcome = stricter(modelOutcome, 'review');
-    reasons.push(...chosen.assessment.reasons.map((r) => `${chosen?.call.provider}: ${r}`));
+    reasons.push(...chosen.assessment.reasons.map((r) => `${chosen.call.provider}: ${r}`));
   } else {
     // No usable model answer: a human looks at it. Never approve blind.
     modelOutcome = 'review';
-    riskScore = 0.5;
+    riskScore = local?.assessment.riskScore ?? 0.5;
     reasons.push('no usable model answer: sent to review');
   }
   const outcome = finalOutcome(modelOutcome, ruleHits);
   if (outcome !== modelOutcome) reasons.push(`rules raised ${modelOutcome} to ${outcome}`);
 
-  const info = workflowInfo();
   const decision: Decision = {
     schemaVersion: decisionVersion,
     transactionId: event.transactionId,
@@ -234,24 +312,4 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   status.stage = 'done';
   status.decision = decision;
   return decision;
-}
-
-function failedCall(
-  provider: string,
-  model: string,
-  tier: ModelCall['tier'],
-  detail: { outcome: ModelCall['outcome']; error: string },
-  since: number,
-): ModelCall {
-  return {
-    provider,
-    model,
-    tier,
-    outcome: detail.outcome,
-    error: detail.error.slice(0, 500),
-    latencyMs: Date.now() - since,
-    inputTokens: 0,
-    outputTokens: 0,
-    costUsd: 0,
-  };
 }

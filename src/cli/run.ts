@@ -13,7 +13,7 @@ import { createModelClients } from '../models/clients';
 import type { Decision } from '../schemas/decision';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { stackUp } from '../stack';
-import { taskQueues } from '../task-queues';
+import { taskQueuesFor } from '../task-queues';
 import {
   connectWorker,
   createHostedScoringWorker,
@@ -44,9 +44,9 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const publisher = kafka.producer({ allowAutoTopicCreation: false });
   await publisher.connect();
   const models = createModelClients(config);
-  const deps = { config, connection, taskQueues: { ...taskQueues } };
+  const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
   const workers: Worker[] = [
-    await createOrchestrationWorker({ ...deps, producer: publisher }),
+    await createOrchestrationWorker({ ...deps, producer: publisher, client }),
     await createLocalScoringWorker({ ...deps, models }),
     await createHostedScoringWorker({ ...deps, models }),
   ];

@@ -109,9 +109,12 @@ export class EncryptionCodec implements PayloadCodec {
         keyId,
       );
     }
-    // Return only the fields that were on the wire, so decode(encode(p)) has exactly p's shape.
-    const result: Payload = { metadata: { ...decoded.metadata } };
-    if (Object.prototype.hasOwnProperty.call(decoded, 'data')) result.data = decoded.data;
+    // Return only the fields that were on the wire, as plain Uint8Arrays (protobufjs hands out Buffers), so
+    // decode(encode(p)) has exactly p's shape.
+    const result: Payload = {
+      metadata: Object.fromEntries(Object.entries(decoded.metadata).map(([name, value]) => [name, plainBytes(value)])),
+    };
+    if (Object.prototype.hasOwnProperty.call(decoded, 'data')) result.data = plainBytes(decoded.data);
     if (decoded.externalPayloads.length > 0) result.externalPayloads = decoded.externalPayloads;
     return result;
   }
@@ -129,6 +132,10 @@ function settle<T>(work: () => T): Promise<T> {
   } catch (err) {
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
+}
+
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function seal(plaintext: Uint8Array, key: Buffer): Uint8Array {

@@ -23,6 +23,8 @@ export const ModelCall = z.object({
   provider: z.string(),
   model: z.string(),
   tier: z.enum(['local', 'hosted']),
+  /** Base URL of the endpoint that answered (which local server, for a pool). */
+  endpoint: z.string().optional(),
   outcome: ModelCallOutcome,
   /** Why the call did not give a usable answer, when it did not. */
   error: z.string().optional(),

@@ -1,18 +1,23 @@
 /**
  * ScoringSettings: everything a scoring workflow needs to decide, passed as workflow input so a replay runs with
- * exactly the policy, prompt and providers it was started with, and the history shows them.
+ * exactly the policy, prompt, providers and retry policies it was started with, and the history shows them.
  */
 import { createHash } from 'node:crypto';
 import type { Config, ScoringPolicy } from '../config';
 import type { TaskQueues } from '../task-queues';
-import { taskQueues } from '../task-queues';
+import { taskQueuesFor } from '../task-queues';
 import { promptVersion } from './prompt';
 
+/** Timeouts and retries for one model provider, as Temporal activity options. */
 export interface ModelCallPolicy {
   /** Per-attempt start-to-close timeout, ms. */
   startToCloseMs: number;
-  /** Attempts per provider before the workflow moves on. */
+  /** Attempts on this provider before the workflow moves on. */
   maxAttempts: number;
+  /** Schedule-to-close: all attempts on this provider, backoff included, ms. */
+  scheduleToCloseMs: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
 }
 
 export interface ScoringSettings {
@@ -23,38 +28,75 @@ export interface ScoringSettings {
   taskQueues: TaskQueues;
   decisionsTopic: string;
   local: ModelCallPolicy & { model: string };
-  hosted: ModelCallPolicy & { providers: string[] };
+  /** The escalation chain, tried in order. */
+  hosted: Array<ModelCallPolicy & { provider: string }>;
+  /** The decision SLA, ms from the workflow's start. */
+  deadlineMs: number;
+  /** Daily hosted budget (USD, 0 = no hosted calls) and what to do once it is spent. */
+  budget: { dailyUsd: number; whenExhausted: 'local' | 'review' };
+}
+
+function callPolicy(
+  timeoutMs: number,
+  maxAttempts: number,
+  budgetMs: number | undefined,
+  initialBackoffMs: number,
+  maxBackoffMs: number,
+): ModelCallPolicy {
+  // Default budget: every attempt may time out, plus the backoff between them.
+  let backoff = 0;
+  for (let i = 1; i < maxAttempts; i++) backoff += Math.min(initialBackoffMs * 2 ** (i - 1), maxBackoffMs);
+  return {
+    startToCloseMs: timeoutMs,
+    maxAttempts,
+    scheduleToCloseMs: budgetMs ?? timeoutMs * maxAttempts + backoff + 1000,
+    initialBackoffMs,
+    maxBackoffMs,
+  };
 }
 
 export function scoringSettingsFromConfig(
   config: Config,
   overrides: Partial<Pick<ScoringSettings, 'taskQueues' | 'decisionsTopic'>> = {},
 ): ScoringSettings {
+  const { initialBackoffMs, maxBackoffMs } = config.retry;
   const base = {
     policy: config.policy,
     promptVersion,
-    taskQueues: overrides.taskQueues ?? { ...taskQueues },
+    taskQueues: overrides.taskQueues ?? taskQueuesFor(config.taskQueuePrefix),
     decisionsTopic: overrides.decisionsTopic ?? config.kafka.topics.decisions,
     local: {
       model: config.localModel.model,
-      startToCloseMs: config.localModel.timeoutMs,
-      maxAttempts: config.localModel.maxAttempts,
+      ...callPolicy(
+        config.localModel.timeoutMs,
+        config.localModel.maxAttempts,
+        config.localModel.budgetMs,
+        initialBackoffMs,
+        maxBackoffMs,
+      ),
     },
-    hosted: {
-      providers: config.hosted.providers.map((p) => p.name),
-      startToCloseMs: config.hosted.timeoutMs,
-      maxAttempts: config.hosted.maxAttempts,
-    },
+    hosted: config.hosted.providers.map((p) => ({
+      provider: p.name,
+      ...callPolicy(
+        p.timeoutMs ?? config.hosted.timeoutMs,
+        p.maxAttempts ?? config.hosted.maxAttempts,
+        p.budgetMs,
+        p.initialBackoffMs ?? initialBackoffMs,
+        p.maxBackoffMs ?? maxBackoffMs,
+      ),
+    })),
+    deadlineMs: config.decisionDeadlineMs,
+    budget: config.budget,
   };
   return { ...base, policyHash: policyHash(base) };
 }
 
-export function policyHash(settings: Omit<ScoringSettings, 'policyHash' | 'taskQueues' | 'decisionsTopic'>): string {
+export function policyHash(settings: Pick<ScoringSettings, 'policy' | 'promptVersion' | 'local' | 'hosted'>): string {
   const material = JSON.stringify({
     policy: settings.policy,
     promptVersion: settings.promptVersion,
     local: settings.local.model,
-    hosted: settings.hosted.providers,
+    hosted: settings.hosted.map((h) => h.provider),
   });
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
 }

@@ -8,8 +8,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Consumer, Producer } from 'kafkajs';
 import type { z } from 'zod';
-import type { Config } from '../../src/config';
-import { HostedProvider, loadConfig } from '../../src/config';
+import type { Config , HostedProvider} from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import type { Ingest } from '../../src/kafka/ingest';
 import { startIngest } from '../../src/kafka/ingest';
@@ -18,6 +18,7 @@ import type { DeadLetter } from '../../src/schemas/dead-letter';
 import type { Decision } from '../../src/schemas/decision';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
 import type { ScoringSettings } from '../../src/scoring/settings';
+import { taskQueuesFor } from '../../src/task-queues';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import {
   connectWorker,
@@ -80,11 +81,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     HOSTED_PROVIDERS: JSON.stringify(opts.hostedProviders ?? []),
     ...opts.env,
   });
-  const taskQueues = {
-    orchestration: `test-${suffix}-orchestration`,
-    localScoring: `test-${suffix}-local`,
-    hostedScoring: `test-${suffix}-hosted`,
-  };
+  const taskQueues = taskQueuesFor(`test-${suffix}`);
   const settings = scoringSettingsFromConfig(config, { taskQueues, decisionsTopic: topics.decisions });
 
   const kafka = createKafka(config, `test-${opts.name}`);
@@ -109,7 +106,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
   await producer.connect();
   const models = createModelClients(config);
   const deps = { config, connection, taskQueues };
-  const workers: Worker[] = [await createOrchestrationWorker({ ...deps, producer })];
+  const workers: Worker[] = [await createOrchestrationWorker({ ...deps, producer, client: env.client })];
   if (opts.localWorker !== false) workers.push(await createLocalScoringWorker({ ...deps, models }));
   workers.push(await createHostedScoringWorker({ ...deps, models }));
   const running = workers.map((w) => w.run());
