@@ -154,6 +154,17 @@ export const Env = z.object({
   AMBIGUOUS_HIGH: z.coerce.number().min(0).max(1).default(0.75),
   MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.6),
 
+  /** Encrypt every Temporal payload (AES-256-GCM) so transaction data in history is ciphertext. */
+  PAYLOAD_ENCRYPTION: boolFlag.default(true),
+  /** Codec keys `kid:<base64 32 bytes>,...`, first = active; unset: a dev key file in the data dir (created once). */
+  FRAUDFLOW_CODEC_KEYS: z.string().optional(),
+  CODEC_KEYS_FILE: z.string().optional(),
+  CODEC_SERVER_PORT: z.coerce.number().int().min(1).max(65535).default(8234),
+  /** Bearer token the codec server requires (CLI use); unset on the dev stack, whose UI cannot send one. */
+  CODEC_SERVER_TOKEN: z.string().optional(),
+  /** Origins allowed to call the codec server. @default the Temporal UI's origin */
+  CODEC_CORS_ORIGINS: csv.optional(),
+
   RULE_REVIEW_AMOUNT: z.coerce.number().positive().default(5_000),
   RULE_DECLINE_AMOUNT: z.coerce.number().positive().default(50_000),
   RULE_BLOCKED_COUNTRIES: csv.default(['KP', 'IR', 'SY', 'CU']),
@@ -215,6 +226,15 @@ export interface Config {
   decisionDeadlineMs: number;
   budget: { dailyUsd: number; whenExhausted: 'local' | 'review' };
   taskQueuePrefix: string;
+  codec: {
+    enabled: boolean;
+    keysSpec?: string;
+    keysFile: string;
+    serverPort: number;
+    serverUrl: string;
+    serverToken?: string;
+    corsOrigins: string[];
+  };
   hosted: {
     providers: HostedProvider[];
     /** API keys by provider name, read from each provider's `apiKeyEnv`. Non-enumerable: never serialized or logged. */
@@ -288,6 +308,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     decisionDeadlineMs: env.DECISION_DEADLINE_MS,
     budget: { dailyUsd: env.HOSTED_DAILY_BUDGET_USD, whenExhausted: env.HOSTED_BUDGET_EXHAUSTED },
     taskQueuePrefix: env.TASK_QUEUE_PREFIX,
+    codec: {
+      enabled: env.PAYLOAD_ENCRYPTION,
+      keysSpec: env.FRAUDFLOW_CODEC_KEYS,
+      keysFile:
+        env.CODEC_KEYS_FILE ?? path.join(env.FRAUDFLOW_DATA_DIR ?? path.join(cacheDir, 'data'), 'codec-keys.json'),
+      serverPort: env.CODEC_SERVER_PORT,
+      serverUrl: `http://${temporalHost}:${env.CODEC_SERVER_PORT}`,
+      serverToken: env.CODEC_SERVER_TOKEN,
+      corsOrigins: env.CODEC_CORS_ORIGINS ?? [
+        `http://${temporalHost}:${env.TEMPORAL_UI_PORT}`,
+        `http://localhost:${env.TEMPORAL_UI_PORT}`,
+      ],
+    },
     hosted: {
       providers: env.HOSTED_PROVIDERS,
       apiKeys: resolveApiKeys(env, source),

@@ -9,6 +9,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
 import type { Client } from '@temporalio/client';
 import { createBudgetActivities, createModelScoringActivities, createPublishingActivities } from '../activities';
+import { dataConverterFor } from '../src/codec';
 import type { Config } from '../src/config';
 import type { ModelClients } from '../src/models/clients';
 import type { TaskQueues } from '../src/task-queues';
@@ -67,6 +68,7 @@ export async function createOrchestrationWorker(
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
+    dataConverter: dataConverterFor(deps.config),
     taskQueue: deps.taskQueues.orchestration,
     workflowBundle: await workflowBundle(),
     activities: {
@@ -84,6 +86,7 @@ export function createLocalScoringWorker(deps: WorkerDeps & { models: ModelClien
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
+    dataConverter: dataConverterFor(deps.config),
     taskQueue: deps.taskQueues.localScoring,
     activities: { scoreWithLocalModel },
     maxConcurrentActivityTaskExecutions: deps.config.localModel.concurrency,
@@ -96,6 +99,7 @@ export function createHostedScoringWorker(deps: WorkerDeps & { models: ModelClie
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
+    dataConverter: dataConverterFor(deps.config),
     taskQueue: deps.taskQueues.hostedScoring,
     activities: { escalateToHostedModel },
     maxConcurrentActivityTaskExecutions: deps.config.hosted.concurrency,

@@ -1,5 +1,6 @@
 /** Entry point for the Kafka ingest: `fraudflow ingest`. Drains cleanly on SIGTERM/SIGINT. */
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../src/codec';
 import type { Config } from '../src/config';
 import { startIngest } from '../src/kafka/ingest';
 import { scoringSettingsFromConfig } from '../src/scoring/settings';
@@ -7,7 +8,11 @@ import { scoringSettingsFromConfig } from '../src/scoring/settings';
 export async function runIngest(config: Config): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverterFor(config),
+    });
     const ingest = await startIngest({ config, client, settings: scoringSettingsFromConfig(config) });
     console.log(
       `fraudflow ingest: ${config.kafka.topics.transactions} → scoring workflows (group ${config.ingest.groupId})`,

@@ -3,6 +3,7 @@
  * `all` is the dev mode: every role in one process.
  */
 import type { Worker } from '@temporalio/worker';
+import { dataConverterFor } from '../src/codec';
 import { loadConfigOrExit } from '../src/config';
 import { createKafka } from '../src/kafka/client';
 import { createModelClients } from '../src/models/clients';
@@ -19,7 +20,11 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
   const producer = createKafka(config, 'publisher').producer({ allowAutoTopicCreation: false });
   const models = createModelClients(config);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config),
+  });
   const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
   try {
     const workers: Worker[] = [];

@@ -2,6 +2,8 @@
  * The fraudflow command line: `fraudflow <command>`. Run through bin/fraudflow, which installs dependencies first.
  */
 import { Command } from 'commander';
+import { codecKeyring } from '../codec';
+import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
 import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack';
@@ -112,6 +114,26 @@ program
       console.log(`produced ${result.sent} messages (${result.invalid} invalid) in ${result.seconds.toFixed(1)}s`);
     },
   );
+
+program
+  .command('codec-server')
+  .description('serve /encode and /decode for the Temporal UI and CLI (payload encryption keys from config)')
+  .action(async () => {
+    const config = loadConfigOrExit();
+    const server = await startCodecServer({
+      keyring: codecKeyring(config),
+      host: new URL(config.codec.serverUrl).hostname,
+      port: config.codec.serverPort,
+      token: config.codec.serverToken,
+      corsOrigins: config.codec.corsOrigins,
+    });
+    console.log(`fraudflow codec server: ${server.url} (CORS: ${config.codec.corsOrigins.join(', ')})`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    await server.close();
+  });
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof StackError) {

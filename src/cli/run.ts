@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import { dataConverterFor } from '../codec';
 import type { Config } from '../config';
 import { produceTransactions } from '../generator/produce';
 import { createKafka } from '../kafka/client';
@@ -39,7 +40,11 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   installRuntime(config, { quiet: true });
   const connection = await connectWorker(config);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config),
+  });
   const kafka = createKafka(config, 'run');
   const publisher = kafka.producer({ allowAutoTopicCreation: false });
   await publisher.connect();

@@ -239,11 +239,11 @@ interface ParsedRecord {
 }
 
 /**
- * Reads a CSV file with a header row, one ReplayRow per data record, streaming. An error row's `raw` is the record's
- * text with card-number-like digit runs masked. A record the CSV parser rejects
+ * Reads a CSV file with a header row, one ReplayRow per data record, streaming. A record the CSV parser rejects
  * (wrong field count, bad quoting) is an error row and parsing goes on from the next record; an unclosed quote can
- * swallow the rest of the file into that one error row. A header that lacks a mapped column yields one error row
- * at line 1 and nothing else. Throws only when the file cannot be opened or read.
+ * swallow the rest of the file into that one error row. An error row's `raw` is the record's text as far as the
+ * parser read it, with card-number-like digit runs masked. A header that lacks a mapped column yields one error row
+ * for the header line and nothing else. Throws only when the file cannot be opened or read.
  */
 export async function* readCsv(file: string, mapping: ColumnMapping): AsyncGenerator<ReplayRow> {
   const input = await openForReading(file);

@@ -7,13 +7,18 @@ import type { Config } from '../config';
 import { stackLayout } from './layout';
 import { isOurProcess, portOpen, readPid, StackError, stopProcess } from './processes';
 import type { StackService } from './services';
-import { kafkaService, ollamaService, temporalService } from './services';
+import { codecService, kafkaService, ollamaService, temporalService } from './services';
 
 export { StackError } from './processes';
 
 export function stackServices(config: Config): StackService[] {
   const layout = stackLayout(config);
-  return [temporalService(config, layout), kafkaService(config, layout), ollamaService(config, layout)];
+  return [
+    temporalService(config, layout),
+    kafkaService(config, layout),
+    ollamaService(config, layout),
+    codecService(config, layout),
+  ];
 }
 
 function running(service: StackService): boolean {
@@ -67,7 +72,7 @@ export async function stackUp(config: Config, opts: UpOptions = {}): Promise<Sta
 
 /** Stops only the processes this manager started (pid files whose process still runs the recorded command). */
 export async function stackDown(config: Config, log: (line: string) => void = console.log): Promise<void> {
-  // Reverse order: the model server and broker go before the orchestrator they may report to.
+  // Reverse order: the codec server, model server and broker go before the orchestrator.
   for (const s of [...stackServices(config)].reverse()) {
     const stopped = await stopProcess(s.pidFile);
     log(`${s.name}: ${stopped ? 'stopped' : 'not running'}`);

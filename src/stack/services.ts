@@ -21,7 +21,7 @@ export interface Endpoint {
 }
 
 export interface StackService {
-  readonly name: 'temporal' | 'kafka' | 'ollama';
+  readonly name: 'temporal' | 'kafka' | 'ollama' | 'codec';
   /** Host/ports the service binds; checked for conflicts before start. */
   readonly ports: Array<{ host: string; port: number; env: string }>;
   readonly pidFile: string;
@@ -115,6 +115,9 @@ export function temporalService(config: Config, layout: StackLayout): StackServi
         config.temporal.namespace,
         '--log-level',
         'warn',
+        // The UI decrypts payloads in the browser through fraudflow's codec server.
+        '--ui-codec-endpoint',
+        config.codec.serverUrl,
       ];
       spawnDetached({
         command: layout.temporalBin,
@@ -502,4 +505,55 @@ async function fetchModel(layout: StackLayout): Promise<void> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** fraudflow's codec server, so the Temporal UI can show decrypted payloads to whoever can reach it. */
+export function codecService(config: Config, layout: StackLayout): StackService {
+  const host = new URL(config.codec.serverUrl).hostname;
+  const port = config.codec.serverPort;
+  const pidFile = path.join(layout.run, 'codec.pid');
+  const logFile = path.join(layout.logs, 'codec.log');
+  const fromSource = __filename.endsWith('.ts');
+  const cli = path.join(__dirname, '..', 'cli', fromSource ? 'main.ts' : 'main.js');
+
+  async function decodes(): Promise<boolean> {
+    try {
+      const res = await fetch(`${config.codec.serverUrl}/decode`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(config.codec.serverToken ? { authorization: `Bearer ${config.codec.serverToken}` } : {}),
+        },
+        body: JSON.stringify({ payloads: [] }),
+        signal: AbortSignal.timeout(2000),
+      });
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  return {
+    name: 'codec',
+    ports: [{ host, port, env: 'CODEC_SERVER_PORT' }],
+    pidFile,
+    logFile,
+    provision: () => Promise.resolve(),
+    start() {
+      spawnDetached({
+        command: process.execPath,
+        args: [...(fromSource ? ['--import', 'tsx'] : []), cli, 'codec-server'],
+        cwd: path.join(__dirname, '..', '..'),
+        logFile,
+        pidFile,
+      });
+    },
+    async ready(timeoutMs) {
+      await waitFor('codec server', decodes, { timeoutMs, alive: alive(pidFile), logFile });
+    },
+    healthy: decodes,
+    endpoints() {
+      return [{ name: 'Codec server (UI decryption)', value: config.codec.serverUrl }];
+    },
+  };
 }

@@ -14,7 +14,7 @@ const config = loadConfig();
 describe('stack', () => {
   it('reports every service running and healthy', async () => {
     const status = await stackStatus(config);
-    expect(status.map((s) => s.name)).toEqual(['temporal', 'kafka', 'ollama']);
+    expect(status.map((s) => s.name)).toEqual(['temporal', 'kafka', 'ollama', 'codec']);
     for (const s of status) expect(s, s.name).toMatchObject({ running: true, healthy: true });
   });
 

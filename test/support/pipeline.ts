@@ -8,8 +8,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Consumer, Producer } from 'kafkajs';
 import type { z } from 'zod';
-import type { Config , HostedProvider} from '../../src/config';
+import type { Config, HostedProvider } from '../../src/config';
 import { loadConfig } from '../../src/config';
+import { dataConverterFor } from '../../src/codec';
 import { createKafka } from '../../src/kafka/client';
 import type { Ingest } from '../../src/kafka/ingest';
 import { startIngest } from '../../src/kafka/ingest';
@@ -100,6 +101,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
   const env = await TestWorkflowEnvironment.createFromExistingServer({
     address: config.temporal.address,
     namespace: config.temporal.namespace,
+    client: { dataConverter: dataConverterFor(config) },
   });
   const connection: NativeConnection = await connectWorker(config);
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });

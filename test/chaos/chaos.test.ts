@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { runChaos } from './chaos';
+
+/**
+ * The short chaos run: the real local model behind a fault proxy (20% of calls broken), workers SIGKILLed and
+ * restarted, the Temporal dev server and the Kafka broker each restarted once. `npm run chaos` is the full run.
+ */
+describe('chaos', () => {
+  it('decides every transaction exactly once and dead-letters every invalid one through kills, restarts and faults', async () => {
+    const report = await runChaos({
+      count: 30,
+      invalidShare: 0.1,
+      localModel: 'ollama',
+      killEverySeconds: 15,
+      timeoutSeconds: 900,
+      log: (l) => console.log(l),
+    });
+    console.log(JSON.stringify(report));
+    expect(report.lost).toBe(0);
+    expect(report.decided).toBe(report.valid);
+    expect(report.conflictingCopies).toBe(0);
+    expect(report.deadLettered).toBeGreaterThanOrEqual(report.invalid);
+    expect(report.invalid).toBeGreaterThan(0);
+    expect(report.runningAfterSettle).toBe(0);
+    expect(report.workerKills).toBeGreaterThanOrEqual(1);
+    expect(report.temporalRestarts).toBe(1);
+    expect(report.kafkaRestarts).toBe(1);
+    expect(report.faultShare).toBeGreaterThan(0.1);
+  }, 1_200_000);
+});

@@ -1,0 +1,314 @@
+/**
+ * The chaos run: the whole pipeline as separate processes (workers, ingest) on the real stack, while workers are
+ * SIGKILLed and restarted, the Temporal dev server and the Kafka broker are each restarted once, and a fault
+ * proxy breaks 20% or more of model calls. It then checks that every valid transaction has exactly one decision
+ * (duplicates on the topic must be identical copies), every invalid one is dead-lettered, nothing is lost and no
+ * workflow is left running. `npm run chaos` runs the full version; the test suite runs a short one.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../../src/config';
+import { loadConfig } from '../../src/config';
+import { produceTransactions } from '../../src/generator/produce';
+import { createKafka } from '../../src/kafka/client';
+import type { Decision } from '../../src/schemas/decision';
+import { stackServices, stackUp } from '../../src/stack';
+import { stopProcess } from '../../src/stack/processes';
+import { taskQueuesFor } from '../../src/task-queues';
+import type { FaultProxy, FaultRates } from '../support/fault-proxy';
+import { startFaultProxy } from '../support/fault-proxy';
+import type { HostedTestServer } from '../support/hosted-test-server';
+import { startHostedTestServer } from '../support/hosted-test-server';
+
+export interface ChaosOptions {
+  /** Valid transactions to score. */
+  count: number;
+  /** Share of extra, deliberately invalid messages. @default 0.02 */
+  invalidShare?: number;
+  /** Local model: the real Ollama, or an instant OpenAI-compatible stand-in (for large N). */
+  localModel: 'ollama' | 'instant';
+  /** Fault rates per model call; their sum is the injected share. */
+  faults?: FaultRates;
+  /** Seconds between worker SIGKILLs (a restart bundles workflows anew, ~5 s here). @default 20 */
+  killEverySeconds?: number;
+  restartTemporal?: boolean;
+  restartKafka?: boolean;
+  /** Give up waiting after this long. @default 1800 */
+  timeoutSeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  valid: number;
+  invalid: number;
+  decided: number;
+  /** Extra copies of a decision on the topic (at-least-once publishing); all identical to the first. */
+  duplicateCopies: number;
+  /** Copies that differed from the first decision for the same transaction: must be 0. */
+  conflictingCopies: number;
+  deadLettered: number;
+  lost: number;
+  runningAfterSettle: number;
+  workerKills: number;
+  temporalRestarts: number;
+  kafkaRestarts: number;
+  faultsInjected: Record<string, number>;
+  modelCalls: number;
+  faultShare: number;
+  drainSeconds: number;
+  totalSeconds: number;
+  decisionsByPath: Record<string, number>;
+}
+
+/** A quarter of model calls fail in some way (so a small run still sees at least 20%). */
+export const defaultFaults: FaultRates = {
+  serverError: 0.07,
+  rateLimit: 0.05,
+  reset: 0.04,
+  malformed: 0.04,
+  hang: 0.02,
+  slow: 0.03,
+};
+
+const root = path.join(__dirname, '..', '..');
+
+function spawnRole(args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = `[${args.join(' ')}]`;
+  child.stderr?.on('data', (d: Buffer) => {
+    const text = d.toString().trim();
+    if (/error/i.test(text) && !/ECONNREFUSED|Connection dropped|transport error|UNAVAILABLE/i.test(text)) {
+      log(`${prefix} ${text.split('\n')[0]?.slice(0, 200)}`);
+    }
+  });
+  child.stdout?.resume();
+  return child;
+}
+
+function killHard(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+async function restartService(config: Config, name: 'temporal' | 'kafka'): Promise<void> {
+  const service = stackServices(config).find((s) => s.name === name);
+  if (!service) throw new Error(`no stack service ${name}`);
+  await stopProcess(service.pidFile, 20_000);
+  service.start();
+  await service.ready(180_000);
+}
+
+/** Deterministic instant "local model": a third ambiguous, the rest confident either way, by transaction. */
+function instantLocalBehaviour(server: HostedTestServer): void {
+  server.setBehaviour((req) => {
+    const h = createHash('sha256').update(req.lastUserText).digest()[0] ?? 0;
+    if (h % 3 === 0) return { kind: 'answer', riskScore: 0.55, confidence: 0.5 };
+    return h % 2
+      ? { kind: 'answer', riskScore: 0.1, confidence: 0.9 }
+      : { kind: 'answer', riskScore: 0.9, confidence: 0.9 };
+  });
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const base = loadConfig();
+  await stackUp(base, { log: () => undefined });
+  const started = Date.now();
+  const id = randomUUID().slice(0, 8);
+  const topics = {
+    transactions: `chaos.${id}.transactions`,
+    decisions: `chaos.${id}.decisions`,
+    deadLetter: `chaos.${id}.dlq`,
+  };
+  const prefix = `chaos-${id}`;
+
+  const hosted = await startHostedTestServer({ apiKey: 'chaos-key' });
+  hosted.setBehaviour(() => ({ kind: 'answer', riskScore: 0.8, confidence: 0.9, reasons: ['stand-in frontier'] }));
+  const instantLocal = opts.localModel === 'instant' ? await startHostedTestServer() : undefined;
+  if (instantLocal) instantLocalBehaviour(instantLocal);
+  const faults = opts.faults ?? defaultFaults;
+  const localUpstream = instantLocal ? instantLocal.baseURL.replace(/\/v1$/, '') : `http://${base.env.OLLAMA_HOST}`;
+  const proxies: FaultProxy[] = [
+    await startFaultProxy({ upstream: localUpstream, seed: 7, faults, slowMs: 1500 }),
+    await startFaultProxy({ upstream: hosted.baseURL.replace(/\/v1$/, ''), seed: 11, faults, slowMs: 1500 }),
+  ];
+  const [localProxy, hostedProxy] = proxies as [FaultProxy, FaultProxy];
+
+  const env: NodeJS.ProcessEnv = {
+    TOPIC_TRANSACTIONS: topics.transactions,
+    TOPIC_DECISIONS: topics.decisions,
+    TOPIC_DEAD_LETTER: topics.deadLetter,
+    TASK_QUEUE_PREFIX: prefix,
+    INGEST_GROUP_ID: `chaos-${id}`,
+    LOCAL_MODEL_BASE_URL: `${localProxy.url}/v1`,
+    LOCAL_MODEL_TIMEOUT_MS: '8000',
+    HOSTED_MODEL_TIMEOUT_MS: '5000',
+    HOSTED_MODEL_MAX_ATTEMPTS: '4',
+    LOCAL_MODEL_MAX_ATTEMPTS: '4',
+    MODEL_RETRY_INITIAL_MS: '200',
+    MODEL_RETRY_MAX_MS: '2000',
+    DECISION_DEADLINE_MS: '300000',
+    HOSTED_DAILY_BUDGET_USD: '1000',
+    HOSTED_SCORING_CONCURRENCY: '16',
+    CHAOS_HOSTED_KEY: 'chaos-key',
+    HOSTED_PROVIDERS: JSON.stringify([
+      {
+        name: 'chaos-frontier',
+        baseURL: `${hostedProxy.url}/v1`,
+        apiKeyEnv: 'CHAOS_HOSTED_KEY',
+        model: 'frontier',
+        inputUsdPerMTok: 2.5,
+        outputUsdPerMTok: 10,
+      },
+    ]),
+    ...(instantLocal ? { LOCAL_SCORING_CONCURRENCY: '16' } : {}),
+  };
+  const config = loadConfig({ ...process.env, ...env });
+
+  const kafka = createKafka(config, `chaos-${id}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: topics.transactions, numPartitions: 6 },
+      { topic: topics.decisions, numPartitions: 6 },
+      { topic: topics.deadLetter, numPartitions: 1 },
+    ],
+  });
+  await admin.disconnect();
+
+  // Collect everything published, copies included.
+  const firstByTxn = new Map<string, string>();
+  let duplicateCopies = 0;
+  let conflictingCopies = 0;
+  let deadLettered = 0;
+  const byPath: Record<string, number> = {};
+  const watcher = kafka.consumer({ groupId: `chaos-${id}-watch`, retry: { retries: 50 } });
+  await watcher.connect();
+  await watcher.subscribe({ topics: [topics.decisions, topics.deadLetter], fromBeginning: true });
+  await watcher.run({
+    eachMessage: ({ topic, message }) => {
+      if (topic === topics.deadLetter) {
+        deadLettered++;
+        return Promise.resolve();
+      }
+      const raw = message.value?.toString('utf8') ?? '';
+      const decision = JSON.parse(raw) as Decision;
+      const first = firstByTxn.get(decision.transactionId);
+      if (first === undefined) {
+        firstByTxn.set(decision.transactionId, raw);
+        byPath[decision.path] = (byPath[decision.path] ?? 0) + 1;
+      } else if (first === raw) duplicateCopies++;
+      else conflictingCopies++;
+      return Promise.resolve();
+    },
+  });
+
+  let worker = spawnRole(['worker', 'all'], env, log);
+  const ingest = spawnRole(['ingest'], env, log);
+  let workerKills = 0;
+  let temporalRestarts = 0;
+  let kafkaRestarts = 0;
+
+  log(`chaos ${id}: producing ${opts.count} transactions (+${Math.round((opts.invalidShare ?? 0.02) * 100)}% invalid)`);
+  const invalidShare = opts.invalidShare ?? 0.02;
+  const total = Math.round(opts.count / (1 - invalidShare));
+  const produced = await produceTransactions(config, { rate: 0, count: total, invalidShare, fraudShare: 0.1 });
+  const valid = produced.sent - produced.invalid;
+  const produceDone = Date.now();
+  log(`chaos ${id}: produced ${valid} valid and ${produced.invalid} invalid in ${produced.seconds.toFixed(1)}s`);
+
+  const deadline = Date.now() + (opts.timeoutSeconds ?? 1800) * 1000;
+  const killEvery = (opts.killEverySeconds ?? 20) * 1000;
+  let lastKill = Date.now();
+  let lastLog = 0;
+  const done = () => firstByTxn.size >= valid && deadLettered >= produced.invalid;
+  while (!done() && Date.now() < deadline) {
+    const progress = firstByTxn.size / valid;
+    if (Date.now() - lastKill > killEvery) {
+      await killHard(worker);
+      workerKills++;
+      worker = spawnRole(['worker', 'all'], env, log);
+      lastKill = Date.now();
+    }
+    if (opts.restartTemporal !== false && temporalRestarts === 0 && progress >= 0.3) {
+      log(`chaos ${id}: restarting the Temporal dev server at ${Math.round(progress * 100)}%`);
+      await restartService(config, 'temporal');
+      temporalRestarts++;
+    }
+    if (opts.restartKafka !== false && kafkaRestarts === 0 && progress >= 0.6) {
+      log(`chaos ${id}: restarting the Kafka broker at ${Math.round(progress * 100)}%`);
+      await restartService(config, 'kafka');
+      kafkaRestarts++;
+    }
+    if (Date.now() - lastLog > 5000) {
+      log(
+        `chaos ${id}: ${firstByTxn.size}/${valid} decided, ${deadLettered}/${produced.invalid} dead-lettered, ${workerKills} worker kills`,
+      );
+      lastLog = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const drainSeconds = (Date.now() - produceDone) / 1000;
+
+  // Settle, then count scoring workflows still running on this run's queues.
+  await new Promise((r) => setTimeout(r, 3000));
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const running = await client.workflow.count(
+    `TaskQueue = '${taskQueuesFor(prefix).orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' AND ExecutionStatus = 'Running'`,
+  );
+
+  ingest.kill('SIGTERM');
+  worker.kill('SIGTERM');
+  await Promise.all([
+    new Promise((r) => (ingest.exitCode !== null ? r(null) : ingest.once('exit', r))),
+    new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r))),
+  ]);
+  await watcher.disconnect();
+  await connection.close();
+  const faultsInjected: Record<string, number> = {};
+  let modelCalls = 0;
+  for (const p of proxies) {
+    for (const [k, v] of Object.entries(p.counts)) {
+      faultsInjected[k] = (faultsInjected[k] ?? 0) + v;
+      modelCalls += v;
+    }
+    await p.close();
+  }
+  await hosted.close();
+  await instantLocal?.close();
+  const forwarded = faultsInjected.forwarded ?? 0;
+  delete faultsInjected.forwarded;
+
+  return {
+    valid,
+    invalid: produced.invalid,
+    decided: firstByTxn.size,
+    duplicateCopies,
+    conflictingCopies,
+    deadLettered,
+    lost: produced.transactionIds.filter((t) => !firstByTxn.has(t)).length,
+    runningAfterSettle: running.count,
+    workerKills,
+    temporalRestarts,
+    kafkaRestarts,
+    faultsInjected,
+    modelCalls,
+    faultShare: modelCalls ? (modelCalls - forwarded) / modelCalls : 0,
+    drainSeconds,
+    totalSeconds: (Date.now() - started) / 1000,
+    decisionsByPath: byPath,
+  };
+}

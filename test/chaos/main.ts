@@ -1,0 +1,39 @@
+/**
+ * `npm run chaos`: the full chaos run (a program that prints figures, not a timed test).
+ * Options: --count N (default 2000), --local ollama|instant (default instant: the real model scores about one
+ * transaction a second here, so 2,000 would take most of an hour), --kill-every S.
+ */
+import { parseArgs } from 'node:util';
+import { runChaos } from './chaos';
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '2000' },
+      local: { type: 'string', default: 'instant' },
+      'kill-every': { type: 'string', default: '20' },
+    },
+  });
+  const local = values.local === 'ollama' ? 'ollama' : 'instant';
+  const report = await runChaos({
+    count: Number(values.count),
+    localModel: local,
+    killEverySeconds: Number(values['kill-every']),
+  });
+  console.log('\n=== fraudflow chaos report ===');
+  for (const [k, v] of Object.entries(report))
+    console.log(`${k.padEnd(20)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  const ok =
+    report.lost === 0 &&
+    report.conflictingCopies === 0 &&
+    report.runningAfterSettle === 0 &&
+    report.decided === report.valid &&
+    report.deadLettered >= report.invalid;
+  console.log(ok ? 'PASS: every transaction decided exactly once, nothing lost' : 'FAIL');
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
