@@ -1,10 +1,12 @@
 import type { Client } from '@temporalio/client';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { Config } from '../src/config';
 import type { ModelClients } from '../src/models/clients';
 import { createModelScoringActivities } from './model-scoring';
 import { createPublishingActivities } from './publishing';
 import { createBudgetActivities } from './budget';
+import { createReplayActivities } from './replay';
+import type { ReplayStore } from '../src/replay/store';
 import type { TaskQueues } from '../src/task-queues';
 
 export type { ModelScore, ScoreRequest, EscalationRequest } from './model-scoring';
@@ -12,6 +14,7 @@ export type { PublishRequest } from './publishing';
 export { createModelScoringActivities } from './model-scoring';
 export { createPublishingActivities } from './publishing';
 export { createBudgetActivities } from './budget';
+export { createReplayActivities } from './replay';
 
 /** Every fraudflow activity; workers register the subset for their task queue. */
 export function createActivities(deps: {
@@ -20,11 +23,14 @@ export function createActivities(deps: {
   producer: Producer;
   client: Client;
   taskQueues: TaskQueues;
+  store: ReplayStore;
+  kafka: Kafka;
 }) {
   return {
     ...createModelScoringActivities(deps),
     ...createPublishingActivities(deps),
     ...createBudgetActivities(deps),
+    ...createReplayActivities(deps),
   };
 }
 export type FraudflowActivities = ReturnType<typeof createActivities>;

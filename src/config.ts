@@ -142,6 +142,8 @@ export const Env = z.object({
   HOSTED_DAILY_BUDGET_USD: z.coerce.number().nonnegative().default(25),
   /** Once the budget is spent: decide on the local answer and rules (`local`), or send to review (`review`). */
   HOSTED_BUDGET_EXHAUSTED: z.enum(['local', 'review']).default('local'),
+  /** Where replays keep their prepared chunks and decisions (shared storage when workers run on several hosts). */
+  REPLAY_DIR: z.string().optional(),
   /** Prefix of the three task queues, so several deployments can share one namespace. */
   TASK_QUEUE_PREFIX: z
     .string()
@@ -226,6 +228,7 @@ export interface Config {
   decisionDeadlineMs: number;
   budget: { dailyUsd: number; whenExhausted: 'local' | 'review' };
   taskQueuePrefix: string;
+  replayDir: string;
   codec: {
     enabled: boolean;
     keysSpec?: string;
@@ -308,6 +311,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     decisionDeadlineMs: env.DECISION_DEADLINE_MS,
     budget: { dailyUsd: env.HOSTED_DAILY_BUDGET_USD, whenExhausted: env.HOSTED_BUDGET_EXHAUSTED },
     taskQueuePrefix: env.TASK_QUEUE_PREFIX,
+    replayDir: env.REPLAY_DIR ?? path.join(env.FRAUDFLOW_DATA_DIR ?? path.join(cacheDir, 'data'), 'replays'),
     codec: {
       enabled: env.PAYLOAD_ENCRYPTION,
       keysSpec: env.FRAUDFLOW_CODEC_KEYS,

@@ -8,7 +8,14 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
 import type { Client } from '@temporalio/client';
-import { createBudgetActivities, createModelScoringActivities, createPublishingActivities } from '../activities';
+import {
+  createBudgetActivities,
+  createModelScoringActivities,
+  createPublishingActivities,
+  createReplayActivities,
+} from '../activities';
+import { createKafka } from '../src/kafka/client';
+import { ReplayStore } from '../src/replay/store';
 import { dataConverterFor } from '../src/codec';
 import type { Config } from '../src/config';
 import type { ModelClients } from '../src/models/clients';
@@ -61,7 +68,7 @@ export interface WorkerDeps {
   taskQueues: TaskQueues;
 }
 
-/** Workflows, decision publishing and the hosted budget ledger's activities. */
+/** Workflows, decision publishing, the hosted budget ledger's and replay's activities. */
 export async function createOrchestrationWorker(
   deps: WorkerDeps & { producer: Producer; client: Client },
 ): Promise<Worker> {
@@ -74,6 +81,10 @@ export async function createOrchestrationWorker(
     activities: {
       ...createPublishingActivities({ producer: deps.producer }),
       ...createBudgetActivities({ client: deps.client, taskQueues: deps.taskQueues }),
+      ...createReplayActivities({
+        store: new ReplayStore(deps.config.replayDir),
+        kafka: createKafka(deps.config, 'replay-reader'),
+      }),
     },
     maxConcurrentWorkflowTaskExecutions: 40,
     maxConcurrentActivityTaskExecutions: 100,

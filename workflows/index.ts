@@ -1,2 +1,3 @@
 export * from './score-transaction';
 export * from './hosted-budget-ledger';
+export * from './replay';

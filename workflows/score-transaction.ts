@@ -127,29 +127,40 @@ function failedCall(
 
 const firstLine = (s: string) => s.split('\n')[0] ?? s;
 
-export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Promise<Decision> {
+/** How one decision's progress is reported: the streaming workflow shows it in the UI; a replay batch ignores it. */
+export interface ScoringObserver {
+  status: ScoringStatus;
+  note(step: string): void;
+}
+
+/** A fresh status whose notes go nowhere (batch scoring). */
+export function silentObserver(): ScoringObserver {
+  const status: ScoringStatus = { stage: 'rules', ruleHits: [], modelCalls: [], timeline: [] };
+  return { status, note: (step) => void status.timeline.push(step) };
+}
+
+/**
+ * The scoring logic shared by streaming and replay: rules, first pass, escalation within budget and deadline,
+ * and the decision policy. Deterministic workflow code; every model call is an activity.
+ * `budgetKey` identifies this transaction's paid calls in the budget ledger.
+ */
+export async function decideTransaction(
+  input: ScoreTransactionInput,
+  observer: ScoringObserver,
+  ids: { workflowId: string; runId: string; budgetKey: string },
+): Promise<{ decision: Decision; provider: string }> {
   const { event, settings } = input;
   const { policy } = settings;
   const startedAt = Date.now();
   const day = new Date(startedAt).toISOString().slice(0, 10);
-  const info = workflowInfo();
-  const status: ScoringStatus = { stage: 'rules', ruleHits: [], modelCalls: [], timeline: [] };
-  setHandler(statusQuery, () => status);
+  const status = observer.status;
+  const note = (step: string) => observer.note(step);
 
   const models = proxyActivities<FraudflowActivities>({ startToCloseTimeout: '1m' });
-  const { publishDecision } = proxyActivities<FraudflowActivities>({
-    taskQueue: settings.taskQueues.orchestration,
-    ...publishing,
-  });
   const { readHostedSpend, recordHostedSpend } = proxyActivities<FraudflowActivities>({
     taskQueue: settings.taskQueues.orchestration,
     ...budgeting,
   });
-
-  const note = (step: string) => {
-    status.timeline.push(step);
-    setCurrentDetails(status.timeline.join(' → '));
-  };
   const modelCalls = status.modelCalls;
   const reasons: string[] = [];
 
@@ -221,7 +232,7 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
         if (hosted.call.costUsd > 0) {
           await recordHostedSpend({
             day,
-            spend: { callId: `${info.workflowId}:${provider.provider}`, costUsd: hosted.call.costUsd },
+            spend: { callId: `${ids.budgetKey}:${provider.provider}`, costUsd: hosted.call.costUsd },
           }).catch((err: unknown) => {
             if (isCancellation(err)) throw err;
             reasons.push('hosted spend could not be recorded in the budget ledger');
@@ -289,26 +300,50 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
     ruleHits,
     modelCalls,
     decidedAt: new Date(Date.now()).toISOString(),
-    workflowId: info.workflowId,
-    runId: info.runId,
+    workflowId: ids.workflowId,
+    runId: ids.runId,
     source: input.source,
     policyHash: settings.policyHash,
     promptVersion: settings.promptVersion,
   };
   note(outcome.toUpperCase());
+  return { decision, provider: chosen?.call.provider ?? (path === 'rules' ? 'rules' : 'none') };
+}
+
+export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Promise<Decision> {
+  const info = workflowInfo();
+  const status: ScoringStatus = { stage: 'rules', ruleHits: [], modelCalls: [], timeline: [] };
+  setHandler(statusQuery, () => status);
+  const observer: ScoringObserver = {
+    status,
+    note(step) {
+      status.timeline.push(step);
+      setCurrentDetails(status.timeline.join(' → '));
+    },
+  };
+  const { publishDecision } = proxyActivities<FraudflowActivities>({
+    taskQueue: input.settings.taskQueues.orchestration,
+    ...publishing,
+  });
+
+  const { decision, provider } = await decideTransaction(input, observer, {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    budgetKey: info.workflowId,
+  });
   upsertSearchAttributes([
-    { key: FraudDecision, value: outcome },
-    { key: FraudRiskScore, value: riskScore },
-    { key: FraudEscalated, value: modelCalls.some((c) => c.tier === 'hosted') },
-    { key: FraudScoringPath, value: path },
-    { key: FraudProvider, value: chosen?.call.provider ?? (path === 'rules' ? 'rules' : 'none') },
-    { key: FraudMerchantCategory, value: event.merchant.mcc },
-    { key: FraudAmount, value: toMajorUnits(event.amount) },
+    { key: FraudDecision, value: decision.decision },
+    { key: FraudRiskScore, value: decision.riskScore },
+    { key: FraudEscalated, value: decision.modelCalls.some((c) => c.tier === 'hosted') },
+    { key: FraudScoringPath, value: decision.path },
+    { key: FraudProvider, value: provider },
+    { key: FraudMerchantCategory, value: input.event.merchant.mcc },
+    { key: FraudAmount, value: toMajorUnits(input.event.amount) },
   ]);
 
-  // 5. Publish; the workflow result is the decision.
+  // Publish; the workflow result is the decision.
   status.stage = 'publishing';
-  await publishDecision({ decision, topic: settings.decisionsTopic });
+  await publishDecision({ decision, topic: input.settings.decisionsTopic });
   status.stage = 'done';
   status.decision = decision;
   return decision;

@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { codecKeyring } from '../codec';
+import { compareCommand, rebuildReport, runReplayCommand } from '../replay/run';
 import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
@@ -114,6 +115,66 @@ program
       console.log(`produced ${result.sent} messages (${result.invalid} invalid) in ${result.seconds.toFixed(1)}s`);
     },
   );
+
+program
+  .command('replay')
+  .description('replay historical transactions through the scoring workflow and write a backtest report')
+  .argument('<source>', 'a JSONL or CSV file, or kafka:<topic>')
+  .option('--id <replayId>', 'replay id (default: derived from the source and the scoring policy)')
+  .option('--mapping <name>', 'built-in CSV column mapping', 'credit-card-transactions')
+  .option('--mapping-file <file>', 'CSV column mapping as JSON (see src/replay/sources.ts ColumnMapping)')
+  .option('--from <offsetOrTime>', 'kafka: first offset (every partition) or ISO time')
+  .option('--to <offsetOrTime>', 'kafka: end offset (exclusive) or ISO time')
+  .option('--chunk-size <n>', 'rows per chunk workflow', '100')
+  .option('--chunk-parallelism <n>', 'chunk workflows at once', '4')
+  .option('--row-parallelism <n>', 'transactions scored at once per chunk', '25')
+  .option('--no-workers', 'do not run workers in this process (a worker fleet serves the task queues)')
+  .action(
+    async (
+      source: string,
+      opts: {
+        id?: string;
+        mapping: string;
+        mappingFile?: string;
+        from?: string;
+        to?: string;
+        chunkSize: string;
+        chunkParallelism: string;
+        rowParallelism: string;
+        workers: boolean;
+      },
+    ) => {
+      await runReplayCommand(loadConfigOrExit(), {
+        source,
+        replayId: opts.id,
+        mapping: opts.mapping,
+        mappingFile: opts.mappingFile,
+        from: opts.from,
+        to: opts.to,
+        chunkSize: Number(opts.chunkSize),
+        chunkParallelism: Number(opts.chunkParallelism),
+        rowParallelism: Number(opts.rowParallelism),
+        workers: opts.workers,
+      });
+    },
+  );
+
+program
+  .command('report')
+  .description('rebuild a replay report, or compare two: report <replayId> | report --compare <runA> <runB>')
+  .argument('[replayIds...]')
+  .option('--compare', 'compare two replays side by side')
+  .action(async (ids: string[], opts: { compare?: boolean }) => {
+    const config = loadConfigOrExit();
+    const [a, b] = ids;
+    if (opts.compare) {
+      if (ids.length !== 2 || !a || !b) throw new Error('report --compare needs exactly two replay ids');
+      compareCommand(config, a, b);
+      return;
+    }
+    if (ids.length !== 1 || !a) throw new Error('report needs one replay id');
+    await rebuildReport(config, a);
+  });
 
 program
   .command('codec-server')

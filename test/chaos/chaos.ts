@@ -14,6 +14,7 @@ import type { Config } from '../../src/config';
 import { loadConfig } from '../../src/config';
 import { produceTransactions } from '../../src/generator/produce';
 import { createKafka } from '../../src/kafka/client';
+import { readKafkaRange } from '../../src/replay/kafka-source';
 import type { Decision } from '../../src/schemas/decision';
 import { stackServices, stackUp } from '../../src/stack';
 import { stopProcess } from '../../src/stack/processes';
@@ -188,32 +189,37 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   });
   await admin.disconnect();
 
-  // Collect everything published, copies included.
+  // Everything published, copies included, re-read from the topics on each scan. A long-lived consumer can
+  // stall across a broker restart; a fresh reader up to the high watermark cannot.
   const firstByTxn = new Map<string, string>();
   let duplicateCopies = 0;
   let conflictingCopies = 0;
   let deadLettered = 0;
-  const byPath: Record<string, number> = {};
-  const watcher = kafka.consumer({ groupId: `chaos-${id}-watch`, retry: { retries: 50 } });
-  await watcher.connect();
-  await watcher.subscribe({ topics: [topics.decisions, topics.deadLetter], fromBeginning: true });
-  await watcher.run({
-    eachMessage: ({ topic, message }) => {
-      if (topic === topics.deadLetter) {
-        deadLettered++;
-        return Promise.resolve();
-      }
-      const raw = message.value?.toString('utf8') ?? '';
+  let byPath: Record<string, number> = {};
+  const scan = async () => {
+    const first = new Map<string, string>();
+    let dups = 0;
+    let conflicts = 0;
+    const paths: Record<string, number> = {};
+    for await (const m of readKafkaRange(kafka, { kind: 'kafka', topic: topics.decisions })) {
+      const raw = m.value?.toString('utf8') ?? '';
       const decision = JSON.parse(raw) as Decision;
-      const first = firstByTxn.get(decision.transactionId);
-      if (first === undefined) {
-        firstByTxn.set(decision.transactionId, raw);
-        byPath[decision.path] = (byPath[decision.path] ?? 0) + 1;
-      } else if (first === raw) duplicateCopies++;
-      else conflictingCopies++;
-      return Promise.resolve();
-    },
-  });
+      const seen = first.get(decision.transactionId);
+      if (seen === undefined) {
+        first.set(decision.transactionId, raw);
+        paths[decision.path] = (paths[decision.path] ?? 0) + 1;
+      } else if (seen === raw) dups++;
+      else conflicts++;
+    }
+    let letters = 0;
+    for await (const _ of readKafkaRange(kafka, { kind: 'kafka', topic: topics.deadLetter })) letters++;
+    firstByTxn.clear();
+    for (const [k, v] of first) firstByTxn.set(k, v);
+    duplicateCopies = dups;
+    conflictingCopies = conflicts;
+    deadLettered = letters;
+    byPath = paths;
+  };
 
   let worker = spawnRole(['worker', 'all'], env, log);
   const ingest = spawnRole(['ingest'], env, log);
@@ -233,8 +239,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const killEvery = (opts.killEverySeconds ?? 20) * 1000;
   let lastKill = Date.now();
   let lastLog = 0;
+  let lastScan = 0;
   const done = () => firstByTxn.size >= valid && deadLettered >= produced.invalid;
   while (!done() && Date.now() < deadline) {
+    if (Date.now() - lastScan > 3000) {
+      await scan().catch((err: unknown) => log(`chaos ${id}: scan failed (${(err as Error).message}); retrying`));
+      lastScan = Date.now();
+    }
     const progress = firstByTxn.size / valid;
     if (Date.now() - lastKill > killEvery) {
       await killHard(worker);
@@ -262,8 +273,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
   const drainSeconds = (Date.now() - produceDone) / 1000;
 
-  // Settle, then count scoring workflows still running on this run's queues.
+  // Settle, rescan (late duplicates count too), then count scoring workflows still running on this run's queues.
   await new Promise((r) => setTimeout(r, 3000));
+  await scan();
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const running = await client.workflow.count(
@@ -276,7 +288,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     new Promise((r) => (ingest.exitCode !== null ? r(null) : ingest.once('exit', r))),
     new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r))),
   ]);
-  await watcher.disconnect();
   await connection.close();
   const faultsInjected: Record<string, number> = {};
   let modelCalls = 0;

@@ -1,0 +1,305 @@
+/**
+ * Shared pieces of the benchmark: per-scenario configuration and Kafka topics, an instant (or fixed-latency)
+ * OpenAI-compatible model, a watcher that timestamps what lands on a topic, resource sampling and percentiles.
+ *
+ * Every scenario is isolated: its own topics (`bench.<id>.*`), consumer groups and task-queue prefix.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Admin, Consumer } from 'kafkajs';
+import type { Config } from '../src/config';
+import { loadConfig } from '../src/config';
+import { createKafka } from '../src/kafka/client';
+import { percentile } from '../src/cli/progress';
+import { stackServices } from '../src/stack';
+import { readPid } from '../src/stack/processes';
+import type { TaskQueues } from '../src/task-queues';
+import { taskQueuesFor } from '../src/task-queues';
+import type { HostedTestServer } from '../test/support/hosted-test-server';
+import { startHostedTestServer } from '../test/support/hosted-test-server';
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** p50/p95/p99 of a sample (same percentile definition as the main job's DecisionStats). */
+export function percentiles(values: number[]): Percentiles | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
+}
+
+/** Items per second from the first to the last timestamp (ms). Undefined below two items. */
+export function sustainedRate(times: number[]): number | undefined {
+  if (times.length < 2) return undefined;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const t of times) {
+    if (t < first) first = t;
+    if (t > last) last = t;
+  }
+  return last > first ? ((times.length - 1) * 1000) / (last - first) : undefined;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A short random id so that re-runs never reuse a topic that Kafka is still deleting. */
+export function shortId(): string {
+  return randomUUID().slice(0, 6);
+}
+
+export interface BenchTopics {
+  transactions: string;
+  decisions: string;
+  deadLetter: string;
+}
+
+export interface ScenarioSetup {
+  /** `<scenario>-<random>`: names the topics, groups and task queues of this scenario. */
+  id: string;
+  config: Config;
+  topics: BenchTopics;
+  taskQueues: TaskQueues;
+  ingestGroupId: string;
+}
+
+/**
+ * The configuration of one scenario: the scenario's defaults, then the user's `--env` overrides, then the
+ * isolation settings (topics, group, task-queue prefix), which nothing may override.
+ */
+export function scenarioSetup(
+  scenario: string,
+  defaults: Record<string, string>,
+  userEnv: Record<string, string>,
+): ScenarioSetup {
+  const id = `${scenario}-${shortId()}`;
+  const topics: BenchTopics = {
+    transactions: `bench.${id}.transactions`,
+    decisions: `bench.${id}.decisions`,
+    deadLetter: `bench.${id}.dlq`,
+  };
+  const prefix = `bench-${id}`;
+  const ingestGroupId = `bench-${id}-ingest`;
+  const config = loadConfig({
+    ...process.env,
+    ...defaults,
+    ...userEnv,
+    TOPIC_TRANSACTIONS: topics.transactions,
+    TOPIC_DECISIONS: topics.decisions,
+    TOPIC_DEAD_LETTER: topics.deadLetter,
+    INGEST_GROUP_ID: ingestGroupId,
+    TASK_QUEUE_PREFIX: prefix,
+  });
+  return { id, config, topics, taskQueues: taskQueuesFor(prefix), ingestGroupId };
+}
+
+/** Creates the scenario's topics (partitions from KAFKA_TOPIC_PARTITIONS); `remove` deletes them and the groups. */
+export async function createBenchTopics(
+  setup: ScenarioSetup,
+): Promise<{ admin: Admin; remove(groups: string[]): Promise<void> }> {
+  const { config, topics } = setup;
+  const admin = createKafka(config, 'bench-admin').admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: topics.transactions, numPartitions: config.kafka.partitions },
+      { topic: topics.decisions, numPartitions: config.kafka.partitions },
+      { topic: topics.deadLetter, numPartitions: 1 },
+    ],
+  });
+  return {
+    admin,
+    async remove(groups) {
+      await admin.deleteGroups(groups).catch(() => undefined);
+      await admin
+        .deleteTopics({ topics: [topics.transactions, topics.decisions, topics.deadLetter] })
+        .catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
+
+/** Waits until a consumer group has joined and been assigned partitions, so production never waits on a rebalance. */
+export async function waitForStableGroup(admin: Admin, groupId: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { groups } = await admin.describeGroups([groupId]);
+    if (groups[0]?.state === 'Stable' && groups[0].members.length > 0) return;
+    if (Date.now() > deadline) throw new Error(`consumer group ${groupId} did not become stable`);
+    await sleep(250);
+  }
+}
+
+/** Receives every message on a topic from the beginning, with the time it arrived here. */
+export interface TopicWatcher {
+  groupId: string;
+  /** Distinct keys received. */
+  count: () => number;
+  stop: () => Promise<void>;
+}
+
+export async function watchTopic(
+  config: Config,
+  topic: string,
+  onMessage: (value: Buffer, receivedAt: number) => void,
+): Promise<TopicWatcher> {
+  const groupId = `${topic}-watch`;
+  const consumer: Consumer = createKafka(config, 'bench-watch').consumer({ groupId, maxWaitTimeInMs: 100 });
+  const seen = new Set<string>();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: config.kafka.partitions,
+    eachMessage: ({ message }) => {
+      const receivedAt = Date.now();
+      const key = message.key?.toString('utf8') ?? message.offset;
+      // At-least-once publishing: a decision may arrive twice; count each transaction once.
+      if (message.value && !seen.has(key)) {
+        seen.add(key);
+        onMessage(message.value, receivedAt);
+      }
+      return Promise.resolve();
+    },
+  });
+  return { groupId, count: () => seen.size, stop: () => consumer.disconnect() };
+}
+
+/**
+ * Waits until `done()` reaches `expected`, giving up when nothing has progressed for `stallMs` (a stuck run is
+ * reported as incomplete rather than waited on forever). Resolves with whether everything arrived.
+ */
+export async function waitForCount(
+  done: () => number,
+  expected: number,
+  opts: { stallMs?: number; log?: (line: string) => void; label?: string } = {},
+): Promise<boolean> {
+  const stallMs = opts.stallMs ?? 60_000;
+  let last = -1;
+  let lastChange = Date.now();
+  let lastLog = Date.now();
+  while (done() < expected) {
+    const now = Date.now();
+    const n = done();
+    if (n !== last) {
+      last = n;
+      lastChange = now;
+    } else if (now - lastChange > stallMs) {
+      return false;
+    }
+    if (opts.log && now - lastLog >= 5000) {
+      opts.log(`  ${opts.label ?? 'done'} ${n}/${expected}`);
+      lastLog = now;
+    }
+    await sleep(50);
+  }
+  return true;
+}
+
+/**
+ * An instant (or fixed-latency) OpenAI-compatible model: the test suite's stand-in server, answering every
+ * request with a confident low score. Its request log is cleared continuously so it does not grow with N.
+ */
+export async function startInstantModel(latencyMs = 0): Promise<{ server: HostedTestServer; close(): Promise<void> }> {
+  const server = await startHostedTestServer({ model: 'bench-instant' });
+  server.setBehaviour(() => ({
+    kind: 'answer',
+    riskScore: 0.1,
+    confidence: 0.95,
+    reasons: ['bench stand-in'],
+    latencyMs,
+  }));
+  const trim = setInterval(() => {
+    server.requests.length = 0;
+  }, 200);
+  return {
+    server,
+    async close() {
+      clearInterval(trim);
+      await server.close();
+    },
+  };
+}
+
+export interface ResourceUse {
+  wallSeconds: number;
+  /** RSS of this process (workers, ingest, producers, consumers and stand-in model all run in it), MB. */
+  rssStartMb: number;
+  rssPeakMb: number;
+  /** This process's CPU time (every thread: JS, workflow thread, Temporal core, libuv) per wall second, %. */
+  cpuPercent: number;
+  /** The whole machine's busy share across all cores, % (100 = every core busy). */
+  machineBusyPercent: number;
+  /** CPU of the stack's Temporal dev server and Kafka broker per wall second, % of one core (Linux only). */
+  temporalCpuPercent?: number;
+  kafkaCpuPercent?: number;
+}
+
+function machineTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of os.cpus()) {
+    const t = cpu.times;
+    const sum = t.user + t.nice + t.sys + t.idle + t.irq;
+    total += sum;
+    busy += sum - t.idle;
+  }
+  return { busy, total };
+}
+
+/** utime + stime of a process, ms, from /proc (undefined where there is no /proc or no such process). */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself contain spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+function stackPid(config: Config, name: 'temporal' | 'kafka'): number | undefined {
+  const service = stackServices(config).find((s) => s.name === name);
+  return service ? readPid(service.pidFile)?.pid : undefined;
+}
+
+/** Samples RSS every 200 ms and CPU deltas between start and stop. */
+export function startResourceSampler(config: Config): { stop(): ResourceUse } {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const machine = machineTimes();
+  const pids = { temporal: stackPid(config, 'temporal'), kafka: stackPid(config, 'kafka') };
+  const stackCpu = { temporal: processCpuMs(pids.temporal), kafka: processCpuMs(pids.kafka) };
+  const rssStart = process.memoryUsage().rss;
+  let rssPeak = rssStart;
+  const timer = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 200);
+  const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
+  return {
+    stop() {
+      clearInterval(timer);
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      const wallMs = performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      const m = machineTimes();
+      const share = (before: number | undefined, after: number | undefined) =>
+        before !== undefined && after !== undefined ? Math.round(((after - before) / wallMs) * 100) : undefined;
+      return {
+        wallSeconds: Math.round(wallMs / 100) / 10,
+        rssStartMb: mb(rssStart),
+        rssPeakMb: mb(rssPeak),
+        cpuPercent: Math.round(((used.user + used.system) / 1000 / wallMs) * 100),
+        machineBusyPercent: Math.round(((m.busy - machine.busy) / Math.max(1, m.total - machine.total)) * 100),
+        temporalCpuPercent: share(stackCpu.temporal, processCpuMs(pids.temporal)),
+        kafkaCpuPercent: share(stackCpu.kafka, processCpuMs(pids.kafka)),
+      };
+    },
+  };
+}

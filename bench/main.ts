@@ -1,0 +1,242 @@
+/**
+ * `npm run bench`: fraudflow's benchmark, a program that prints figures (not a test with time limits).
+ *
+ * Every scenario runs in this process against the real stack, isolated under its own topics and task queues:
+ *   streaming-instant   N events as fast as possible through Kafka → ingest → workflows, instant model
+ *   streaming-200ms     the same with a model that answers in 200 ms; orchestration overhead = latency − model
+ *   half-load-overhead  paced at half of streaming-instant's throughput; p99 overhead target ≤ 100 ms
+ *   bare-temporal       the ceiling: as many workflows with 2 no-op activities, same worker settings
+ *   direct              the non-durable baseline: consumer → openai SDK → decision topic, no Temporal
+ *   real-model          Ollama through the pipeline next to sequential direct SDK calls
+ *   replay              hook for batch replay (bench/replay-scenario.ts), "not measured" until it exists
+ *
+ * Results go to <out>/results.json and <out>/results.md. See docs/performance.md.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config';
+import { installRuntime } from '../workers/build';
+import type { OrchestrationTuning } from './pipeline';
+import type { BenchReport, ScenarioId, ScenarioResult } from './report';
+import { checkTargets, markdownReport, markdownTable, ratiosOf, scenarioIds } from './report';
+import { runBareTemporal } from './scenarios/bare-temporal';
+import { runDirect } from './scenarios/direct';
+import { runRealModel } from './scenarios/real-model';
+import { runReplay } from './scenarios/replay';
+import { runStreaming } from './scenarios/streaming';
+
+const usage = `usage: npm run bench -- [options]
+  --count N              transactions per scenario (default 5000)
+  --only a,b             scenarios to run (default all): ${scenarioIds.join(', ')}
+  --out DIR              where results.json and results.md go (default bench/results)
+  --real-count N         transactions through the real model (default 100, whatever --count says)
+  --real-rate R          pacing for real-model, events/s (default 80% of a sequential caller's rate)
+  --direct-calls N       sequential direct calls to Ollama in real-model (default 20)
+  --half-load-rate R     pace half-load-overhead at R/s instead of half of streaming-instant's throughput
+  --env KEY=VALUE        configuration override for every scenario (repeatable), e.g. INGEST_MAX_IN_FLIGHT=128
+  --wft-slots N          experiment: orchestration maxConcurrentWorkflowTaskExecutions (workers/build.ts: 40)
+  --activity-slots N     experiment: orchestration maxConcurrentActivityTaskExecutions (workers/build.ts: 100)
+  --eager                experiment: bare-temporal requests eager workflow start`;
+
+/** Execution order: the three throughput scenarios back to back, so they see the same machine. */
+const executionOrder: ScenarioId[] = [
+  'streaming-instant',
+  'bare-temporal',
+  'direct',
+  'streaming-200ms',
+  'half-load-overhead',
+  'real-model',
+  'replay',
+];
+
+function log(line: string): void {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+function positive(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw new Error(`--${name} must be a positive number, got ${value}`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '5000' },
+      only: { type: 'string' },
+      out: { type: 'string', default: path.join('bench', 'results') },
+      'real-count': { type: 'string', default: '100' },
+      'real-rate': { type: 'string' },
+      'direct-calls': { type: 'string', default: '20' },
+      'half-load-rate': { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
+      'wft-slots': { type: 'string' },
+      'activity-slots': { type: 'string' },
+      eager: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const count = Math.round(positive('count', values.count) ?? 5000);
+  const realCount = Math.round(positive('real-count', values['real-count']) ?? 100);
+  const directCalls = Math.round(positive('direct-calls', values['direct-calls']) ?? 20);
+  const realRate = positive('real-rate', values['real-rate']);
+  const halfLoadRate = positive('half-load-rate', values['half-load-rate']);
+  const env: Record<string, string> = {};
+  for (const pair of values.env) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new Error(`--env expects KEY=VALUE, got ${pair}`);
+    env[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  const tuning: OrchestrationTuning = {
+    maxConcurrentWorkflowTaskExecutions: positive('wft-slots', values['wft-slots']),
+    maxConcurrentActivityTaskExecutions: positive('activity-slots', values['activity-slots']),
+  };
+  const requested = values.only?.split(',').map((s) => s.trim()) ?? [...scenarioIds];
+  const unknown = requested.filter((s) => !(scenarioIds as readonly string[]).includes(s));
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${scenarioIds.join(', ')}`);
+  const selected = new Set(requested as ScenarioId[]);
+  // half-load-overhead is paced from streaming-instant's measured maximum, so it needs that run first.
+  if (selected.has('half-load-overhead') && halfLoadRate === undefined && !selected.has('streaming-instant')) {
+    log('half-load-overhead needs the maximum throughput: running streaming-instant first');
+    selected.add('streaming-instant');
+  }
+
+  const base = loadConfig({ ...process.env, ...env });
+  // The benchmark expects retried activity failures to be rare; keep the SDK's console to errors only.
+  installRuntime(base, { quiet: true });
+  const outDir = path.resolve(values.out);
+  fs.mkdirSync(outDir, { recursive: true });
+  const argv = process.argv.slice(2).join(' ');
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    command: process.env.npm_lifecycle_event === 'bench' ? `npm run bench -- ${argv}` : `tsx bench/main.ts ${argv}`,
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+      node: process.version,
+      loadAverageAtStart: os.loadavg(),
+    },
+    options: { count, realCount, directCalls, realRate, halfLoadRate, env, tuning, eager: values.eager },
+    scenarios: [],
+    ratios: {},
+    targets: [],
+  };
+  const results = new Map<ScenarioId, ScenarioResult>();
+  const write = () => {
+    report.scenarios = scenarioIds.flatMap((id) => results.get(id) ?? []);
+    report.ratios = ratiosOf(report.scenarios);
+    report.targets = checkTargets(report.scenarios);
+    report.finishedAt = new Date().toISOString();
+    fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+    fs.writeFileSync(path.join(outDir, 'results.md'), markdownReport(report));
+  };
+
+  const run = async (id: ScenarioId): Promise<ScenarioResult> => {
+    switch (id) {
+      case 'streaming-instant':
+        return (
+          await runStreaming({
+            id,
+            description: `${count} events produced as fast as possible, instant model`,
+            count,
+            rate: 0,
+            model: { latencyMs: 0 },
+            env,
+            tuning,
+            log,
+          })
+        ).result;
+      case 'streaming-200ms':
+        return (
+          await runStreaming({
+            id,
+            description: `${count} events produced as fast as possible, model answering in 200 ms`,
+            count,
+            rate: 0,
+            model: { latencyMs: 200 },
+            env,
+            tuning,
+            log,
+          })
+        ).result;
+      case 'half-load-overhead': {
+        const max = results.get('streaming-instant')?.throughputPerSec;
+        const rate = halfLoadRate ?? (max !== undefined ? Math.round(max * 5) / 10 : undefined);
+        if (rate === undefined) {
+          return {
+            id,
+            description: 'paced at half the maximum throughput',
+            status: 'not measured',
+            note: 'streaming-instant did not measure a throughput to halve',
+          };
+        }
+        return (
+          await runStreaming({
+            id,
+            description: `${count} events paced at ${rate}/s (half of streaming-instant's maximum), instant model`,
+            count,
+            rate,
+            model: { latencyMs: 0 },
+            env,
+            tuning,
+            log,
+          })
+        ).result;
+      }
+      case 'bare-temporal':
+        return runBareTemporal({ count, env, eager: values.eager, tuning, log });
+      case 'direct':
+        return runDirect({ count, env, log });
+      case 'real-model':
+        return runRealModel({ count: realCount, directCalls, rate: realRate, env, log });
+      case 'replay':
+        return runReplay({ count, env, log });
+    }
+  };
+
+  let failures = 0;
+  for (const id of executionOrder.filter((s) => selected.has(s))) {
+    log(`scenario ${id}`);
+    let result: ScenarioResult;
+    try {
+      result = await run(id);
+    } catch (err) {
+      failures++;
+      log(`scenario ${id} failed: ${(err as Error).stack ?? String(err)}`);
+      result = { id, description: '', status: 'failed', note: (err as Error).message.split('\n')[0] };
+    }
+    results.set(id, result);
+    write();
+    const t = result.throughputPerSec;
+    log(
+      `scenario ${id}: ${result.status}${t === undefined ? '' : `, ${t}/s`}${result.note ? ` (${result.note})` : ''}`,
+    );
+  }
+  write();
+
+  console.log(`\n${markdownTable(report.scenarios)}\n`);
+  for (const [k, v] of Object.entries(report.ratios))
+    console.log(`${k}: ${v === null ? 'not measured' : v.toFixed(2)}`);
+  console.log('');
+  for (const t of report.targets) console.log(`${t.verdict.padEnd(12)} ${t.target}: ${t.measured}`);
+  console.log(`\nwrote ${path.join(outDir, 'results.json')} and ${path.join(outDir, 'results.md')}`);
+  return failures > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

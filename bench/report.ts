@@ -1,0 +1,212 @@
+/** Benchmark results: the per-scenario record, the markdown table, the ratios and the target checks. */
+import { fmtMs } from '../src/cli/progress';
+import type { Percentiles, ResourceUse } from './harness';
+
+export const scenarioIds = [
+  'streaming-instant',
+  'streaming-200ms',
+  'half-load-overhead',
+  'bare-temporal',
+  'direct',
+  'real-model',
+  'replay',
+] as const;
+export type ScenarioId = (typeof scenarioIds)[number];
+
+export interface ScenarioResult {
+  id: ScenarioId;
+  /** What the scenario measures, in a line. */
+  description: string;
+  /** `incomplete`: it stalled before every item completed; the figures cover what did. */
+  status: 'measured' | 'incomplete' | 'not measured' | 'failed';
+  note?: string;
+  expected?: number;
+  completed?: number;
+  /** Completions per second from the first completion to the last. */
+  throughputPerSec?: number;
+  /** Completions per second from the first send to the last completion (includes ramp-up). */
+  endToEndPerSec?: number;
+  /** The paced production rate, when the scenario paces its input. */
+  pacedRatePerSec?: number;
+  /** Produce-to-decision latency: decidedAt minus the Kafka message timestamp. */
+  latencyMs?: Percentiles;
+  /** Sum of the model calls' latencyMs recorded on each decision. */
+  modelMs?: Percentiles;
+  /** Latency minus model time: what Kafka, the ingest and Temporal add. */
+  overheadMs?: Percentiles;
+  paths?: Record<string, number>;
+  /** Mean activities per workflow (model calls plus the publish). */
+  activitiesPerWorkflow?: number;
+  /** real-model: sequential openai SDK calls straight to Ollama, ms. */
+  directCallMs?: Percentiles & { count: number; mean: number };
+  resources?: ResourceUse;
+  settings?: Record<string, string | number | boolean>;
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  verdict: 'PASS' | 'MISS' | 'not measured';
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; loadAverageAtStart: number[] };
+  options: Record<string, unknown>;
+  scenarios: ScenarioResult[];
+  ratios: Record<string, number | null>;
+  targets: TargetCheck[];
+}
+
+const byId = (results: ScenarioResult[], id: ScenarioId) =>
+  results.find((r) => r.id === id && (r.status === 'measured' || r.status === 'incomplete'));
+
+export function ratiosOf(results: ScenarioResult[]): Record<string, number | null> {
+  const ours = byId(results, 'streaming-instant')?.throughputPerSec;
+  const ratio = (other: number | undefined) =>
+    ours !== undefined && other !== undefined && other > 0 ? Math.round((ours / other) * 100) / 100 : null;
+  return {
+    'ours/bare-temporal (throughput)': ratio(byId(results, 'bare-temporal')?.throughputPerSec),
+    'ours/direct (throughput)': ratio(byId(results, 'direct')?.throughputPerSec),
+  };
+}
+
+/** The four targets, each checked against what this run measured (nothing here is a constant result). */
+export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const ours = byId(results, 'streaming-instant')?.throughputPerSec;
+  const bare = byId(results, 'bare-temporal')?.throughputPerSec;
+  checks.push(
+    ours !== undefined && bare !== undefined
+      ? {
+          target: 'throughput ≥ 0.9 × bare Temporal',
+          measured: `${ours.toFixed(1)}/s vs ${bare.toFixed(1)}/s = ${(ours / bare).toFixed(2)} ×`,
+          verdict: ours >= 0.9 * bare ? 'PASS' : 'MISS',
+        }
+      : {
+          target: 'throughput ≥ 0.9 × bare Temporal',
+          measured: 'needs streaming-instant and bare-temporal',
+          verdict: 'not measured',
+        },
+  );
+  const half = byId(results, 'half-load-overhead');
+  const p99 = half?.overheadMs?.p99;
+  checks.push(
+    p99 !== undefined
+      ? {
+          target: 'p99 orchestration overhead at half load ≤ 100 ms',
+          measured: `${Math.round(p99)} ms at ${half?.pacedRatePerSec?.toFixed(1)}/s`,
+          verdict: p99 <= 100 ? 'PASS' : 'MISS',
+        }
+      : {
+          target: 'p99 orchestration overhead at half load ≤ 100 ms',
+          measured: 'needs half-load-overhead',
+          verdict: 'not measured',
+        },
+  );
+  const withRss = results.filter(
+    (r) => r.resources && ['streaming-instant', 'streaming-200ms', 'half-load-overhead', 'real-model'].includes(r.id),
+  );
+  const peak = withRss.reduce<ScenarioResult | undefined>(
+    (max, r) => (!max || (r.resources?.rssPeakMb ?? 0) > (max.resources?.rssPeakMb ?? 0) ? r : max),
+    undefined,
+  );
+  checks.push(
+    peak?.resources
+      ? {
+          target: 'worker RSS ≤ 300 MB',
+          measured: `${peak.resources.rssPeakMb} MB peak (${peak.id}; whole bench process)`,
+          verdict: peak.resources.rssPeakMb <= 300 ? 'PASS' : 'MISS',
+        }
+      : { target: 'worker RSS ≤ 300 MB', measured: 'needs a streaming scenario', verdict: 'not measured' },
+  );
+  const replay = byId(results, 'replay')?.throughputPerSec;
+  checks.push(
+    replay !== undefined && ours !== undefined
+      ? {
+          target: 'replay ≥ 5 × streaming',
+          measured: `${replay.toFixed(1)}/s vs ${ours.toFixed(1)}/s = ${(replay / ours).toFixed(2)} ×`,
+          verdict: replay >= 5 * ours ? 'PASS' : 'MISS',
+        }
+      : {
+          target: 'replay ≥ 5 × streaming',
+          measured: replay === undefined ? 'replay not available' : 'needs streaming-instant',
+          verdict: 'not measured',
+        },
+  );
+  return checks;
+}
+
+const ms = (p: Percentiles | undefined) => (p ? `${fmtMs(p.p50)} / ${fmtMs(p.p95)} / ${fmtMs(p.p99)}` : '–');
+const pct = (v: number | undefined) => (v === undefined ? '–' : `${v}%`);
+
+function notes(r: ScenarioResult): string {
+  const parts: string[] = [];
+  if (r.status !== 'measured') parts.push(`**${r.status}**`);
+  if (r.completed !== undefined && r.expected !== undefined) parts.push(`${r.completed}/${r.expected} done`);
+  if (r.pacedRatePerSec !== undefined) parts.push(`paced at ${r.pacedRatePerSec.toFixed(1)}/s`);
+  if (r.modelMs) parts.push(`model ${ms(r.modelMs)}`);
+  if (r.directCallMs) {
+    const d = r.directCallMs;
+    parts.push(`direct SDK call to Ollama p50 ${fmtMs(d.p50)}, p95 ${fmtMs(d.p95)} (${d.count} sequential)`);
+  }
+  if (r.endToEndPerSec !== undefined) parts.push(`end-to-end ${r.endToEndPerSec.toFixed(1)}/s`);
+  if (r.note) parts.push(r.note);
+  return parts.join('; ');
+}
+
+export function markdownTable(results: ScenarioResult[]): string {
+  const header = [
+    'Scenario',
+    'Throughput /s',
+    'Latency p50 / p95 / p99',
+    'Overhead p50 / p95 / p99',
+    'RSS start → peak',
+    'Bench CPU',
+    'Temporal CPU',
+    'Kafka CPU',
+    'Machine busy',
+    'Notes',
+  ];
+  const rows = results.map((r) => [
+    `\`${r.id}\``,
+    r.throughputPerSec === undefined ? '–' : r.throughputPerSec.toFixed(1),
+    ms(r.latencyMs),
+    ms(r.overheadMs),
+    r.resources ? `${r.resources.rssStartMb} → ${r.resources.rssPeakMb} MB` : '–',
+    pct(r.resources?.cpuPercent),
+    pct(r.resources?.temporalCpuPercent),
+    pct(r.resources?.kafkaCpuPercent),
+    pct(r.resources?.machineBusyPercent),
+    notes(r).replaceAll('|', '\\|'),
+  ]);
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+export function markdownReport(report: BenchReport): string {
+  const lines = [
+    '# fraudflow benchmark results',
+    '',
+    `Command: \`${report.command}\`  `,
+    `Started ${report.startedAt}, finished ${report.finishedAt}  `,
+    `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGb} GB, Node ${report.machine.node}, ` +
+      `load average at start ${report.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+    '',
+    markdownTable(report.scenarios),
+    '',
+    'CPU columns are % of one core per wall second; "Machine busy" is the share of all cores. RSS is the whole bench',
+    'process: workers, ingest, producers, consumers and the stand-in model all run in it.',
+    '',
+    '## Ratios',
+    '',
+    ...Object.entries(report.ratios).map(([k, v]) => `- ${k}: ${v === null ? 'not measured' : v.toFixed(2)}`),
+    '',
+    '## Targets',
+    '',
+    ...report.targets.map((t) => `- **${t.verdict}** ${t.target}: ${t.measured}`),
+    '',
+  ];
+  return lines.join('\n');
+}

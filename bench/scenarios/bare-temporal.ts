@@ -1,0 +1,135 @@
+/**
+ * The ceiling: as many workflows as the streaming scenario, each running two no-op activities on the same two
+ * task queues as scoreTransactionWorkflow, on workers with the same slot sizes as workers/build.ts, started as
+ * fast as a client allows with the ingest's bound on in-flight starts. No Kafka, no codec, no model.
+ */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { connectWorker } from '../../workers/build';
+import { createBareActivities } from '../bare-activities';
+import { percentiles, scenarioSetup, sleep, startResourceSampler, sustainedRate, waitForCount } from '../harness';
+import type { OrchestrationTuning } from '../pipeline';
+import type { ScenarioResult } from '../report';
+import { settingsOf } from './streaming';
+import type { bareWorkflow } from '../workflows/bare';
+
+export interface BareTemporalOptions {
+  count: number;
+  env: Record<string, string>;
+  /** Request eager workflow start (the client shares the workers' NativeConnection). @default false */
+  eager?: boolean;
+  tuning?: OrchestrationTuning;
+  log: (line: string) => void;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+export async function runBareTemporal(opts: BareTemporalOptions): Promise<ScenarioResult> {
+  const tuning = opts.tuning ?? {};
+  const setup = scenarioSetup('bare-temporal', { LOCAL_SCORING_CONCURRENCY: '100' }, opts.env);
+  const { config, taskQueues } = setup;
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(__dirname, '..', 'workflows', 'bare.ts'),
+    logger: quietBundlerLogger,
+  });
+  const connection = await connectWorker(config);
+  const finished: number[] = [];
+  const { scoreNoop, publishNoop } = createBareActivities({ onFinished: (at) => finished.push(at) });
+  const workers = [
+    await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: taskQueues.orchestration,
+      workflowBundle,
+      activities: { publishNoop },
+      maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions ?? 40,
+      maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions ?? 100,
+    }),
+    await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: taskQueues.localScoring,
+      activities: { scoreNoop },
+      maxConcurrentActivityTaskExecutions: config.localModel.concurrency,
+    }),
+  ];
+  const running = workers.map((w) => w.run());
+  // Eager start hands the first workflow task straight to a worker on the same connection.
+  const clientConnection = opts.eager ? undefined : await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection ?? connection, namespace: config.temporal.namespace });
+
+  const startLatencies: number[] = [];
+  let startRetries = 0;
+  let eagerlyStarted = 0;
+  let result: ScenarioResult;
+  try {
+    const sampler = startResourceSampler(config);
+    const sendStart = Date.now();
+    let next = 0;
+    let stopped = false;
+    const startOne = async (i: number) => {
+      for (let delay = 250; !stopped; delay = Math.min(delay * 2, 5000)) {
+        const t0 = performance.now();
+        try {
+          const handle = await client.workflow.start<typeof bareWorkflow>('bareWorkflow', {
+            taskQueue: taskQueues.orchestration,
+            workflowId: `bare-${setup.id}-${i}`,
+            args: [{ localScoringQueue: taskQueues.localScoring }],
+            requestEagerStart: opts.eager ?? false,
+          });
+          startLatencies.push(performance.now() - t0);
+          if (handle.eagerlyStarted) eagerlyStarted++;
+          return;
+        } catch (err) {
+          startRetries++;
+          opts.log(`  bare start ${i} failed (${(err as Error).message}); retrying`);
+          await sleep(delay);
+        }
+      }
+    };
+    // The same bound as the ingest's INGEST_MAX_IN_FLIGHT.
+    const starters = Array.from({ length: config.ingest.maxInFlight }, async () => {
+      while (next < opts.count && !stopped) await startOne(next++);
+    });
+    const complete = await waitForCount(() => finished.length, opts.count, { log: opts.log, label: 'workflows' });
+    stopped = true;
+    await Promise.all(starters);
+    const resources = sampler.stop();
+    const last = finished.length > 0 ? Math.max(...finished) : undefined;
+    const start = percentiles(startLatencies);
+    const notes = [
+      start ? `start RPC p50 ${Math.round(start.p50)}ms, p99 ${Math.round(start.p99)}ms` : '',
+      opts.eager ? `eager start requested: ${eagerlyStarted} of ${opts.count} started eagerly` : '',
+      startRetries > 0 ? `${startRetries} start retries` : '',
+    ].filter((s) => s.length > 0);
+    result = {
+      id: 'bare-temporal',
+      description: 'the ceiling: the same number of workflows with 2 no-op activities on the same workers settings',
+      status: complete ? 'measured' : 'incomplete',
+      note: notes.join('; '),
+      expected: opts.count,
+      completed: finished.length,
+      throughputPerSec: round1(sustainedRate(finished)),
+      endToEndPerSec: last !== undefined ? round1((finished.length * 1000) / (last - sendStart)) : undefined,
+      activitiesPerWorkflow: 2,
+      resources,
+      settings: { ...settingsOf(config.env, tuning), PAYLOAD_ENCRYPTION: false, eagerStart: opts.eager ?? false },
+    };
+  } finally {
+    for (const w of workers) w.shutdown();
+    await Promise.allSettled(running);
+    await clientConnection?.close();
+    await connection.close();
+  }
+  return result;
+}
+
+const round1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);

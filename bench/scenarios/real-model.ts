@@ -1,0 +1,77 @@
+/**
+ * The real local model (Ollama, escalation off): first N sequential openai SDK calls straight to Ollama with the
+ * pipeline's prompt and response format, then transactions through the streaming path, paced below what Ollama
+ * serves so that the pipeline's latency is service time plus orchestration, not a queue.
+ */
+import OpenAI from 'openai';
+import type { Config } from '../../src/config';
+import { loadConfig } from '../../src/config';
+import { createTransactionGenerator } from '../../src/generator/synthetic';
+import { localRiskAssessmentJsonSchema } from '../../src/schemas/risk-assessment';
+import { buildScoringMessages } from '../../src/scoring/prompt';
+import { percentiles } from '../harness';
+import type { ScenarioResult } from '../report';
+import { runStreaming } from './streaming';
+
+export interface RealModelOptions {
+  /** Transactions through the pipeline. @default 100 */
+  count: number;
+  /** Sequential direct calls. @default 20 */
+  directCalls: number;
+  /** Pacing; @default 80% of the rate one sequential caller achieved against Ollama */
+  rate?: number;
+  env: Record<string, string>;
+  log: (line: string) => void;
+}
+
+/** Sequential chat completions against the configured local model; one unmeasured call first loads the model. */
+async function directCalls(config: Config, calls: number): Promise<number[]> {
+  const openai = new OpenAI({
+    baseURL: config.localModel.baseURL,
+    apiKey: config.localModel.apiKey,
+    maxRetries: 0,
+    timeout: config.localModel.timeoutMs,
+  });
+  const generator = createTransactionGenerator({ seed: 20_251_124 });
+  const call = async () => {
+    const started = performance.now();
+    await openai.chat.completions.create({
+      model: config.localModel.model,
+      messages: buildScoringMessages(generator.next(), 'local'),
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'risk_assessment', strict: true, schema: localRiskAssessmentJsonSchema },
+      },
+      temperature: 0,
+      max_tokens: 200,
+    });
+    return performance.now() - started;
+  };
+  await call();
+  const latencies: number[] = [];
+  for (let i = 0; i < calls; i++) latencies.push(await call());
+  return latencies;
+}
+
+export async function runRealModel(opts: RealModelOptions): Promise<ScenarioResult> {
+  const config = loadConfig({ ...process.env, ...opts.env });
+  opts.log(
+    `  ${opts.directCalls} sequential direct calls to ${config.localModel.baseURL} (${config.localModel.model})`,
+  );
+  const direct = await directCalls(config, opts.directCalls);
+  const mean = direct.reduce((a, b) => a + b, 0) / Math.max(1, direct.length);
+  const rate = opts.rate ?? Math.round((0.8 * 1000 * 100) / mean) / 100;
+  opts.log(`  direct mean ${Math.round(mean)}ms; streaming ${opts.count} transactions at ${rate}/s`);
+  const { result } = await runStreaming({
+    id: 'real-model',
+    description: 'the real local model through the streaming path (escalation off), next to direct SDK calls',
+    count: opts.count,
+    rate,
+    model: 'ollama',
+    env: opts.env,
+    stallMs: 180_000,
+    log: opts.log,
+  });
+  const p = percentiles(direct);
+  return { ...result, directCallMs: p ? { ...p, count: direct.length, mean: Math.round(mean) } : undefined };
+}

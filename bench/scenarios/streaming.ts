@@ -1,0 +1,152 @@
+/**
+ * The streaming path as production runs it: transactions produced to Kafka, the ingest starting one workflow per
+ * event, the three workers scoring and publishing, decisions read back from the decisions topic.
+ */
+import { produceTransactions } from '../../src/generator/produce';
+import { Decision } from '../../src/schemas/decision';
+import {
+  createBenchTopics,
+  percentiles,
+  scenarioSetup,
+  startInstantModel,
+  startResourceSampler,
+  sustainedRate,
+  waitForCount,
+  waitForStableGroup,
+  watchTopic,
+} from '../harness';
+import type { OrchestrationTuning } from '../pipeline';
+import { startPipeline } from '../pipeline';
+import type { ScenarioId, ScenarioResult } from '../report';
+
+export interface StreamingOptions {
+  id: ScenarioId;
+  description: string;
+  /** Transactions to produce. */
+  count: number;
+  /** Events per second; 0 produces as fast as the broker acknowledges. */
+  rate: number;
+  /** A stand-in model answering after this many ms, or the real local model (Ollama, as configured). */
+  model: { latencyMs: number } | 'ollama';
+  /** The user's `--env` overrides. */
+  env: Record<string, string>;
+  tuning?: OrchestrationTuning;
+  /** Give up once no decision has arrived for this long. @default 60 s */
+  stallMs?: number;
+  log: (line: string) => void;
+}
+
+export interface StreamingMeasurement {
+  result: ScenarioResult;
+  /** Overhead per decision (latency minus model time), for scenarios that report more than percentiles. */
+  overheads: number[];
+}
+
+export async function runStreaming(opts: StreamingOptions): Promise<StreamingMeasurement> {
+  const instant = opts.model === 'ollama' ? undefined : await startInstantModel(opts.model.latencyMs);
+  const defaults: Record<string, string> = {
+    HOSTED_ESCALATION_ENABLED: 'false',
+    HOSTED_PROVIDERS: '[]',
+    // The stand-in answers as fast as it is asked; slots sized to Ollama's parallelism would be the bottleneck.
+    ...(instant ? { LOCAL_MODEL_BASE_URL: instant.server.baseURL, LOCAL_SCORING_CONCURRENCY: '100' } : {}),
+  };
+  const setup = scenarioSetup(opts.id, defaults, opts.env);
+  const { config, topics } = setup;
+  const kafkaTopics = await createBenchTopics(setup);
+
+  const latencies: number[] = [];
+  const modelTimes: number[] = [];
+  const overheads: number[] = [];
+  const received: number[] = [];
+  const paths: Record<string, number> = {};
+  let activities = 0;
+  let invalidDecisions = 0;
+  const watcher = await watchTopic(config, topics.decisions, (value, receivedAt) => {
+    const parsed = Decision.safeParse(JSON.parse(value.toString('utf8')));
+    if (!parsed.success) {
+      invalidDecisions++;
+      return;
+    }
+    const d = parsed.data;
+    received.push(receivedAt);
+    paths[d.path] = (paths[d.path] ?? 0) + 1;
+    activities += d.modelCalls.length + 1;
+    if (d.source.kind !== 'kafka') return;
+    const latency = Date.parse(d.decidedAt) - Date.parse(d.source.timestamp);
+    const model = d.modelCalls.reduce((sum, c) => sum + c.latencyMs, 0);
+    latencies.push(latency);
+    modelTimes.push(model);
+    overheads.push(latency - model);
+  });
+
+  const pipeline = await startPipeline(setup, opts.tuning ?? {}, opts.log);
+  let result: ScenarioResult;
+  try {
+    // Production starts only once the ingest owns its partitions: a rebalance is not part of any latency.
+    await waitForStableGroup(kafkaTopics.admin, setup.ingestGroupId);
+    await waitForStableGroup(kafkaTopics.admin, watcher.groupId);
+    const sampler = startResourceSampler(config);
+    const sendStart = Date.now();
+    const production = produceTransactions(config, { rate: opts.rate, count: opts.count, topic: topics.transactions });
+    const complete = await waitForCount(watcher.count, opts.count, {
+      stallMs: opts.stallMs,
+      log: opts.log,
+      label: 'decisions',
+    });
+    const produced = await production;
+    const resources = sampler.stop();
+    const last = received.length > 0 ? Math.max(...received) : undefined;
+    const notes: string[] = [];
+    if (invalidDecisions > 0) notes.push(`${invalidDecisions} decisions failed the Decision schema`);
+    if (pipeline.ingest.counters.startRetries > 0) notes.push(`${pipeline.ingest.counters.startRetries} start retries`);
+    notes.push(`produced in ${produced.seconds.toFixed(1)}s`);
+    result = {
+      id: opts.id,
+      description: opts.description,
+      status: complete ? 'measured' : 'incomplete',
+      note: notes.join('; '),
+      expected: opts.count,
+      completed: received.length,
+      throughputPerSec: round1(sustainedRate(received)),
+      endToEndPerSec: last !== undefined ? round1((received.length * 1000) / (last - sendStart)) : undefined,
+      pacedRatePerSec: opts.rate > 0 ? opts.rate : undefined,
+      latencyMs: percentiles(latencies),
+      modelMs: opts.model === 'ollama' || opts.model.latencyMs > 0 ? percentiles(modelTimes) : undefined,
+      overheadMs: percentiles(overheads),
+      paths,
+      activitiesPerWorkflow: received.length > 0 ? Math.round((activities / received.length) * 100) / 100 : undefined,
+      resources,
+      settings: settingsOf(config.env, opts.tuning),
+    };
+  } finally {
+    await pipeline.close();
+    await watcher.stop();
+    await kafkaTopics.remove([setup.ingestGroupId, watcher.groupId]);
+    await instant?.close();
+  }
+  return { result, overheads };
+}
+
+const round1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
+
+/** The settings that shape throughput, recorded next to the figures they produced. */
+export function settingsOf(
+  env: {
+    INGEST_MAX_IN_FLIGHT: number;
+    KAFKA_TOPIC_PARTITIONS: number;
+    LOCAL_SCORING_CONCURRENCY?: number;
+    OLLAMA_NUM_PARALLEL: number;
+    PAYLOAD_ENCRYPTION: boolean;
+  },
+  tuning: OrchestrationTuning = {},
+): Record<string, string | number | boolean> {
+  return {
+    maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions ?? 40,
+    orchestrationActivitySlots: tuning.maxConcurrentActivityTaskExecutions ?? 100,
+    localScoringSlots: env.LOCAL_SCORING_CONCURRENCY ?? env.OLLAMA_NUM_PARALLEL,
+    INGEST_MAX_IN_FLIGHT: env.INGEST_MAX_IN_FLIGHT,
+    partitions: env.KAFKA_TOPIC_PARTITIONS,
+    partitionsConsumedConcurrently: Math.min(env.KAFKA_TOPIC_PARTITIONS, 8),
+    PAYLOAD_ENCRYPTION: env.PAYLOAD_ENCRYPTION,
+  };
+}
