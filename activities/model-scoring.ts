@@ -7,6 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../src/config';
 import { classifyModelError, InvalidModelOutputError, ModelCallError, ModelFailureType } from '../src/errors';
 import { transientModelFailures } from '../src/failure-types';
+import { logger } from '../src/observability/logger';
+import { recordModelCall } from '../src/observability/metrics';
 import type { ModelClients, ModelTarget } from '../src/models/clients';
 import type { ModelCall } from '../src/schemas/decision';
 import {
@@ -50,16 +52,31 @@ function circuitOpen(provider: string, detail: string, transactionId: string): A
 
 /** Calls one endpoint whose circuit has already admitted this call, and reports the outcome to the breaker. */
 async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<ModelScore> {
+  const info = Context.current().info;
+  const logContext = {
+    transactionId: event.transactionId,
+    workflowId: info.workflowExecution?.workflowId,
+    provider: target.provider,
+    tier: target.tier,
+    endpoint: target.endpoint,
+    attempt: info.attempt,
+  };
+  const started = performance.now();
   target.inFlight++;
   try {
     const score = await callModel(target, event);
     target.breaker.onSuccess();
+    recordModelCall(score.call);
     return score;
   } catch (err) {
     const type = err instanceof ApplicationFailure ? err.type : undefined;
     if (type && transientModelFailures.includes(type)) target.breaker.onFailure();
     else if (type === ModelFailureType.invalidOutput) target.breaker.onSuccess();
     else target.breaker.onAbandon();
+    const outcome = type === ModelFailureType.invalidOutput ? 'invalid_output' : 'error';
+    const latencyMs = Math.round(performance.now() - started);
+    recordModelCall({ ...logContext, outcome, latencyMs, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+    logger.warn({ ...logContext, failure: type, latencyMs }, 'model call failed; Temporal decides the retry');
     throw err;
   } finally {
     target.inFlight--;

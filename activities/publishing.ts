@@ -1,5 +1,7 @@
 /** Publishing activity: the decision goes to the decisions topic keyed by transactionId. */
 import type { Producer } from 'kafkajs';
+import { logger } from '../src/observability/logger';
+import { recordDecision } from '../src/observability/metrics';
 import type { Decision } from '../src/schemas/decision';
 
 export interface PublishRequest {
@@ -25,6 +27,18 @@ export function createPublishingActivities(deps: { producer: Producer }) {
           },
         ],
       });
+      recordDecision(req.decision);
+      logger.info(
+        {
+          transactionId: req.decision.transactionId,
+          workflowId: req.decision.workflowId,
+          decision: req.decision.decision,
+          path: req.decision.path,
+          provider: req.decision.modelCalls.at(-1)?.provider,
+          riskScore: req.decision.riskScore,
+        },
+        'decision published',
+      );
       return { partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? '-1' };
     },
   };

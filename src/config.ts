@@ -156,6 +156,10 @@ export const Env = z.object({
   AMBIGUOUS_HIGH: z.coerce.number().min(0).max(1).default(0.75),
   MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.6),
 
+  /** Port of each worker's and the ingest's /metrics (fraudflow's own metrics); 0 picks a free port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Port of the Temporal SDK's runtime metrics on worker processes; 0 disables them. */
+  SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   /** Encrypt every Temporal payload (AES-256-GCM) so transaction data in history is ciphertext. */
   PAYLOAD_ENCRYPTION: boolFlag.default(true),
   /** Codec keys `kid:<base64 32 bytes>,...`, first = active; unset: a dev key file in the data dir (created once). */

@@ -18,6 +18,7 @@ import { createKafka } from '../src/kafka/client';
 import { ReplayStore } from '../src/replay/store';
 import { dataConverterFor } from '../src/codec';
 import type { Config } from '../src/config';
+import { logger } from '../src/observability/logger';
 import type { ModelClients } from '../src/models/clients';
 import type { TaskQueues } from '../src/task-queues';
 
@@ -49,12 +50,24 @@ const quietBundlerLogger = {
 let runtimeInstalled = false;
 
 /** Installs the SDK runtime once per process: its logger follows LOG_LEVEL, quieter than the SDK's default. */
-export function installRuntime(config: Config, opts: { quiet?: boolean } = {}): void {
+export function installRuntime(config: Config, opts: { quiet?: boolean; sdkMetrics?: boolean } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level =
     config.env.LOG_LEVEL === 'debug' ? 'DEBUG' : config.env.LOG_LEVEL === 'info' && !opts.quiet ? 'WARN' : 'ERROR';
-  Runtime.install({ logger: new DefaultLogger(level) });
+  const port = config.env.SDK_METRICS_PORT;
+  Runtime.install({
+    // The SDK's own log lines go through fraudflow's JSON logger.
+    logger: new DefaultLogger(level, (entry) => {
+      const fields = { sdk: true, ...entry.meta };
+      if (entry.level === 'ERROR') logger.error(fields, entry.message);
+      else if (entry.level === 'WARN') logger.warn(fields, entry.message);
+      else logger.debug(fields, entry.message);
+    }),
+    ...(opts.sdkMetrics && port > 0
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } }
+      : {}),
+  });
 }
 
 export function connectWorker(config: Config): Promise<NativeConnection> {

@@ -3,10 +3,12 @@ import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../src/codec';
 import type { Config } from '../src/config';
 import { startIngest } from '../src/kafka/ingest';
+import { startMetricsServer } from '../src/observability/metrics';
 import { scoringSettingsFromConfig } from '../src/scoring/settings';
 
 export async function runIngest(config: Config): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
+  const metricsServer = await startMetricsServer(config.env.METRICS_PORT);
   try {
     const client = new Client({
       connection,
@@ -29,5 +31,6 @@ export async function runIngest(config: Config): Promise<void> {
     console.log(`fraudflow ingest: stopped ${JSON.stringify(ingest.counters)}`);
   } finally {
     await connection.close();
+    await metricsServer?.close();
   }
 }

@@ -9,13 +9,23 @@ import { createKafka } from '../src/kafka/client';
 import { createModelClients } from '../src/models/clients';
 import { Client, Connection } from '@temporalio/client';
 import { taskQueuesFor } from '../src/task-queues';
-import { connectWorker, createHostedScoringWorker, createLocalScoringWorker, createOrchestrationWorker } from './build';
+import { logger } from '../src/observability/logger';
+import { startMetricsServer } from '../src/observability/metrics';
+import {
+  connectWorker,
+  createHostedScoringWorker,
+  createLocalScoringWorker,
+  createOrchestrationWorker,
+  installRuntime,
+} from './build';
 
 export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'all'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
 
 export async function runWorkers(role: WorkerRole): Promise<void> {
   const config = loadConfigOrExit();
+  installRuntime(config, { sdkMetrics: true });
+  const metricsServer = await startMetricsServer(config.env.METRICS_PORT);
   const connection = await connectWorker(config);
   const producer = createKafka(config, 'publisher').producer({ allowAutoTopicCreation: false });
   const models = createModelClients(config);
@@ -34,12 +44,16 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
     }
     if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models }));
     if (role === 'hosted-scoring' || role === 'all') workers.push(await createHostedScoringWorker({ ...deps, models }));
-    console.log(`fraudflow worker ${role}: polling ${workers.map((w) => w.options.taskQueue).join(', ')}`);
+    logger.info(
+      { role, taskQueues: workers.map((w) => w.options.taskQueue), metrics: metricsServer?.url },
+      'fraudflow worker polling',
+    );
     // Worker.run() installs SIGINT/SIGTERM handlers: in-flight tasks finish, then run() resolves.
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await producer.disconnect();
     await connection.close();
     await clientConnection.close();
+    await metricsServer?.close();
   }
 }

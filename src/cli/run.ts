@@ -22,6 +22,7 @@ import {
   createOrchestrationWorker,
   installRuntime,
 } from '../../workers/build';
+import { startMetricsServer } from '../observability/metrics';
 import { DecisionStats, fmtMs } from './progress';
 
 export interface RunOptions {
@@ -37,7 +38,8 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   await stackUp(config);
   const started = Date.now();
   // Retried activity failures are expected here and visible in each workflow's history; keep the console readable.
-  installRuntime(config, { quiet: true });
+  installRuntime(config, { quiet: true, sdkMetrics: true });
+  const metricsServer = await startMetricsServer(config.env.METRICS_PORT);
   const connection = await connectWorker(config);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({
@@ -57,7 +59,7 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   ];
   const running = workers.map((w) => w.run());
   const settings = scoringSettingsFromConfig(config);
-  const ingest = await startIngest({ config, client, settings, log: (l) => console.log(l) });
+  const ingest = await startIngest({ config, client, settings });
 
   // Ids read txn-<seed>-<n>: a fresh seed per run tells this run's decisions apart.
   const seed = randomInt(0, 2 ** 31);
@@ -94,7 +96,10 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   console.log(`\nfraudflow: streaming ${opts.count} synthetic transactions at ${opts.rate}/s`);
   console.log(`  local model ${config.localModel.model} at ${config.localModel.baseURL}`);
   console.log(`  hosted chain: ${config.hosted.providers.map((p) => `${p.name} (${p.model})`).join(' → ') || 'none'}`);
-  console.log(`  every decision in the Temporal UI: ${uiWorkflows}\n`);
+  console.log(`  every decision in the Temporal UI: ${uiWorkflows}`);
+  console.log(
+    `  metrics: ${metricsServer?.url ?? 'off'}; SDK metrics: http://127.0.0.1:${config.env.SDK_METRICS_PORT}/metrics\n`,
+  );
 
   let produced = 0;
   const production = produceTransactions(config, {
@@ -157,5 +162,6 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
     await publisher.disconnect();
     await connection.close();
     await clientConnection.close();
+    await metricsServer?.close();
   }
 }

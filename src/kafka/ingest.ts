@@ -16,6 +16,8 @@ import type { ScoringSettings } from '../scoring/settings';
 import { scoringWorkflowId } from '../workflow-ids';
 import { formatMoney } from '../schemas/money';
 import type { scoreTransactionWorkflow } from '../../workflows/score-transaction';
+import { logger } from '../observability/logger';
+import { metrics } from '../observability/metrics';
 import { createKafka } from './client';
 
 export interface IngestOptions {
@@ -95,7 +97,7 @@ class Slots {
 
 export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   const { config, client, settings } = opts;
-  const log = opts.log ?? ((line: string) => console.log(line));
+  const log = opts.log ?? ((line: string) => logger.info(line));
   const topic = opts.topic ?? config.kafka.topics.transactions;
   const deadLetterTopic = opts.deadLetterTopic ?? config.kafka.topics.deadLetter;
   const kafka = createKafka(config, 'ingest');
@@ -128,6 +130,8 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
       messages: [{ key: message.key, value: JSON.stringify(record), headers: { 'fraudflow-reason': err.reason } }],
     });
     counters.deadLettered++;
+    metrics.deadLettered.inc({ reason: err.reason });
+    logger.warn({ reason: err.reason, topic, partition, offset: message.offset }, 'event dead-lettered');
   }
 
   /** Starts the workflow; retries while Temporal is unreachable, because dropping the event is never an option. */
@@ -152,6 +156,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
           staticSummary: `${event.transactionId}: ${formatMoney(event.amount)} at ${event.merchant.name} (MCC ${event.merchant.mcc})`,
         });
         counters.started++;
+        metrics.ingested.inc();
         return;
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -181,6 +186,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
 
   async function eachBatch(payload: EachBatchPayload) {
     const { batch } = payload;
+    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     const pending: Array<Promise<void>> = [];
     let failure: unknown;
     for (const message of batch.messages) {

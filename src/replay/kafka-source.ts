@@ -10,6 +10,8 @@ type KafkaSource = Extract<ReplaySource, { kind: 'kafka' }>;
 export async function* readKafkaRange(
   kafka: Kafka,
   source: KafkaSource,
+  /** Fail (to be retried) when no message arrives for this long while partitions are unfinished. @default 30000 */
+  idleTimeoutMs = 30_000,
 ): AsyncGenerator<{ partition: number; offset: string; value: Buffer | null }> {
   const admin = kafka.admin();
   await admin.connect();
@@ -78,12 +80,20 @@ export async function* readKafkaRange(
     for (const [partition, range] of ranges) {
       if (range.start < range.end) consumer.seek({ topic: source.topic, partition, offset: range.start.toString() });
     }
+    let lastMessage = Date.now();
     while (remaining.size > 0 || buffer.length > 0) {
       if (failure) throw failure instanceof Error ? failure : new Error('kafka replay reader failed');
       const next = buffer.shift();
       if (next) {
+        lastMessage = Date.now();
         yield next;
         continue;
+      }
+      if (Date.now() - lastMessage > idleTimeoutMs) {
+        // A consumer can stall after a broker restart (assignment or seek lost); a fresh read recovers.
+        throw new Error(
+          `no message from ${source.topic} partitions ${[...remaining].join(', ')} for ${idleTimeoutMs}ms`,
+        );
       }
       await new Promise<void>((r) => {
         wake = r;

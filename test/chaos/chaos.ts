@@ -201,7 +201,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     let dups = 0;
     let conflicts = 0;
     const paths: Record<string, number> = {};
-    for await (const m of readKafkaRange(kafka, { kind: 'kafka', topic: topics.decisions })) {
+    for await (const m of readKafkaRange(kafka, { kind: 'kafka', topic: topics.decisions }, 15_000)) {
       const raw = m.value?.toString('utf8') ?? '';
       const decision = JSON.parse(raw) as Decision;
       const seen = first.get(decision.transactionId);
@@ -212,7 +212,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       else conflicts++;
     }
     let letters = 0;
-    for await (const _ of readKafkaRange(kafka, { kind: 'kafka', topic: topics.deadLetter })) letters++;
+    for await (const _ of readKafkaRange(kafka, { kind: 'kafka', topic: topics.deadLetter }, 15_000)) letters++;
     firstByTxn.clear();
     for (const [k, v] of first) firstByTxn.set(k, v);
     duplicateCopies = dups;
