@@ -64,13 +64,13 @@ export interface ChaosReport {
   decisionsByPath: Record<string, number>;
 }
 
-/** A quarter of model calls fail in some way (so a small run still sees at least 20%). */
+/** 30% of model calls fail in some way, so even a short run's realized share stays above 20%. */
 export const defaultFaults: FaultRates = {
-  serverError: 0.07,
-  rateLimit: 0.05,
-  reset: 0.04,
-  malformed: 0.04,
-  hang: 0.02,
+  serverError: 0.08,
+  rateLimit: 0.06,
+  reset: 0.05,
+  malformed: 0.05,
+  hang: 0.03,
   slow: 0.03,
 };
 

@@ -157,6 +157,15 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     waitForDecisions: (count, timeoutMs = 120_000) => waitUntil('decisions', () => decisions, count, timeoutMs),
     waitForDeadLetters: (count, timeoutMs = 60_000) => waitUntil('dead letters', () => deadLetters, count, timeoutMs),
     async close() {
+      // The hosted budget ledger lives for days by design; a test's ledger goes with its test.
+      for await (const wf of env.client.workflow.list({
+        query: `TaskQueue = '${taskQueues.orchestration}' AND ExecutionStatus = 'Running'`,
+      })) {
+        await env.client.workflow
+          .getHandle(wf.workflowId)
+          .terminate('test pipeline closed')
+          .catch(() => undefined);
+      }
       await ingest?.stop();
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);

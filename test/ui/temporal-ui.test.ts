@@ -157,7 +157,6 @@ describe('Temporal UI', () => {
       viewport: { width: 1600, height: 1000 },
     });
     const page = browser.pages()[0] ?? (await browser.newPage());
-    await browser.route(`${pipeline.config.codec.serverUrl}/**`, (r) => r.abort());
     page.setDefaultTimeout(60_000);
     const codecCalls: Array<{ url: string; status: number }> = [];
     page.on('response', (res) => {
