@@ -9,6 +9,7 @@ import { classifyModelError, InvalidModelOutputError, ModelCallError, ModelFailu
 import { transientModelFailures } from '../src/failure-types';
 import { logger } from '../src/observability/logger';
 import { recordModelCall } from '../src/observability/metrics';
+import { modelDigest } from '../src/models/clients';
 import type { ModelClients, ModelTarget } from '../src/models/clients';
 import type { ModelCall } from '../src/schemas/decision';
 import {
@@ -51,7 +52,11 @@ function circuitOpen(provider: string, detail: string, transactionId: string): A
 }
 
 /** Calls one endpoint whose circuit has already admitted this call, and reports the outcome to the breaker. */
-async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<ModelScore> {
+async function scoreWith(
+  target: ModelTarget,
+  event: TransactionEvent,
+  redactedFields: readonly string[],
+): Promise<ModelScore> {
   const info = Context.current().info;
   const logContext = {
     transactionId: event.transactionId,
@@ -64,7 +69,7 @@ async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<
   const started = performance.now();
   target.inFlight++;
   try {
-    const score = await callModel(target, event);
+    const score = await callModel(target, event, redactedFields);
     target.breaker.onSuccess();
     recordModelCall(score.call);
     return score;
@@ -83,7 +88,11 @@ async function scoreWith(target: ModelTarget, event: TransactionEvent): Promise<
   }
 }
 
-async function callModel(target: ModelTarget, event: TransactionEvent): Promise<ModelScore> {
+async function callModel(
+  target: ModelTarget,
+  event: TransactionEvent,
+  redactedFields: readonly string[],
+): Promise<ModelScore> {
   const context = { provider: target.provider, model: target.model, transactionId: event.transactionId };
   if (target.misconfigured) {
     throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
@@ -94,7 +103,7 @@ async function callModel(target: ModelTarget, event: TransactionEvent): Promise<
     completion = await target.client.chat.completions.create(
       {
         model: target.model,
-        messages: buildScoringMessages(event, target.tier),
+        messages: buildScoringMessages(event, target.tier, redactedFields),
         response_format: {
           type: 'json_schema',
           json_schema: {
@@ -123,6 +132,7 @@ async function callModel(target: ModelTarget, event: TransactionEvent): Promise<
       model: completion.model || target.model,
       tier: target.tier,
       endpoint: target.endpoint,
+      modelDigest: (await modelDigest(target)) ?? completion.system_fingerprint ?? undefined,
       outcome: 'ok',
       latencyMs,
       inputTokens,
@@ -164,7 +174,7 @@ export function createModelScoringActivities(deps: { config: Config; models: Mod
   const scoreWithLocalModel = (req: ScoreRequest): Promise<ModelScore> => {
     const target = deps.models.local.acquire();
     if (!target) throw circuitOpen('local', 'every local endpoint is open', req.event.transactionId);
-    return scoreWith(target, req.event);
+    return scoreWith(target, req.event, deps.config.hosted.redactedFields);
   };
 
   /** Escalation to one hosted provider (redacted view only). The workflow walks the provider chain. */
@@ -180,7 +190,7 @@ export function createModelScoringActivities(deps: { config: Config; models: Mod
     if (!target.breaker.tryAcquire()) {
       throw circuitOpen(req.provider, `retry in ${target.breaker.retryInMs()}ms`, req.event.transactionId);
     }
-    return scoreWith(target, req.event);
+    return scoreWith(target, req.event, deps.config.hosted.redactedFields);
   };
 
   return { scoreWithLocalModel, escalateToHostedModel };

@@ -7,6 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { defaultRedactedFields } from './scoring/redaction';
 
 const csv = z
   .string()
@@ -132,6 +133,8 @@ export const Env = z.object({
   HOSTED_PROVIDERS: hostedProviders.default(defaultHostedProviders),
   /** API key of the default hosted stand-in (an OpenAI-compatible server we run); real providers name their own. */
   FRONTIER_STANDIN_API_KEY: z.string().default('fraudflow-standin-key'),
+  /** Data residency: dotted TransactionEvent paths removed before any hosted call. */
+  HOSTED_REDACTED_FIELDS: csv.default([...defaultRedactedFields]),
   HOSTED_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
   HOSTED_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Activity slots per hosted-scoring worker; HOSTED_TASK_QUEUE_RPS is the fleet-wide throttle. */
@@ -246,6 +249,8 @@ export interface Config {
     providers: HostedProvider[];
     /** API keys by provider name, read from each provider's `apiKeyEnv`. Non-enumerable: never serialized or logged. */
     apiKeys: ReadonlyMap<string, string>;
+    /** Paths of the event that never leave the network. */
+    redactedFields: string[];
     timeoutMs: number;
     maxAttempts: number;
     concurrency: number;
@@ -332,6 +337,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     hosted: {
       providers: env.HOSTED_PROVIDERS,
       apiKeys: resolveApiKeys(env, source),
+      redactedFields: env.HOSTED_REDACTED_FIELDS,
       timeoutMs: env.HOSTED_MODEL_TIMEOUT_MS,
       maxAttempts: env.HOSTED_MODEL_MAX_ATTEMPTS,
       concurrency: env.HOSTED_SCORING_CONCURRENCY,

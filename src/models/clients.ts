@@ -23,6 +23,25 @@ export interface ModelTarget {
   misconfigured?: string;
   breaker: CircuitBreaker;
   inFlight: number;
+  /** The model's digest, looked up once per endpoint (Ollama's /api/tags); undefined where not available. */
+  digest?: Promise<string | undefined>;
+}
+
+/** Ollama reports each model's digest; other OpenAI-compatible servers may not, which is fine. */
+export function modelDigest(target: ModelTarget): Promise<string | undefined> {
+  target.digest ??= (async () => {
+    try {
+      const origin = new URL(target.endpoint).origin;
+      const res = await fetch(`${origin}/api/tags`, { signal: AbortSignal.timeout(2000) });
+      if (!res.ok) return undefined;
+      const body = (await res.json()) as { models?: Array<{ name?: string; model?: string; digest?: string }> };
+      const wanted = target.model.includes(':') ? target.model : `${target.model}:latest`;
+      return body.models?.find((m) => m.name === wanted || m.model === wanted)?.digest;
+    } catch {
+      return undefined;
+    }
+  })();
+  return target.digest;
 }
 
 /** Several local model servers (as teams run them behind NGINX), balanced by least-in-flight or round-robin. */

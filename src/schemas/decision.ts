@@ -23,6 +23,8 @@ export const ModelCall = z.object({
   provider: z.string(),
   model: z.string(),
   tier: z.enum(['local', 'hosted']),
+  /** Digest of the model weights (Ollama) or the provider's system fingerprint, for reproducibility. */
+  modelDigest: z.string().optional(),
   /** Base URL of the endpoint that answered (which local server, for a pool). */
   endpoint: z.string().optional(),
   outcome: ModelCallOutcome,

@@ -4,7 +4,7 @@
  */
 import { formatMoney } from '../schemas/money';
 import type { TransactionEvent } from '../schemas/transaction-event';
-import { localView, redactForHosted } from './redaction';
+import { defaultRedactedFields, localView, redactForHosted } from './redaction';
 
 export const promptVersion = 'fraud-analyst-v1';
 
@@ -22,8 +22,12 @@ export interface ChatMessage {
 }
 
 /** Messages for a model. `audience: 'hosted'` uses only the redacted view of the transaction. */
-export function buildScoringMessages(event: TransactionEvent, audience: 'local' | 'hosted'): ChatMessage[] {
-  const view = audience === 'hosted' ? redactForHosted(event) : localView(event);
+export function buildScoringMessages(
+  event: TransactionEvent,
+  audience: 'local' | 'hosted',
+  redactedFields: readonly string[] = defaultRedactedFields,
+): ChatMessage[] {
+  const view = audience === 'hosted' ? redactForHosted(event, redactedFields) : localView(event);
   const m = event.merchant;
   const summary = `${formatMoney(event.amount)} at ${m.name} (MCC ${m.mcc}${m.category ? ` ${m.category}` : ''}, ${m.country}) via ${event.channel}`;
   return [

@@ -4,26 +4,46 @@
  */
 import type { TransactionEvent } from '../schemas/transaction-event';
 
-/** Fields that never leave the network. @default every personal field the contract carries */
-export const neverLeaves = [
+/**
+ * The default data-residency policy (HOSTED_REDACTED_FIELDS): dotted paths of the TransactionEvent that never
+ * leave the network. Everything else may be sent to a hosted provider.
+ */
+export const defaultRedactedFields = [
   'customer',
-  'ipAddress',
-  'device.userAgent',
-  'geo.exact',
   'cardToken',
   'customerId',
   'accountId',
+  'ipAddress',
+  'device.id',
+  'device.userAgent',
+  'geo.lat',
+  'geo.lon',
+  'attributes',
 ] as const;
 
-/** A copy of the event with personal data removed and location coarsened to city/country. */
-export function redactForHosted(event: TransactionEvent): Record<string, unknown> {
-  return {
-    occurredAt: event.occurredAt,
-    cardholderCountry: event.cardholderCountry,
-    device: event.device?.type ? { type: event.device.type } : undefined,
-    geo: event.geo ? { city: event.geo.city, country: event.geo.country } : undefined,
-    velocity: event.velocity,
-  };
+function deletePath(target: Record<string, unknown>, dotted: string): void {
+  const parts = dotted.split('.');
+  let node: unknown = target;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null) return;
+    node = (node as Record<string, unknown>)[part];
+  }
+  const last = parts.at(-1);
+  if (last !== undefined && typeof node === 'object' && node !== null) delete (node as Record<string, unknown>)[last];
+}
+
+/**
+ * The view of a transaction a hosted provider may see: a deep copy with every path of the policy removed, and
+ * never the label (ground truth must not reach a model). Fields already in the prompt's summary line are dropped.
+ */
+export function redactForHosted(
+  event: TransactionEvent,
+  redactedFields: readonly string[] = defaultRedactedFields,
+): Record<string, unknown> {
+  const { label: _label, transactionId: _id, amount: _amount, merchant: _merchant, channel: _channel, ...rest } = event;
+  const copy = structuredClone(rest) as Record<string, unknown>;
+  for (const field of redactedFields) deletePath(copy, field);
+  return copy;
 }
 
 /**

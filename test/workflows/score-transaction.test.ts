@@ -34,6 +34,13 @@ describe('scoreTransactionWorkflow on the real dev server', () => {
       model: pipeline.config.localModel.model,
     });
     expect(decision.modelCalls[0]?.inputTokens).toBeGreaterThan(0);
+    // Reproducibility: the weights' digest as Ollama reports it.
+    const tags = (await (await fetch(`http://${pipeline.config.env.OLLAMA_HOST}/api/tags`)).json()) as {
+      models: Array<{ name: string; digest: string }>;
+    };
+    const digest = tags.models.find((m) => m.name === pipeline.config.localModel.model)?.digest;
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(decision.modelCalls[0]?.modelDigest).toBe(digest);
     expect(decision.riskScore).toBe(decision.modelCalls[0]?.riskScore);
 
     const status = await handle.query(statusQuery);
