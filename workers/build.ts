@@ -56,18 +56,26 @@ export function installRuntime(config: Config, opts: { quiet?: boolean; sdkMetri
   const level =
     config.env.LOG_LEVEL === 'debug' ? 'DEBUG' : config.env.LOG_LEVEL === 'info' && !opts.quiet ? 'WARN' : 'ERROR';
   const port = config.env.SDK_METRICS_PORT;
-  Runtime.install({
-    // The SDK's own log lines go through fraudflow's JSON logger.
-    logger: new DefaultLogger(level, (entry) => {
-      const fields = { sdk: true, ...entry.meta };
-      if (entry.level === 'ERROR') logger.error(fields, entry.message);
-      else if (entry.level === 'WARN') logger.warn(fields, entry.message);
-      else logger.debug(fields, entry.message);
-    }),
-    ...(opts.sdkMetrics && port > 0
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } }
-      : {}),
+  // The SDK's own log lines go through fraudflow's JSON logger.
+  const sdkLogger = new DefaultLogger(level, (entry) => {
+    const fields = { sdk: true, ...entry.meta };
+    if (entry.level === 'ERROR') logger.error(fields, entry.message);
+    else if (entry.level === 'WARN') logger.warn(fields, entry.message);
+    else logger.debug(fields, entry.message);
   });
+  if (opts.sdkMetrics && port > 0) {
+    try {
+      Runtime.install({
+        logger: sdkLogger,
+        telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } },
+      });
+      return;
+    } catch (err) {
+      // A taken metrics port must not stop a worker from scoring.
+      logger.warn({ err: (err as Error).message, port }, 'SDK metrics not exported');
+    }
+  }
+  Runtime.install({ logger: sdkLogger });
 }
 
 export function connectWorker(config: Config): Promise<NativeConnection> {

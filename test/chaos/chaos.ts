@@ -150,6 +150,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     TOPIC_DECISIONS: topics.decisions,
     TOPIC_DEAD_LETTER: topics.deadLetter,
     TASK_QUEUE_PREFIX: prefix,
+    METRICS_PORT: '0',
+    SDK_METRICS_PORT: '0',
     INGEST_GROUP_ID: `chaos-${id}`,
     LOCAL_MODEL_BASE_URL: `${localProxy.url}/v1`,
     LOCAL_MODEL_TIMEOUT_MS: '8000',

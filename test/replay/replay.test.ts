@@ -72,6 +72,8 @@ describe('replay', () => {
       HOSTED_ESCALATION_ENABLED: 'false',
       LOCAL_MODEL_BASE_URL: model.baseURL,
       LOCAL_SCORING_CONCURRENCY: '8',
+      METRICS_PORT: '0',
+      SDK_METRICS_PORT: '0',
       // Activities the killed worker held are retried after this timeout.
       LOCAL_MODEL_TIMEOUT_MS: '3000',
     };
