@@ -89,10 +89,14 @@ export interface WorkerDeps {
   taskQueues: TaskQueues;
 }
 
-/** Workflows, decision publishing, the hosted budget ledger's and replay's activities. */
+/**
+ * Workflows, decision publishing, the hosted budget ledger's and replay's activities, and the local first pass
+ * when a replay runs it as a local activity (bounded by the local model's capacity, like the local worker).
+ */
 export async function createOrchestrationWorker(
-  deps: WorkerDeps & { producer: Producer; client: Client },
+  deps: WorkerDeps & { producer: Producer; client: Client; models: ModelClients },
 ): Promise<Worker> {
+  const { scoreWithLocalModel } = createModelScoringActivities({ config: deps.config, models: deps.models });
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
@@ -106,7 +110,9 @@ export async function createOrchestrationWorker(
         store: new ReplayStore(deps.config.replayDir),
         kafka: createKafka(deps.config, 'replay-reader'),
       }),
+      scoreWithLocalModel,
     },
+    maxConcurrentLocalActivityExecutions: deps.config.localModel.concurrency,
     maxConcurrentWorkflowTaskExecutions: 40,
     maxConcurrentActivityTaskExecutions: 100,
   });

@@ -40,7 +40,7 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
     const workers: Worker[] = [];
     if (role === 'orchestration' || role === 'all') {
       await producer.connect();
-      workers.push(await createOrchestrationWorker({ ...deps, producer, client }));
+      workers.push(await createOrchestrationWorker({ ...deps, producer, client, models }));
     }
     if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models }));
     if (role === 'hosted-scoring' || role === 'all') workers.push(await createHostedScoringWorker({ ...deps, models }));

@@ -13,6 +13,7 @@ import {
   defineQuery,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -157,6 +158,7 @@ export async function decideTransaction(
   const note = (step: string) => observer.note(step);
 
   const models = proxyActivities<FraudflowActivities>({ startToCloseTimeout: '1m' });
+  const localModels = proxyLocalActivities<FraudflowActivities>({ startToCloseTimeout: '1m' });
   const { readHostedSpend, recordHostedSpend } = proxyActivities<FraudflowActivities>({
     taskQueue: settings.taskQueues.orchestration,
     ...budgeting,
@@ -192,10 +194,22 @@ export async function decideTransaction(
     status.stage = 'local';
     const localStarted = Date.now();
     try {
-      local = await models.scoreWithLocalModel.executeWithOptions(
-        modelActivityOptions(settings.taskQueues.localScoring, settings.local, `local model ${settings.local.model}`),
-        [{ event }],
+      const options = modelActivityOptions(
+        settings.taskQueues.localScoring,
+        settings.local,
+        `local model ${settings.local.model}`,
       );
+      local = settings.localFirstPassAsLocalActivity
+        ? await localModels.scoreWithLocalModel.executeWithOptions(
+            {
+              startToCloseTimeout: options.startToCloseTimeout,
+              scheduleToCloseTimeout: options.scheduleToCloseTimeout,
+              retry: options.retry,
+              summary: options.summary,
+            },
+            [{ event }],
+          )
+        : await models.scoreWithLocalModel.executeWithOptions(options, [{ event }]);
       modelCalls.push(local.call);
       note(`local: ${local.assessment.riskScore.toFixed(2)} (confidence ${local.assessment.confidence.toFixed(2)})`);
     } catch (err) {

@@ -127,7 +127,11 @@ program
   .option('--to <offsetOrTime>', 'kafka: end offset (exclusive) or ISO time')
   .option('--chunk-size <n>', 'rows per chunk workflow', '100')
   .option('--chunk-parallelism <n>', 'chunk workflows at once', '4')
-  .option('--row-parallelism <n>', 'transactions scored at once per chunk', '25')
+  .option(
+    '--row-parallelism <n>',
+    'transactions scored at once per chunk (default: 2 x the local model capacity, spread)',
+  )
+  .option('--no-local-activities', 'run the first pass as a regular activity on the local-scoring queue')
   .option('--no-workers', 'do not run workers in this process (a worker fleet serves the task queues)')
   .action(
     async (
@@ -140,7 +144,8 @@ program
         to?: string;
         chunkSize: string;
         chunkParallelism: string;
-        rowParallelism: string;
+        rowParallelism?: string;
+        localActivities: boolean;
         workers: boolean;
       },
     ) => {
@@ -153,7 +158,8 @@ program
         to: opts.to,
         chunkSize: Number(opts.chunkSize),
         chunkParallelism: Number(opts.chunkParallelism),
-        rowParallelism: Number(opts.rowParallelism),
+        rowParallelism: opts.rowParallelism === undefined ? undefined : Number(opts.rowParallelism),
+        localActivities: opts.localActivities,
         workers: opts.workers,
       });
     },

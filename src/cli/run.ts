@@ -53,7 +53,7 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const models = createModelClients(config);
   const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
   const workers: Worker[] = [
-    await createOrchestrationWorker({ ...deps, producer: publisher, client }),
+    await createOrchestrationWorker({ ...deps, producer: publisher, client, models }),
     await createLocalScoringWorker({ ...deps, models }),
     await createHostedScoringWorker({ ...deps, models }),
   ];

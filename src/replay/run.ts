@@ -43,7 +43,10 @@ export interface ReplayCommandOptions {
   to?: string;
   chunkSize: number;
   chunkParallelism: number;
-  rowParallelism: number;
+  /** @default enough to keep the local model's slots busy: 2 × its capacity across the running chunks */
+  rowParallelism?: number;
+  /** Run the first pass as a local activity. @default true */
+  localActivities?: boolean;
   /** Run workers in this process (the default); off when a worker fleet serves the task queues. */
   workers: boolean;
   log?: (line: string) => void;
@@ -95,7 +98,12 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
   const log = opts.log ?? ((l: string) => console.log(l));
   await stackUp(config, { log: () => undefined });
   installRuntime(config, { quiet: true });
-  const settings = scoringSettingsFromConfig(config);
+  // Same scoring code and policy as streaming; the first pass runs as a local activity so orchestration does
+  // not throttle the batch (see ScoringSettings.localFirstPassAsLocalActivity).
+  const settings = {
+    ...scoringSettingsFromConfig(config),
+    localFirstPassAsLocalActivity: opts.localActivities ?? true,
+  };
   const source = parseReplaySource(opts);
   const replayId = opts.replayId ?? defaultReplayId(source, settings.policyHash);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
@@ -114,7 +122,7 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
       const models = createModelClients(config);
       const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
       workers.push(
-        await createOrchestrationWorker({ ...deps, producer, client }),
+        await createOrchestrationWorker({ ...deps, producer, client, models }),
         await createLocalScoringWorker({ ...deps, models }),
         await createHostedScoringWorker({ ...deps, models }),
       );
@@ -138,7 +146,9 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
             options: {
               chunkSize: opts.chunkSize,
               chunkParallelism: opts.chunkParallelism,
-              rowParallelism: opts.rowParallelism,
+              rowParallelism:
+                opts.rowParallelism ??
+                Math.max(1, Math.ceil((2 * config.localModel.concurrency) / Math.max(1, opts.chunkParallelism))),
             },
           },
         ],

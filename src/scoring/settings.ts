@@ -34,6 +34,12 @@ export interface ScoringSettings {
   deadlineMs: number;
   /** Daily hosted budget (USD, 0 = no hosted calls) and what to do once it is spent. */
   budget: { dailyUsd: number; whenExhausted: 'local' | 'review' };
+  /**
+   * Run the local first pass as a Temporal local activity on the orchestration worker: recorded in history like
+   * any activity, but without a task-queue round trip per call. Replay sets it so batch scoring is bounded by the
+   * model, not by orchestration. @default false
+   */
+  localFirstPassAsLocalActivity?: boolean;
 }
 
 function callPolicy(

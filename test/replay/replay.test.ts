@@ -78,7 +78,7 @@ describe('replay', () => {
       LOCAL_MODEL_TIMEOUT_MS: '3000',
     };
     const config = loadConfig({ ...process.env, ...env });
-    const settings = scoringSettingsFromConfig(config);
+    const settings = { ...scoringSettingsFromConfig(config), localFirstPassAsLocalActivity: true };
     const connection = await Connection.connect({ address: config.temporal.address });
     const client = new Client({
       connection,

@@ -108,7 +108,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
   await producer.connect();
   const models = createModelClients(config);
   const deps = { config, connection, taskQueues };
-  const workers: Worker[] = [await createOrchestrationWorker({ ...deps, producer, client: env.client })];
+  const workers: Worker[] = [await createOrchestrationWorker({ ...deps, producer, client: env.client, models })];
   if (opts.localWorker !== false) workers.push(await createLocalScoringWorker({ ...deps, models }));
   workers.push(await createHostedScoringWorker({ ...deps, models }));
   const running = workers.map((w) => w.run());
