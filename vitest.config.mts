@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 300_000,
     reporters: ['default'],
+    // Keep the run readable: per-decision info lines are asserted where they matter (observability.test.ts).
+    env: { LOG_LEVEL: 'warn' },
   },
 });

@@ -12,6 +12,8 @@ import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startTestPipeline } from '../support/pipeline';
 
 const secret = `sk-live-${randomUUID()}`;
+// This file asserts info-level lines; the suite otherwise runs at warn.
+process.env.LOG_LEVEL = 'info';
 const logLines: string[] = [];
 setLogDestination(
   new Writable({
