@@ -104,6 +104,7 @@ export async function* readKafkaRange(
     failure = err;
     throw err;
   } finally {
-    await consumer.disconnect();
+    // After a broker restart kafkajs can take minutes to leave a group; the read itself is over either way.
+    await Promise.race([consumer.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
   }
 }

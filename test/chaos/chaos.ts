@@ -245,7 +245,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const done = () => firstByTxn.size >= valid && deadLettered >= produced.invalid;
   while (!done() && Date.now() < deadline) {
     if (Date.now() - lastScan > 3000) {
-      await scan().catch((err: unknown) => log(`chaos ${id}: scan failed (${(err as Error).message}); retrying`));
+      // A scan that hangs (a client stuck across the broker restart) is abandoned and retried.
+      await Promise.race([
+        scan(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('scan timed out')), 45_000)),
+      ]).catch((err: unknown) => log(`chaos ${id}: scan failed (${(err as Error).message}); retrying`));
       lastScan = Date.now();
     }
     const progress = firstByTxn.size / valid;
