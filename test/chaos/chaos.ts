@@ -93,8 +93,13 @@ function spawnRole(args: string[], env: NodeJS.ProcessEnv, log: (l: string) => v
   return child;
 }
 
+/** Exited already, by itself or by a signal (a signalled child has a null exitCode). */
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 function killHard(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
+  if (!child || exited(child)) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGKILL');
@@ -253,6 +258,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       lastScan = Date.now();
     }
     const progress = firstByTxn.size / valid;
+    if (exited(worker)) {
+      log(`chaos ${id}: worker exited by itself (${worker.exitCode ?? worker.signalCode}); starting another`);
+      worker = spawnRole(['worker', 'all'], env, log);
+    }
     if (Date.now() - lastKill > killEvery) {
       await killHard(worker);
       workerKills++;
@@ -291,8 +300,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   ingest.kill('SIGTERM');
   worker.kill('SIGTERM');
   await Promise.all([
-    new Promise((r) => (ingest.exitCode !== null ? r(null) : ingest.once('exit', r))),
-    new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r))),
+    new Promise((r) => (exited(ingest) ? r(null) : ingest.once('exit', r))),
+    new Promise((r) => (exited(worker) ? r(null) : worker.once('exit', r))),
   ]);
   await connection.close();
   const faultsInjected: Record<string, number> = {};
