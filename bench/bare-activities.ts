@@ -2,10 +2,10 @@
 
 export function createBareActivities(deps: { onFinished: (at: number) => void }) {
   return {
-    /** Stands in for scoreWithLocalModel, on the local-scoring task queue. */
-    scoreNoop: (): Promise<void> => Promise.resolve(),
+    /** Stands in for scoreWithLocalModel, on the local-scoring task queue; echoes its payload back. */
+    scoreNoop: (payload?: unknown): Promise<unknown> => Promise.resolve(payload),
     /** Stands in for publishDecision, on the orchestration task queue: the workflow's last step. */
-    publishNoop: (): Promise<void> => {
+    publishNoop: (_payload?: unknown): Promise<void> => {
       deps.onFinished(Date.now());
       return Promise.resolve();
     },

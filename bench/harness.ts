@@ -46,6 +46,21 @@ export function sustainedRate(times: number[]): number | undefined {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Undo steps of a scenario, run last in, first out; one failing does not keep the others from running. */
+export class Cleanup {
+  private steps: Array<{ what: string; step: () => Promise<unknown> }> = [];
+  constructor(private readonly log: (line: string) => void) {}
+  add(what: string, step: () => Promise<unknown>): void {
+    this.steps.push({ what, step });
+  }
+  async run(): Promise<void> {
+    for (const { what, step } of this.steps.reverse()) {
+      await step().catch((err: unknown) => this.log(`  cleanup: ${what} failed: ${(err as Error).message}`));
+    }
+    this.steps = [];
+  }
+}
+
 /** A short random id so that re-runs never reuse a topic that Kafka is still deleting. */
 export function shortId(): string {
   return randomUUID().slice(0, 6);
@@ -142,12 +157,14 @@ export interface TopicWatcher {
   stop: () => Promise<void>;
 }
 
+export const watchGroupId = (topic: string) => `${topic}-watch`;
+
 export async function watchTopic(
   config: Config,
   topic: string,
   onMessage: (value: Buffer, receivedAt: number) => void,
 ): Promise<TopicWatcher> {
-  const groupId = `${topic}-watch`;
+  const groupId = watchGroupId(topic);
   const consumer: Consumer = createKafka(config, 'bench-watch').consumer({ groupId, maxWaitTimeInMs: 100 });
   const seen = new Set<string>();
   await consumer.connect();
@@ -229,13 +246,22 @@ export interface ResourceUse {
   /** RSS of this process (workers, ingest, producers, consumers and stand-in model all run in it), MB. */
   rssStartMb: number;
   rssPeakMb: number;
+  /** Peak V8 heap in use on the main thread, MB (the workflow sandbox runs on its own thread and is not in it). */
+  heapUsedPeakMb: number;
+  /** Peak memory of C++ objects bound to JS, Buffers included, MB. */
+  externalPeakMb: number;
   /** This process's CPU time (every thread: JS, workflow thread, Temporal core, libuv) per wall second, %. */
   cpuPercent: number;
+  /** The same as a total, ms. */
+  cpuMs: number;
   /** The whole machine's busy share across all cores, % (100 = every core busy). */
   machineBusyPercent: number;
   /** CPU of the stack's Temporal dev server and Kafka broker per wall second, % of one core (Linux only). */
   temporalCpuPercent?: number;
   kafkaCpuPercent?: number;
+  /** Temporal dev server and Kafka CPU time, ms (Linux only): per item done, steadier than a rate on a shared box. */
+  temporalCpuMs?: number;
+  kafkaCpuMs?: number;
 }
 
 function machineTimes(): { busy: number; total: number } {
@@ -278,27 +304,45 @@ export function startResourceSampler(config: Config): { stop(): ResourceUse } {
   const stackCpu = { temporal: processCpuMs(pids.temporal), kafka: processCpuMs(pids.kafka) };
   const rssStart = process.memoryUsage().rss;
   let rssPeak = rssStart;
-  const timer = setInterval(() => {
-    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-  }, 200);
+  let heapPeak = 0;
+  let externalPeak = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    rssPeak = Math.max(rssPeak, m.rss);
+    heapPeak = Math.max(heapPeak, m.heapUsed);
+    externalPeak = Math.max(externalPeak, m.external);
+  };
+  const timer = setInterval(sample, 200);
   const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
   return {
     stop() {
       clearInterval(timer);
-      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      sample();
       const wallMs = performance.now() - started;
       const used = process.cpuUsage(cpu);
       const m = machineTimes();
       const share = (before: number | undefined, after: number | undefined) =>
         before !== undefined && after !== undefined ? Math.round(((after - before) / wallMs) * 100) : undefined;
+      const temporalAfter = processCpuMs(pids.temporal);
+      const kafkaAfter = processCpuMs(pids.kafka);
+      const delta = (before: number | undefined, after: number | undefined) =>
+        before !== undefined && after !== undefined ? after - before : undefined;
       return {
         wallSeconds: Math.round(wallMs / 100) / 10,
         rssStartMb: mb(rssStart),
         rssPeakMb: mb(rssPeak),
+        heapUsedPeakMb: mb(heapPeak),
+        externalPeakMb: mb(externalPeak),
         cpuPercent: Math.round(((used.user + used.system) / 1000 / wallMs) * 100),
+        cpuMs: Math.round((used.user + used.system) / 1000),
         machineBusyPercent: Math.round(((m.busy - machine.busy) / Math.max(1, m.total - machine.total)) * 100),
-        temporalCpuPercent: share(stackCpu.temporal, processCpuMs(pids.temporal)),
-        kafkaCpuPercent: share(stackCpu.kafka, processCpuMs(pids.kafka)),
+        temporalCpuPercent: share(stackCpu.temporal, temporalAfter),
+        temporalCpuMs:
+          stackCpu.temporal !== undefined && temporalAfter !== undefined
+            ? temporalAfter - stackCpu.temporal
+            : undefined,
+        kafkaCpuPercent: share(stackCpu.kafka, kafkaAfter),
+        kafkaCpuMs: delta(stackCpu.kafka, kafkaAfter),
       };
     },
   };

@@ -4,9 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import type { NativeConnection } from '@temporalio/worker';
-import type { Producer } from 'kafkajs';
-import { createBudgetActivities, createPublishingActivities } from '../activities';
+import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { dataConverterFor } from '../src/codec';
 import { createKafka } from '../src/kafka/client';
 import type { Ingest } from '../src/kafka/ingest';
@@ -19,20 +17,20 @@ import {
   createHostedScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
-  workflowBundle,
 } from '../workers/build';
-import type { WorkerDeps } from '../workers/build';
 import type { ScenarioSetup } from './harness';
 
 /**
- * Bench-only experiments on the orchestration worker's slot sizes, which workers/build.ts fixes. Unset: the
- * project's own builder is used unchanged.
+ * Bench-only experiments on Worker options that workers/build.ts fixes for the orchestration worker. The project's
+ * builder always builds the worker; options set here replace its values, unset ones leave them alone.
  */
 export interface OrchestrationTuning {
   /** @default 40 (workers/build.ts) */
   maxConcurrentWorkflowTaskExecutions?: number;
   /** @default 100 (workers/build.ts) */
   maxConcurrentActivityTaskExecutions?: number;
+  /** @default the SDK's, from the heap limit: about 600 workflows per GB above 200 MB (~2,300 with a 4 GB heap) */
+  maxCachedWorkflows?: number;
 }
 
 export interface RunningPipeline {
@@ -42,24 +40,18 @@ export interface RunningPipeline {
   close(): Promise<void>;
 }
 
-/** createOrchestrationWorker with other slot sizes: the same bundle, activities and data converter. */
-async function createTunedOrchestrationWorker(
-  deps: WorkerDeps & { producer: Producer; client: Client },
-  tuning: OrchestrationTuning,
-): Promise<Worker> {
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.config.temporal.namespace,
-    dataConverter: dataConverterFor(deps.config),
-    taskQueue: deps.taskQueues.orchestration,
-    workflowBundle: await workflowBundle(),
-    activities: {
-      ...createPublishingActivities({ producer: deps.producer }),
-      ...createBudgetActivities({ client: deps.client, taskQueues: deps.taskQueues }),
-    },
-    maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions ?? 40,
-    maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions ?? 100,
-  });
+/**
+ * Runs a worker builder with some Worker options overridden: the builder stays the project's own (same bundle,
+ * activities, data converter), only the options named here differ. For bench experiments only.
+ */
+async function withWorkerOptions<T>(overrides: Partial<WorkerOptions>, build: () => Promise<T>): Promise<T> {
+  const create = Worker.create.bind(Worker);
+  Worker.create = (options: WorkerOptions) => create({ ...options, ...overrides });
+  try {
+    return await build();
+  } finally {
+    Worker.create = create;
+  }
 }
 
 export async function startPipeline(
@@ -79,13 +71,11 @@ export async function startPipeline(
   await producer.connect();
   const models = createModelClients(config);
   const deps = { config, connection, taskQueues };
-  const tuned =
-    tuning.maxConcurrentWorkflowTaskExecutions !== undefined ||
-    tuning.maxConcurrentActivityTaskExecutions !== undefined;
+  const overrides: Partial<WorkerOptions> = Object.fromEntries(
+    Object.entries(tuning).filter(([, v]) => v !== undefined),
+  );
   const workers: Worker[] = [
-    tuned
-      ? await createTunedOrchestrationWorker({ ...deps, producer, client }, tuning)
-      : await createOrchestrationWorker({ ...deps, producer, client }),
+    await withWorkerOptions(overrides, () => createOrchestrationWorker({ ...deps, producer, client, models })),
     await createLocalScoringWorker({ ...deps, models }),
     await createHostedScoringWorker({ ...deps, models }),
   ];

@@ -55,6 +55,8 @@ export interface BenchReport {
   command: string;
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; loadAverageAtStart: number[] };
   options: Record<string, unknown>;
+  /** The bench process's RSS before any scenario, MB: what the code and the workflow bundle cost on their own. */
+  baselineRssMb: { afterImports: number; afterWorkflowBundle?: number };
   scenarios: ScenarioResult[];
   ratios: Record<string, number | null>;
   targets: TargetCheck[];
@@ -63,13 +65,29 @@ export interface BenchReport {
 const byId = (results: ScenarioResult[], id: ScenarioId) =>
   results.find((r) => r.id === id && (r.status === 'measured' || r.status === 'incomplete'));
 
+/** CPU time per completed item, ms: a cost, steadier than a rate on a shared machine. */
+export function cpuPerItem(r: ScenarioResult | undefined, of: 'bench' | 'temporal' | 'kafka'): number | undefined {
+  const res = r?.resources;
+  const cpu = of === 'bench' ? res?.cpuMs : of === 'temporal' ? res?.temporalCpuMs : res?.kafkaCpuMs;
+  return cpu !== undefined && r?.completed ? Math.round((cpu / r.completed) * 10) / 10 : undefined;
+}
+
 export function ratiosOf(results: ScenarioResult[]): Record<string, number | null> {
-  const ours = byId(results, 'streaming-instant')?.throughputPerSec;
-  const ratio = (other: number | undefined) =>
-    ours !== undefined && other !== undefined && other > 0 ? Math.round((ours / other) * 100) / 100 : null;
+  const oursRun = byId(results, 'streaming-instant');
+  const bareRun = byId(results, 'bare-temporal');
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 100) / 100 : null;
   return {
-    'ours/bare-temporal (throughput)': ratio(byId(results, 'bare-temporal')?.throughputPerSec),
-    'ours/direct (throughput)': ratio(byId(results, 'direct')?.throughputPerSec),
+    'ours/bare-temporal (throughput)': ratio(oursRun?.throughputPerSec, bareRun?.throughputPerSec),
+    'ours/direct (throughput)': ratio(oursRun?.throughputPerSec, byId(results, 'direct')?.throughputPerSec),
+    'ours/bare-temporal (Temporal server CPU per workflow)': ratio(
+      cpuPerItem(oursRun, 'temporal'),
+      cpuPerItem(bareRun, 'temporal'),
+    ),
+    'ours/bare-temporal (worker process CPU per workflow)': ratio(
+      cpuPerItem(oursRun, 'bench'),
+      cpuPerItem(bareRun, 'bench'),
+    ),
   };
 }
 
@@ -77,19 +95,28 @@ export function ratiosOf(results: ScenarioResult[]): Record<string, number | nul
 export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const ours = byId(results, 'streaming-instant')?.throughputPerSec;
-  const bare = byId(results, 'bare-temporal')?.throughputPerSec;
+  const bareRun = byId(results, 'bare-temporal');
+  const bare = bareRun?.throughputPerSec;
+  // An experiment (features added back, eager start) is not the ceiling the target is defined against.
+  const bareExperiment = (bareRun?.settings?.addedBack ?? 'none') !== 'none' || bareRun?.settings?.eagerStart === true;
   checks.push(
-    ours !== undefined && bare !== undefined
+    bareExperiment
       ? {
           target: 'throughput ≥ 0.9 × bare Temporal',
-          measured: `${ours.toFixed(1)}/s vs ${bare.toFixed(1)}/s = ${(ours / bare).toFixed(2)} ×`,
-          verdict: ours >= 0.9 * bare ? 'PASS' : 'MISS',
-        }
-      : {
-          target: 'throughput ≥ 0.9 × bare Temporal',
-          measured: 'needs streaming-instant and bare-temporal',
+          measured: 'bare-temporal ran as an experiment (--bare-like / --eager), not as the ceiling',
           verdict: 'not measured',
-        },
+        }
+      : ours !== undefined && bare !== undefined
+        ? {
+            target: 'throughput ≥ 0.9 × bare Temporal',
+            measured: `${fmtRate(ours)}/s vs ${fmtRate(bare)}/s = ${(ours / bare).toFixed(2)} ×`,
+            verdict: ours >= 0.9 * bare ? 'PASS' : 'MISS',
+          }
+        : {
+            target: 'throughput ≥ 0.9 × bare Temporal',
+            measured: 'needs streaming-instant and bare-temporal',
+            verdict: 'not measured',
+          },
   );
   const half = byId(results, 'half-load-overhead');
   const p99 = half?.overheadMs?.p99;
@@ -97,7 +124,7 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
     p99 !== undefined
       ? {
           target: 'p99 orchestration overhead at half load ≤ 100 ms',
-          measured: `${Math.round(p99)} ms at ${half?.pacedRatePerSec?.toFixed(1)}/s`,
+          measured: `${Math.round(p99)} ms at ${fmtRate(half?.pacedRatePerSec ?? 0)}/s`,
           verdict: p99 <= 100 ? 'PASS' : 'MISS',
         }
       : {
@@ -127,7 +154,7 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
     replay !== undefined && ours !== undefined
       ? {
           target: 'replay ≥ 5 × streaming',
-          measured: `${replay.toFixed(1)}/s vs ${ours.toFixed(1)}/s = ${(replay / ours).toFixed(2)} ×`,
+          measured: `${fmtRate(replay)}/s vs ${fmtRate(ours)}/s = ${(replay / ours).toFixed(2)} ×`,
           verdict: replay >= 5 * ours ? 'PASS' : 'MISS',
         }
       : {
@@ -139,20 +166,27 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
   return checks;
 }
 
+/** Rates below 10/s keep two decimals (the real model scores well under one transaction a second). */
+export const fmtRate = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
 const ms = (p: Percentiles | undefined) => (p ? `${fmtMs(p.p50)} / ${fmtMs(p.p95)} / ${fmtMs(p.p99)}` : '–');
 const pct = (v: number | undefined) => (v === undefined ? '–' : `${v}%`);
+const cpuCell = (r: ScenarioResult, percent: number | undefined, of: 'bench' | 'temporal' | 'kafka') => {
+  const perItem = cpuPerItem(r, of);
+  return `${pct(percent)}${perItem === undefined ? '' : ` (${perItem} ms)`}`;
+};
 
 function notes(r: ScenarioResult): string {
   const parts: string[] = [];
   if (r.status !== 'measured') parts.push(`**${r.status}**`);
   if (r.completed !== undefined && r.expected !== undefined) parts.push(`${r.completed}/${r.expected} done`);
-  if (r.pacedRatePerSec !== undefined) parts.push(`paced at ${r.pacedRatePerSec.toFixed(1)}/s`);
+  if (r.pacedRatePerSec !== undefined) parts.push(`paced at ${fmtRate(r.pacedRatePerSec)}/s`);
   if (r.modelMs) parts.push(`model ${ms(r.modelMs)}`);
   if (r.directCallMs) {
     const d = r.directCallMs;
     parts.push(`direct SDK call to Ollama p50 ${fmtMs(d.p50)}, p95 ${fmtMs(d.p95)} (${d.count} sequential)`);
   }
-  if (r.endToEndPerSec !== undefined) parts.push(`end-to-end ${r.endToEndPerSec.toFixed(1)}/s`);
+  if (r.endToEndPerSec !== undefined) parts.push(`end-to-end ${fmtRate(r.endToEndPerSec)}/s`);
   if (r.note) parts.push(r.note);
   return parts.join('; ');
 }
@@ -172,13 +206,13 @@ export function markdownTable(results: ScenarioResult[]): string {
   ];
   const rows = results.map((r) => [
     `\`${r.id}\``,
-    r.throughputPerSec === undefined ? '–' : r.throughputPerSec.toFixed(1),
+    r.throughputPerSec === undefined ? '–' : fmtRate(r.throughputPerSec),
     ms(r.latencyMs),
     ms(r.overheadMs),
-    r.resources ? `${r.resources.rssStartMb} → ${r.resources.rssPeakMb} MB` : '–',
-    pct(r.resources?.cpuPercent),
-    pct(r.resources?.temporalCpuPercent),
-    pct(r.resources?.kafkaCpuPercent),
+    r.resources ? `${r.resources.rssStartMb} → ${r.resources.rssPeakMb} MB (heap ${r.resources.heapUsedPeakMb})` : '–',
+    cpuCell(r, r.resources?.cpuPercent, 'bench'),
+    cpuCell(r, r.resources?.temporalCpuPercent, 'temporal'),
+    cpuCell(r, r.resources?.kafkaCpuPercent, 'kafka'),
     pct(r.resources?.machineBusyPercent),
     notes(r).replaceAll('|', '\\|'),
   ]);
@@ -192,12 +226,17 @@ export function markdownReport(report: BenchReport): string {
     `Command: \`${report.command}\`  `,
     `Started ${report.startedAt}, finished ${report.finishedAt}  `,
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGb} GB, Node ${report.machine.node}, ` +
-      `load average at start ${report.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+      `load average at start ${report.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}  `,
+    `Bench process RSS before any scenario: ${report.baselineRssMb.afterImports} MB after imports` +
+      (report.baselineRssMb.afterWorkflowBundle !== undefined
+        ? `, ${report.baselineRssMb.afterWorkflowBundle} MB once the workflow bundle is built (webpack, in process)`
+        : ''),
     '',
     markdownTable(report.scenarios),
     '',
-    'CPU columns are % of one core per wall second; "Machine busy" is the share of all cores. RSS is the whole bench',
-    'process: workers, ingest, producers, consumers and the stand-in model all run in it.',
+    'CPU columns are % of one core per wall second, with CPU time per completed item in brackets; "Machine busy" is',
+    "the share of all cores (others' work included). RSS is the whole bench process (workers, ingest, producers,",
+    'consumers and the stand-in model all run in it); "heap" is the main thread\'s peak V8 heap in use, MB.',
     '',
     '## Ratios',
     '',

@@ -6,16 +6,33 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { dataConverterFor } from '../../src/codec';
+import { createTransactionGenerator } from '../../src/generator/synthetic';
+import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import { connectWorker } from '../../workers/build';
 import { createBareActivities } from '../bare-activities';
-import { percentiles, scenarioSetup, sleep, startResourceSampler, sustainedRate, waitForCount } from '../harness';
+import {
+  Cleanup,
+  percentiles,
+  scenarioSetup,
+  sleep,
+  startResourceSampler,
+  sustainedRate,
+  waitForCount,
+} from '../harness';
 import type { OrchestrationTuning } from '../pipeline';
 import type { ScenarioResult } from '../report';
 import { settingsOf } from './streaming';
-import type { bareWorkflow } from '../workflows/bare';
+import type { BareWorkflowInput, bareWorkflow } from '../workflows/bare';
+
+/** What scoreTransactionWorkflow does on top of the bare shape; each can be added back to measure its cost. */
+export const bareFeatures = ['timer', 'search-attributes', 'payload', 'codec', 'schemas'] as const;
+export type BareFeature = (typeof bareFeatures)[number];
 
 export interface BareTemporalOptions {
   count: number;
+  /** Features of scoreTransactionWorkflow to add back. @default none: the bare ceiling */
+  like?: BareFeature[];
   env: Record<string, string>;
   /** Request eager workflow start (the client shares the workers' NativeConnection). @default false */
   eager?: boolean;
@@ -34,43 +51,66 @@ const quietBundlerLogger = {
 
 export async function runBareTemporal(opts: BareTemporalOptions): Promise<ScenarioResult> {
   const tuning = opts.tuning ?? {};
+  const like = new Set(opts.like ?? []);
   const setup = scenarioSetup('bare-temporal', { LOCAL_SCORING_CONCURRENCY: '100' }, opts.env);
   const { config, taskQueues } = setup;
+  const dataConverter = like.has('codec') ? dataConverterFor(config) : undefined;
+  const generator = createTransactionGenerator();
+  const settings = scoringSettingsFromConfig(config, { taskQueues, decisionsTopic: setup.topics.decisions });
+  const inputFor = (): BareWorkflowInput => ({
+    localScoringQueue: taskQueues.localScoring,
+    ...(like.has('timer') ? { deadlineMs: config.decisionDeadlineMs } : {}),
+    ...(like.has('search-attributes') ? { searchAttributes: true } : {}),
+    ...(like.has('payload') ? { payload: { event: generator.next(), settings } } : {}),
+  });
   const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: path.join(__dirname, '..', 'workflows', 'bare.ts'),
+    workflowsPath: path.join(__dirname, '..', 'workflows', like.has('schemas') ? 'bare-with-schemas.ts' : 'bare.ts'),
     logger: quietBundlerLogger,
   });
-  const connection = await connectWorker(config);
-  const finished: number[] = [];
-  const { scoreNoop, publishNoop } = createBareActivities({ onFinished: (at) => finished.push(at) });
-  const workers = [
-    await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: taskQueues.orchestration,
-      workflowBundle,
-      activities: { publishNoop },
-      maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions ?? 40,
-      maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions ?? 100,
-    }),
-    await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: taskQueues.localScoring,
-      activities: { scoreNoop },
-      maxConcurrentActivityTaskExecutions: config.localModel.concurrency,
-    }),
-  ];
-  const running = workers.map((w) => w.run());
-  // Eager start hands the first workflow task straight to a worker on the same connection.
-  const clientConnection = opts.eager ? undefined : await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection ?? connection, namespace: config.temporal.namespace });
-
-  const startLatencies: number[] = [];
-  let startRetries = 0;
-  let eagerlyStarted = 0;
-  let result: ScenarioResult;
+  const cleanup = new Cleanup(opts.log);
   try {
+    const connection = await connectWorker(config);
+    cleanup.add('close the worker connection', () => connection.close());
+    const finished: number[] = [];
+    const { scoreNoop, publishNoop } = createBareActivities({ onFinished: (at) => finished.push(at) });
+    const workers = [
+      await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: taskQueues.orchestration,
+        dataConverter,
+        workflowBundle,
+        activities: { publishNoop },
+        maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions ?? 40,
+        maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions ?? 100,
+        ...(tuning.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: tuning.maxCachedWorkflows } : {}),
+      }),
+      await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: taskQueues.localScoring,
+        dataConverter,
+        activities: { scoreNoop },
+        maxConcurrentActivityTaskExecutions: config.localModel.concurrency,
+      }),
+    ];
+    const running = workers.map((w) => w.run());
+    cleanup.add('stop the workers', async () => {
+      for (const w of workers) w.shutdown();
+      await Promise.allSettled(running);
+    });
+    // Eager start hands the first workflow task straight to a worker on the same connection.
+    const clientConnection = opts.eager ? undefined : await Connection.connect({ address: config.temporal.address });
+    if (clientConnection) cleanup.add('close the client connection', () => clientConnection.close());
+    const client = new Client({
+      connection: clientConnection ?? connection,
+      namespace: config.temporal.namespace,
+      dataConverter,
+    });
+
+    const startLatencies: number[] = [];
+    let startRetries = 0;
+    let eagerlyStarted = 0;
     const sampler = startResourceSampler(config);
     const sendStart = Date.now();
     let next = 0;
@@ -82,7 +122,7 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
           const handle = await client.workflow.start<typeof bareWorkflow>('bareWorkflow', {
             taskQueue: taskQueues.orchestration,
             workflowId: `bare-${setup.id}-${i}`,
-            args: [{ localScoringQueue: taskQueues.localScoring }],
+            args: [inputFor()],
             requestEagerStart: opts.eager ?? false,
           });
           startLatencies.push(performance.now() - t0);
@@ -107,29 +147,31 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
     const start = percentiles(startLatencies);
     const notes = [
       start ? `start RPC p50 ${Math.round(start.p50)}ms, p99 ${Math.round(start.p99)}ms` : '',
+      like.size > 0 ? `bare + ${[...like].join(' + ')} (scoreTransactionWorkflow's features added back)` : '',
       opts.eager ? `eager start requested: ${eagerlyStarted} of ${opts.count} started eagerly` : '',
       startRetries > 0 ? `${startRetries} start retries` : '',
     ].filter((s) => s.length > 0);
-    result = {
+    return {
       id: 'bare-temporal',
       description: 'the ceiling: the same number of workflows with 2 no-op activities on the same workers settings',
       status: complete ? 'measured' : 'incomplete',
       note: notes.join('; '),
       expected: opts.count,
       completed: finished.length,
-      throughputPerSec: round1(sustainedRate(finished)),
-      endToEndPerSec: last !== undefined ? round1((finished.length * 1000) / (last - sendStart)) : undefined,
+      throughputPerSec: round2(sustainedRate(finished)),
+      endToEndPerSec: last !== undefined ? round2((finished.length * 1000) / (last - sendStart)) : undefined,
       activitiesPerWorkflow: 2,
       resources,
-      settings: { ...settingsOf(config.env, tuning), PAYLOAD_ENCRYPTION: false, eagerStart: opts.eager ?? false },
+      settings: {
+        ...settingsOf(config.env, tuning),
+        PAYLOAD_ENCRYPTION: like.has('codec'),
+        eagerStart: opts.eager ?? false,
+        addedBack: [...like].join(',') || 'none',
+      },
     };
   } finally {
-    for (const w of workers) w.shutdown();
-    await Promise.allSettled(running);
-    await clientConnection?.close();
-    await connection.close();
+    await cleanup.run();
   }
-  return result;
 }
 
-const round1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
+const round2 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 100) / 100);

@@ -17,6 +17,7 @@ import { finalOutcome, outcomeForScore } from '../../src/scoring/decide';
 import { buildScoringMessages } from '../../src/scoring/prompt';
 import { evaluateRules, hasEffect } from '../../src/scoring/rules';
 import {
+  Cleanup,
   createBenchTopics,
   percentiles,
   scenarioSetup,
@@ -25,6 +26,7 @@ import {
   sustainedRate,
   waitForCount,
   waitForStableGroup,
+  watchGroupId,
   watchTopic,
 } from '../harness';
 import type { ScenarioResult } from '../report';
@@ -157,24 +159,30 @@ async function startDirectScorer(config: Config, groupId: string, topics: { tran
 }
 
 export async function runDirect(opts: DirectOptions): Promise<ScenarioResult> {
-  const instant = await startInstantModel(0);
-  const setup = scenarioSetup('direct', { LOCAL_MODEL_BASE_URL: instant.server.baseURL }, opts.env);
-  const { config, topics } = setup;
-  const kafkaTopics = await createBenchTopics(setup);
-  const received: number[] = [];
-  const latencies: number[] = [];
-  const overheads: number[] = [];
-  const watcher = await watchTopic(config, topics.decisions, (value, receivedAt) => {
-    const parsed = DirectDecision.safeParse(JSON.parse(value.toString('utf8')));
-    if (!parsed.success) return;
-    received.push(receivedAt);
-    const latency = Date.parse(parsed.data.decidedAt) - Date.parse(parsed.data.sourceTimestamp);
-    latencies.push(latency);
-    overheads.push(latency - parsed.data.modelLatencyMs);
-  });
-  const scorer = await startDirectScorer(config, setup.ingestGroupId, topics);
-  let result: ScenarioResult;
+  const cleanup = new Cleanup(opts.log);
   try {
+    const instant = await startInstantModel(0);
+    cleanup.add('stop the stand-in model', () => instant.close());
+    const setup = scenarioSetup('direct', { LOCAL_MODEL_BASE_URL: instant.server.baseURL }, opts.env);
+    const { config, topics } = setup;
+    const kafkaTopics = await createBenchTopics(setup);
+    cleanup.add('delete topics and groups', () =>
+      kafkaTopics.remove([setup.ingestGroupId, watchGroupId(topics.decisions)]),
+    );
+    const received: number[] = [];
+    const latencies: number[] = [];
+    const overheads: number[] = [];
+    const watcher = await watchTopic(config, topics.decisions, (value, receivedAt) => {
+      const parsed = DirectDecision.safeParse(JSON.parse(value.toString('utf8')));
+      if (!parsed.success) return;
+      received.push(receivedAt);
+      const latency = Date.parse(parsed.data.decidedAt) - Date.parse(parsed.data.sourceTimestamp);
+      latencies.push(latency);
+      overheads.push(latency - parsed.data.modelLatencyMs);
+    });
+    cleanup.add('stop the decisions watcher', () => watcher.stop());
+    const scorer = await startDirectScorer(config, setup.ingestGroupId, topics);
+    cleanup.add('stop the direct scorer', () => scorer.stop());
     await waitForStableGroup(kafkaTopics.admin, setup.ingestGroupId);
     await waitForStableGroup(kafkaTopics.admin, watcher.groupId);
     const sampler = startResourceSampler(config);
@@ -184,7 +192,7 @@ export async function runDirect(opts: DirectOptions): Promise<ScenarioResult> {
     const produced = await production;
     const resources = sampler.stop();
     const last = received.length > 0 ? Math.max(...received) : undefined;
-    result = {
+    return {
       id: 'direct',
       description: 'non-durable baseline: kafkajs consumer → openai SDK → decision topic, no Temporal',
       status: complete ? 'measured' : 'incomplete',
@@ -196,8 +204,8 @@ export async function runDirect(opts: DirectOptions): Promise<ScenarioResult> {
         .join('; '),
       expected: opts.count,
       completed: received.length,
-      throughputPerSec: round1(sustainedRate(received)),
-      endToEndPerSec: last !== undefined ? round1((received.length * 1000) / (last - sendStart)) : undefined,
+      throughputPerSec: round2(sustainedRate(received)),
+      endToEndPerSec: last !== undefined ? round2((received.length * 1000) / (last - sendStart)) : undefined,
       latencyMs: percentiles(latencies),
       overheadMs: percentiles(overheads),
       resources,
@@ -208,12 +216,8 @@ export async function runDirect(opts: DirectOptions): Promise<ScenarioResult> {
       },
     };
   } finally {
-    await scorer.stop();
-    await watcher.stop();
-    await kafkaTopics.remove([setup.ingestGroupId, watcher.groupId]);
-    await instant.close();
+    await cleanup.run();
   }
-  return result;
 }
 
-const round1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
+const round2 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 100) / 100);

@@ -5,6 +5,7 @@
 import { produceTransactions } from '../../src/generator/produce';
 import { Decision } from '../../src/schemas/decision';
 import {
+  Cleanup,
   createBenchTopics,
   percentiles,
   scenarioSetup,
@@ -13,6 +14,7 @@ import {
   sustainedRate,
   waitForCount,
   waitForStableGroup,
+  watchGroupId,
   watchTopic,
 } from '../harness';
 import type { OrchestrationTuning } from '../pipeline';
@@ -43,45 +45,51 @@ export interface StreamingMeasurement {
 }
 
 export async function runStreaming(opts: StreamingOptions): Promise<StreamingMeasurement> {
-  const instant = opts.model === 'ollama' ? undefined : await startInstantModel(opts.model.latencyMs);
-  const defaults: Record<string, string> = {
-    HOSTED_ESCALATION_ENABLED: 'false',
-    HOSTED_PROVIDERS: '[]',
-    // The stand-in answers as fast as it is asked; slots sized to Ollama's parallelism would be the bottleneck.
-    ...(instant ? { LOCAL_MODEL_BASE_URL: instant.server.baseURL, LOCAL_SCORING_CONCURRENCY: '100' } : {}),
-  };
-  const setup = scenarioSetup(opts.id, defaults, opts.env);
-  const { config, topics } = setup;
-  const kafkaTopics = await createBenchTopics(setup);
-
-  const latencies: number[] = [];
-  const modelTimes: number[] = [];
-  const overheads: number[] = [];
-  const received: number[] = [];
-  const paths: Record<string, number> = {};
-  let activities = 0;
-  let invalidDecisions = 0;
-  const watcher = await watchTopic(config, topics.decisions, (value, receivedAt) => {
-    const parsed = Decision.safeParse(JSON.parse(value.toString('utf8')));
-    if (!parsed.success) {
-      invalidDecisions++;
-      return;
-    }
-    const d = parsed.data;
-    received.push(receivedAt);
-    paths[d.path] = (paths[d.path] ?? 0) + 1;
-    activities += d.modelCalls.length + 1;
-    if (d.source.kind !== 'kafka') return;
-    const latency = Date.parse(d.decidedAt) - Date.parse(d.source.timestamp);
-    const model = d.modelCalls.reduce((sum, c) => sum + c.latencyMs, 0);
-    latencies.push(latency);
-    modelTimes.push(model);
-    overheads.push(latency - model);
-  });
-
-  const pipeline = await startPipeline(setup, opts.tuning ?? {}, opts.log);
-  let result: ScenarioResult;
+  const cleanup = new Cleanup(opts.log);
   try {
+    const instant = opts.model === 'ollama' ? undefined : await startInstantModel(opts.model.latencyMs);
+    if (instant) cleanup.add('stop the stand-in model', () => instant.close());
+    const defaults: Record<string, string> = {
+      HOSTED_ESCALATION_ENABLED: 'false',
+      HOSTED_PROVIDERS: '[]',
+      // The stand-in answers as fast as it is asked; slots sized to Ollama's parallelism would be the bottleneck.
+      ...(instant ? { LOCAL_MODEL_BASE_URL: instant.server.baseURL, LOCAL_SCORING_CONCURRENCY: '100' } : {}),
+    };
+    const setup = scenarioSetup(opts.id, defaults, opts.env);
+    const { config, topics } = setup;
+    const kafkaTopics = await createBenchTopics(setup);
+    cleanup.add('delete topics and groups', () =>
+      kafkaTopics.remove([setup.ingestGroupId, watchGroupId(topics.decisions)]),
+    );
+
+    const latencies: number[] = [];
+    const modelTimes: number[] = [];
+    const overheads: number[] = [];
+    const received: number[] = [];
+    const paths: Record<string, number> = {};
+    let activities = 0;
+    let invalidDecisions = 0;
+    const watcher = await watchTopic(config, topics.decisions, (value, receivedAt) => {
+      const parsed = Decision.safeParse(JSON.parse(value.toString('utf8')));
+      if (!parsed.success) {
+        invalidDecisions++;
+        return;
+      }
+      const d = parsed.data;
+      received.push(receivedAt);
+      paths[d.path] = (paths[d.path] ?? 0) + 1;
+      activities += d.modelCalls.length + 1;
+      if (d.source.kind !== 'kafka') return;
+      const latency = Date.parse(d.decidedAt) - Date.parse(d.source.timestamp);
+      const model = d.modelCalls.reduce((sum, c) => sum + c.latencyMs, 0);
+      latencies.push(latency);
+      modelTimes.push(model);
+      overheads.push(latency - model);
+    });
+    cleanup.add('stop the decisions watcher', () => watcher.stop());
+    const pipeline = await startPipeline(setup, opts.tuning ?? {}, opts.log);
+    cleanup.add('stop the pipeline', () => pipeline.close());
+
     // Production starts only once the ingest owns its partitions: a rebalance is not part of any latency.
     await waitForStableGroup(kafkaTopics.admin, setup.ingestGroupId);
     await waitForStableGroup(kafkaTopics.admin, watcher.groupId);
@@ -100,15 +108,15 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
     if (invalidDecisions > 0) notes.push(`${invalidDecisions} decisions failed the Decision schema`);
     if (pipeline.ingest.counters.startRetries > 0) notes.push(`${pipeline.ingest.counters.startRetries} start retries`);
     notes.push(`produced in ${produced.seconds.toFixed(1)}s`);
-    result = {
+    const result: ScenarioResult = {
       id: opts.id,
       description: opts.description,
       status: complete ? 'measured' : 'incomplete',
       note: notes.join('; '),
       expected: opts.count,
       completed: received.length,
-      throughputPerSec: round1(sustainedRate(received)),
-      endToEndPerSec: last !== undefined ? round1((received.length * 1000) / (last - sendStart)) : undefined,
+      throughputPerSec: round2(sustainedRate(received)),
+      endToEndPerSec: last !== undefined ? round2((received.length * 1000) / (last - sendStart)) : undefined,
       pacedRatePerSec: opts.rate > 0 ? opts.rate : undefined,
       latencyMs: percentiles(latencies),
       modelMs: opts.model === 'ollama' || opts.model.latencyMs > 0 ? percentiles(modelTimes) : undefined,
@@ -118,16 +126,13 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       resources,
       settings: settingsOf(config.env, opts.tuning),
     };
+    return { result, overheads };
   } finally {
-    await pipeline.close();
-    await watcher.stop();
-    await kafkaTopics.remove([setup.ingestGroupId, watcher.groupId]);
-    await instant?.close();
+    await cleanup.run();
   }
-  return { result, overheads };
 }
 
-const round1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
+const round2 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 100) / 100);
 
 /** The settings that shape throughput, recorded next to the figures they produced. */
 export function settingsOf(
@@ -143,6 +148,7 @@ export function settingsOf(
   return {
     maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions ?? 40,
     orchestrationActivitySlots: tuning.maxConcurrentActivityTaskExecutions ?? 100,
+    maxCachedWorkflows: tuning.maxCachedWorkflows ?? 'SDK default',
     localScoringSlots: env.LOCAL_SCORING_CONCURRENCY ?? env.OLLAMA_NUM_PARALLEL,
     INGEST_MAX_IN_FLIGHT: env.INGEST_MAX_IN_FLIGHT,
     partitions: env.KAFKA_TOPIC_PARTITIONS,

@@ -1,13 +1,32 @@
 /**
  * The bare-Temporal ceiling: a workflow with the same shape as scoreTransactionWorkflow on the path the
  * benchmark exercises (one activity on the local-scoring queue, then one on the orchestration queue) and
- * nothing else: no input to speak of, no codec, no Kafka.
+ * nothing else. Optional features add back, one at a time, what scoreTransactionWorkflow does on top, so the gap
+ * between the two can be taken apart (`npm run bench -- --only bare-temporal --bare-like timer,...`).
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { BareActivities } from '../bare-activities';
+import {
+  FraudAmount,
+  FraudDecision,
+  FraudEscalated,
+  FraudMerchantCategory,
+  FraudProvider,
+  FraudRiskScore,
+  FraudScoringPath,
+} from '../../src/search-attributes';
 
 export interface BareWorkflowInput {
   localScoringQueue: string;
+  /**
+   * Run the activities inside CancellationScope.withTimeout, as scoreTransactionWorkflow does for its decision
+   * deadline: a durable timer started and then cancelled in every workflow.
+   */
+  deadlineMs?: number;
+  /** Upsert the seven search attributes scoreTransactionWorkflow sets on every decision. */
+  searchAttributes?: boolean;
+  /** Carried through both activities, so payloads are the size of scoreTransactionWorkflow's. */
+  payload?: unknown;
 }
 
 export async function bareWorkflow(input: BareWorkflowInput): Promise<void> {
@@ -16,6 +35,22 @@ export async function bareWorkflow(input: BareWorkflowInput): Promise<void> {
     startToCloseTimeout: '1m',
   });
   const { publishNoop } = proxyActivities<BareActivities>({ startToCloseTimeout: '30s' });
-  await scoreNoop();
-  await publishNoop();
+  let answer: unknown;
+  const score = async () => {
+    answer = await scoreNoop(input.payload);
+  };
+  if (input.deadlineMs !== undefined) await CancellationScope.withTimeout(input.deadlineMs, score);
+  else await score();
+  if (input.searchAttributes) {
+    upsertSearchAttributes([
+      { key: FraudDecision, value: 'approve' },
+      { key: FraudRiskScore, value: 0.1 },
+      { key: FraudEscalated, value: false },
+      { key: FraudScoringPath, value: 'local' },
+      { key: FraudProvider, value: 'local' },
+      { key: FraudMerchantCategory, value: '5411' },
+      { key: FraudAmount, value: 42.5 },
+    ]);
+  }
+  await publishNoop(answer);
 }
