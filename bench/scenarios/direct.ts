@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 import type { Config } from '../../src/config';
 import { produceTransactions } from '../../src/generator/produce';
+import { Slots } from '../../src/concurrency';
 import { createKafka } from '../../src/kafka/client';
 import { parseTransactionMessage } from '../../src/kafka/ingest';
 import { localRiskAssessmentJsonSchema, RiskAssessment } from '../../src/schemas/risk-assessment';
@@ -47,26 +48,6 @@ const DirectDecision = z.object({
   modelLatencyMs: z.number(),
 });
 type DirectDecision = z.infer<typeof DirectDecision>;
-
-class Slots {
-  private free: number;
-  private waiting: Array<() => void> = [];
-  constructor(size: number) {
-    this.free = size;
-  }
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
 
 async function startDirectScorer(config: Config, groupId: string, topics: { transactions: string; decisions: string }) {
   const kafka = createKafka(config, 'bench-direct');

@@ -18,6 +18,7 @@ import { formatMoney } from '../schemas/money';
 import type { scoreTransactionWorkflow } from '../../workflows/score-transaction';
 import { logger } from '../observability/logger';
 import { metrics } from '../observability/metrics';
+import { Slots } from '../concurrency';
 import { createKafka } from './client';
 
 export interface IngestOptions {
@@ -72,27 +73,6 @@ export function parseTransactionMessage(message: Pick<KafkaMessage, 'value'>, ma
 function kafkaTimestamp(message: KafkaMessage): string {
   const ms = Number(message.timestamp);
   return new Date(Number.isFinite(ms) && ms > 0 ? ms : Date.now()).toISOString();
-}
-
-/** A counting semaphore: bounds in-flight workflow starts across all partitions (backpressure on the fetch loop). */
-class Slots {
-  private free: number;
-  private waiting: Array<() => void> = [];
-  constructor(size: number) {
-    this.free = size;
-  }
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
 }
 
 export async function startIngest(opts: IngestOptions): Promise<Ingest> {
