@@ -207,9 +207,13 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     counters,
     async stop() {
       stopping = true;
-      // kafkajs waits for the running eachBatch calls to finish before leaving the group.
-      await consumer.disconnect();
-      await producer.disconnect();
+      // kafkajs waits for the running eachBatch calls to finish before leaving the group. After a broker restart
+      // its disconnect can hang; past 30 s we go anyway: uncommitted messages are redelivered and find their
+      // workflows already started.
+      const bounded = (p: Promise<void>) =>
+        Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 30_000))]);
+      await bounded(consumer.disconnect());
+      await bounded(producer.disconnect());
     },
   };
 }

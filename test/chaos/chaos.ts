@@ -290,19 +290,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   // Settle, rescan (late duplicates count too), then count scoring workflows still running on this run's queues.
   await new Promise((r) => setTimeout(r, 3000));
-  await scan();
+  await Promise.race([scan(), new Promise((r) => setTimeout(r, 60_000))]).catch(() => undefined);
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const running = await client.workflow.count(
     `TaskQueue = '${taskQueuesFor(prefix).orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' AND ExecutionStatus = 'Running'`,
   );
 
-  ingest.kill('SIGTERM');
-  worker.kill('SIGTERM');
-  await Promise.all([
-    new Promise((r) => (exited(ingest) ? r(null) : ingest.once('exit', r))),
-    new Promise((r) => (exited(worker) ? r(null) : worker.once('exit', r))),
-  ]);
+  // SIGTERM drains; a client stuck across the broker restart gets 15 s before SIGKILL.
+  await Promise.all(
+    [ingest, worker].map(async (child) => {
+      if (exited(child)) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 15_000))]);
+      if (!exited(child)) await killHard(child);
+    }),
+  );
   await connection.close();
   const faultsInjected: Record<string, number> = {};
   let modelCalls = 0;
