@@ -79,6 +79,8 @@ export interface ScenarioSetup {
   topics: BenchTopics;
   taskQueues: TaskQueues;
   ingestGroupId: string;
+  /** The environment `config` was loaded from, for the fraudflow processes the scenario starts. */
+  env: Record<string, string>;
 }
 
 /**
@@ -98,8 +100,8 @@ export function scenarioSetup(
   };
   const prefix = `bench-${id}`;
   const ingestGroupId = `bench-${id}-ingest`;
-  const config = loadConfig({
-    ...process.env,
+  const env: Record<string, string> = {
+    ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
     ...defaults,
     ...userEnv,
     TOPIC_TRANSACTIONS: topics.transactions,
@@ -107,8 +109,8 @@ export function scenarioSetup(
     TOPIC_DEAD_LETTER: topics.deadLetter,
     INGEST_GROUP_ID: ingestGroupId,
     TASK_QUEUE_PREFIX: prefix,
-  });
-  return { id, config, topics, taskQueues: taskQueuesFor(prefix), ingestGroupId };
+  };
+  return { id, config: loadConfig(env), topics, taskQueues: taskQueuesFor(prefix), ingestGroupId, env };
 }
 
 /** Creates the scenario's topics (partitions from KAFKA_TOPIC_PARTITIONS); `remove` deletes them and the groups. */
@@ -241,9 +243,25 @@ export async function startInstantModel(latencyMs = 0): Promise<{ server: Hosted
   };
 }
 
+/** Memory and CPU of one fraudflow process the scenario started (Linux /proc). */
+export interface ProcessUse {
+  /** RSS when the measurement began, MB. */
+  rssStartMb: number;
+  /** Peak RSS over the process's life as the kernel counts it (VmHWM), MB: start-up included. */
+  rssPeakMb: number;
+  /** Peak RSS sampled every 200 ms while the scenario ran, MB. */
+  rssPeakDuringRunMb: number;
+  /** CPU time per wall second, % of one core, and as a total, ms. */
+  cpuPercent: number;
+  cpuMs: number;
+}
+
 export interface ResourceUse {
   wallSeconds: number;
-  /** RSS of this process (workers, ingest, producers, consumers and stand-in model all run in it), MB. */
+  /** fraudflow's worker and ingest processes, where the scenario runs them apart from the benchmark. */
+  worker?: ProcessUse;
+  ingest?: ProcessUse;
+  /** RSS of this process (the benchmark: producer, decision watcher, stand-in model, in-process workers), MB. */
   rssStartMb: number;
   rssPeakMb: number;
   /** Peak V8 heap in use on the main thread, MB (the workflow sandbox runs on its own thread and is not in it). */
@@ -262,6 +280,8 @@ export interface ResourceUse {
   /** Temporal dev server and Kafka CPU time, ms (Linux only): per item done, steadier than a rate on a shared box. */
   temporalCpuMs?: number;
   kafkaCpuMs?: number;
+  /** Stack services whose process changed during the scenario (someone restarted them): its figures are suspect. */
+  restarted?: string[];
 }
 
 function machineTimes(): { busy: number; total: number } {
@@ -290,14 +310,37 @@ function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** VmRSS or VmHWM of a process, MB (undefined where there is no /proc or no such process). */
+function processMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
 function stackPid(config: Config, name: 'temporal' | 'kafka'): number | undefined {
   const service = stackServices(config).find((s) => s.name === name);
   return service ? readPid(service.pidFile)?.pid : undefined;
 }
 
-/** Samples RSS every 200 ms and CPU deltas between start and stop. */
-export function startResourceSampler(config: Config): { stop(): ResourceUse } {
+/**
+ * Samples RSS every 200 ms and CPU deltas between start and stop, for this process, the stack's Temporal and Kafka,
+ * and the fraudflow processes in `children`. Call stop() while the children still run (VmHWM needs them alive).
+ */
+export function startResourceSampler(
+  config: Config,
+  children: { worker?: number; ingest?: number } = {},
+): { stop(): ResourceUse } {
   const started = performance.now();
+  const tracked = (['worker', 'ingest'] as const).flatMap((role) => {
+    const pid = children[role];
+    return pid === undefined
+      ? []
+      : [{ role, pid, cpu: processCpuMs(pid), rssStart: processMemoryMb(pid, 'VmRSS'), rssPeak: 0 }];
+  });
   const cpu = process.cpuUsage();
   const machine = machineTimes();
   const pids = { temporal: stackPid(config, 'temporal'), kafka: stackPid(config, 'kafka') };
@@ -311,6 +354,7 @@ export function startResourceSampler(config: Config): { stop(): ResourceUse } {
     rssPeak = Math.max(rssPeak, m.rss);
     heapPeak = Math.max(heapPeak, m.heapUsed);
     externalPeak = Math.max(externalPeak, m.external);
+    for (const t of tracked) t.rssPeak = Math.max(t.rssPeak, processMemoryMb(t.pid, 'VmRSS') ?? 0);
   };
   const timer = setInterval(sample, 200);
   const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
@@ -323,11 +367,25 @@ export function startResourceSampler(config: Config): { stop(): ResourceUse } {
       const m = machineTimes();
       const share = (before: number | undefined, after: number | undefined) =>
         before !== undefined && after !== undefined ? Math.round(((after - before) / wallMs) * 100) : undefined;
-      const temporalAfter = processCpuMs(pids.temporal);
-      const kafkaAfter = processCpuMs(pids.kafka);
+      const restarted = (['temporal', 'kafka'] as const).filter((name) => stackPid(config, name) !== pids[name]);
+      // A restarted service's old process is gone: its CPU cannot be measured across the restart.
+      const temporalAfter = restarted.includes('temporal') ? undefined : processCpuMs(pids.temporal);
+      const kafkaAfter = restarted.includes('kafka') ? undefined : processCpuMs(pids.kafka);
       const delta = (before: number | undefined, after: number | undefined) =>
         before !== undefined && after !== undefined ? after - before : undefined;
+      const processes: Partial<Record<'worker' | 'ingest', ProcessUse>> = {};
+      for (const t of tracked) {
+        const cpuMs = delta(t.cpu, processCpuMs(t.pid)) ?? 0;
+        processes[t.role] = {
+          rssStartMb: t.rssStart ?? 0,
+          rssPeakMb: processMemoryMb(t.pid, 'VmHWM') ?? t.rssPeak,
+          rssPeakDuringRunMb: t.rssPeak,
+          cpuPercent: Math.round((cpuMs / wallMs) * 100),
+          cpuMs,
+        };
+      }
       return {
+        ...processes,
         wallSeconds: Math.round(wallMs / 100) / 10,
         rssStartMb: mb(rssStart),
         rssPeakMb: mb(rssPeak),
@@ -343,6 +401,7 @@ export function startResourceSampler(config: Config): { stop(): ResourceUse } {
             : undefined,
         kafkaCpuPercent: share(stackCpu.kafka, kafkaAfter),
         kafkaCpuMs: delta(stackCpu.kafka, kafkaAfter),
+        ...(restarted.length > 0 ? { restarted } : {}),
       };
     },
   };

@@ -12,6 +12,7 @@
  *
  * Results go to <out>/results.json and <out>/results.md. See docs/performance.md.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,8 +20,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../src/config';
 import { setLogDestination } from '../src/observability/logger';
-import { installRuntime, workflowBundle } from '../workers/build';
-import type { OrchestrationTuning } from './pipeline';
+import { installRuntime } from '../workers/build';
+import { compiledCli } from './pipeline';
 import type { BenchReport, ScenarioId, ScenarioResult } from './report';
 import { checkTargets, markdownReport, markdownTable, ratiosOf, scenarioIds } from './report';
 import type { BareFeature } from './scenarios/bare-temporal';
@@ -38,10 +39,8 @@ const usage = `usage: npm run bench -- [options]
   --real-rate R          pacing for real-model, events/s (default 80% of a sequential caller's rate)
   --direct-calls N       sequential direct calls to Ollama in real-model (default 20)
   --half-load-rate R     pace half-load-overhead at R/s instead of half of streaming-instant's throughput
-  --env KEY=VALUE        configuration override for every scenario (repeatable), e.g. INGEST_MAX_IN_FLIGHT=128
-  --wft-slots N          experiment: orchestration maxConcurrentWorkflowTaskExecutions (workers/build.ts: 40)
-  --activity-slots N     experiment: orchestration maxConcurrentActivityTaskExecutions (workers/build.ts: 100)
-  --max-cached-workflows N  experiment: orchestration maxCachedWorkflows (workers/build.ts: the SDK default)
+  --env KEY=VALUE        configuration for every scenario (repeatable), e.g. INGEST_MAX_IN_FLIGHT=128,
+                         ORCHESTRATION_WORKFLOW_TASK_SLOTS=80, WORKFLOW_CACHE_SIZE=500 (see .env.example)
   --eager                experiment: bare-temporal requests eager workflow start
   --bare-like a,b        experiment: add scoreTransactionWorkflow's features back to bare-temporal:
                          ${bareFeatures.join(', ')}`;
@@ -79,9 +78,6 @@ async function main(): Promise<number> {
       'direct-calls': { type: 'string', default: '20' },
       'half-load-rate': { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
-      'wft-slots': { type: 'string' },
-      'activity-slots': { type: 'string' },
-      'max-cached-workflows': { type: 'string' },
       eager: { type: 'boolean', default: false },
       'bare-like': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -102,11 +98,6 @@ async function main(): Promise<number> {
     if (i <= 0) throw new Error(`--env expects KEY=VALUE, got ${pair}`);
     env[pair.slice(0, i)] = pair.slice(i + 1);
   }
-  const tuning: OrchestrationTuning = {
-    maxConcurrentWorkflowTaskExecutions: positive('wft-slots', values['wft-slots']),
-    maxConcurrentActivityTaskExecutions: positive('activity-slots', values['activity-slots']),
-    maxCachedWorkflows: positive('max-cached-workflows', values['max-cached-workflows']),
-  };
   const bareLike = values['bare-like']?.split(',').map((s) => s.trim()) ?? [];
   const unknownFeatures = bareLike.filter((f) => !(bareFeatures as readonly string[]).includes(f));
   if (unknownFeatures.length > 0) throw new Error(`unknown --bare-like feature(s) ${unknownFeatures.join(', ')}`);
@@ -121,27 +112,34 @@ async function main(): Promise<number> {
     selected.add('streaming-instant');
   }
 
-  const mb = () => Math.round(process.memoryUsage().rss / 1024 ** 2);
-  const baselineRssMb: BenchReport['baselineRssMb'] = { afterImports: mb() };
+  const outDir = path.resolve(values.out);
+  fs.mkdirSync(outDir, { recursive: true });
   if ([...selected].some((s) => s.startsWith('streaming') || s === 'half-load-overhead' || s === 'real-model')) {
-    // Built once per process and cached by workers/build.ts; building it here keeps it out of scenario figures.
-    await workflowBundle();
-    baselineRssMb.afterWorkflowBundle = mb();
+    // fraudflow runs as the Docker image runs it: compiled, its workflow bundle built beforehand (WORKFLOW_BUNDLE_PATH).
+    log('compiling (tsc) and bundling the workflows');
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+      cwd: path.join(__dirname, '..'),
+      stdio: 'inherit',
+    });
+    env.WORKFLOW_BUNDLE_PATH ??= path.join(outDir, 'workflow-bundle.js');
+    execFileSync(process.execPath, [compiledCli, 'bundle-workflows', env.WORKFLOW_BUNDLE_PATH], { stdio: 'inherit' });
   }
   const base = loadConfig({ ...process.env, ...env });
   // The benchmark expects retried activity failures to be rare; keep the SDK's console to errors only.
   installRuntime(base, { quiet: true });
-  const outDir = path.resolve(values.out);
-  fs.mkdirSync(outDir, { recursive: true });
-  // The pipeline logs a line per decision: keep that cost, but in a file rather than between the figures.
-  const pipelineLog = path.join(outDir, 'pipeline.log');
-  setLogDestination(pino.destination({ dest: pipelineLog, sync: false, append: false }));
-  log(`pipeline logs go to ${pipelineLog}`);
+  // What runs in this process (replay, the direct baseline) logs to a file rather than between the figures; the
+  // worker and ingest processes write <scenario>-worker.log and <scenario>-ingest.log next to it.
+  const benchLog = path.join(outDir, 'bench.log');
+  setLogDestination(pino.destination({ dest: benchLog, sync: false, append: false }));
+  log(`logs go to ${outDir}`);
   const argv = process.argv.slice(2).join(' ');
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
     finishedAt: '',
-    command: process.env.npm_lifecycle_event === 'bench' ? `npm run bench -- ${argv}` : `tsx bench/main.ts ${argv}`,
+    command:
+      process.env.npm_lifecycle_event === 'bench'
+        ? `npm run bench${argv ? ` -- ${argv}` : ''}`
+        : `tsx bench/main.ts${argv ? ` ${argv}` : ''}`,
     machine: {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
@@ -149,8 +147,7 @@ async function main(): Promise<number> {
       node: process.version,
       loadAverageAtStart: os.loadavg(),
     },
-    options: { count, realCount, directCalls, realRate, halfLoadRate, env, tuning, eager: values.eager, bareLike },
-    baselineRssMb,
+    options: { count, realCount, directCalls, realRate, halfLoadRate, env, eager: values.eager, bareLike },
     scenarios: [],
     ratios: {},
     targets: [],
@@ -176,7 +173,7 @@ async function main(): Promise<number> {
             rate: 0,
             model: { latencyMs: 0 },
             env,
-            tuning,
+            logDir: outDir,
             log,
           })
         ).result;
@@ -189,7 +186,7 @@ async function main(): Promise<number> {
             rate: 0,
             model: { latencyMs: 200 },
             env,
-            tuning,
+            logDir: outDir,
             log,
           })
         ).result;
@@ -212,17 +209,17 @@ async function main(): Promise<number> {
             rate,
             model: { latencyMs: 0 },
             env,
-            tuning,
+            logDir: outDir,
             log,
           })
         ).result;
       }
       case 'bare-temporal':
-        return runBareTemporal({ count, env, eager: values.eager, like: bareLike as BareFeature[], tuning, log });
+        return runBareTemporal({ count, env, eager: values.eager, like: bareLike as BareFeature[], log });
       case 'direct':
         return runDirect({ count, env, log });
       case 'real-model':
-        return runRealModel({ count: realCount, directCalls, rate: realRate, env, log });
+        return runRealModel({ count: realCount, directCalls, rate: realRate, env, logDir: outDir, log });
       case 'replay':
         return runReplay({ count, env, log });
     }
@@ -245,6 +242,7 @@ async function main(): Promise<number> {
     log(
       `scenario ${id}: ${result.status}${t === undefined ? '' : `, ${t}/s`}${result.note ? ` (${result.note})` : ''}`,
     );
+    if (result.resources?.restarted) log(`  ${result.resources.restarted.join(' and ')} restarted during ${id}`);
   }
   write();
 

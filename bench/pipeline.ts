@@ -1,106 +1,147 @@
 /**
- * fraudflow's streaming pipeline, in this process, for one scenario: the three workers from workers/build.ts, the
- * Kafka ingest, and a Temporal client with the project's data converter (as test/support/pipeline.ts builds it).
+ * fraudflow's streaming pipeline for one scenario, deployed as production deploys it: a worker process
+ * (`fraudflow worker all`: the three roles) and an ingest process (`fraudflow ingest`), each started from the
+ * compiled CLI (`dist/`, as the Docker image runs it) with the scenario's configuration, so their memory and CPU
+ * are measured apart from the benchmark's own.
  */
-import { Client, Connection } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
-import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
-import { dataConverterFor } from '../src/codec';
-import { createKafka } from '../src/kafka/client';
-import type { Ingest } from '../src/kafka/ingest';
-import { startIngest } from '../src/kafka/ingest';
-import { createModelClients } from '../src/models/clients';
-import type { ScoringSettings } from '../src/scoring/settings';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { scoringSettingsFromConfig } from '../src/scoring/settings';
-import {
-  connectWorker,
-  createHostedScoringWorker,
-  createLocalScoringWorker,
-  createOrchestrationWorker,
-} from '../workers/build';
+import type { ScoringSettings } from '../src/scoring/settings';
 import type { ScenarioSetup } from './harness';
+import { sleep } from './harness';
 
-/**
- * Bench-only experiments on Worker options that workers/build.ts fixes for the orchestration worker. The project's
- * builder always builds the worker; options set here replace its values, unset ones leave them alone.
- */
-export interface OrchestrationTuning {
-  /** @default 40 (workers/build.ts) */
-  maxConcurrentWorkflowTaskExecutions?: number;
-  /** @default 100 (workers/build.ts) */
-  maxConcurrentActivityTaskExecutions?: number;
-  /** @default the SDK's, from the heap limit: about 600 workflows per GB above 200 MB (~2,300 with a 4 GB heap) */
-  maxCachedWorkflows?: number;
+const repoRoot = path.join(__dirname, '..');
+/** The compiled CLI; bench/main.ts compiles the project before any scenario that runs it. */
+export const compiledCli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+
+/** A fraudflow CLI command running as a child process, its output in a log file. */
+export interface PipelineProcess {
+  role: 'worker' | 'ingest';
+  pid: number;
+  logFile: string;
+  /** SIGTERM, then the exit (SIGKILL after `graceMs`). Resolves with what the process wrote last. */
+  stop(graceMs?: number): Promise<string>;
 }
 
-export interface RunningPipeline {
-  client: Client;
-  settings: ScoringSettings;
-  ingest: Ingest;
-  close(): Promise<void>;
-}
-
-/**
- * Runs a worker builder with some Worker options overridden: the builder stays the project's own (same bundle,
- * activities, data converter), only the options named here differ. For bench experiments only.
- */
-async function withWorkerOptions<T>(overrides: Partial<WorkerOptions>, build: () => Promise<T>): Promise<T> {
-  const create = Worker.create.bind(Worker);
-  Worker.create = (options: WorkerOptions) => create({ ...options, ...overrides });
+function tail(file: string, lines = 15): string {
   try {
-    return await build();
-  } finally {
-    Worker.create = create;
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
   }
 }
 
-export async function startPipeline(
-  setup: ScenarioSetup,
-  tuning: OrchestrationTuning = {},
-  log: (line: string) => void = () => undefined,
-): Promise<RunningPipeline> {
-  const { config, taskQueues, topics } = setup;
-  const connection: NativeConnection = await connectWorker(config);
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({
-    connection: clientConnection,
-    namespace: config.temporal.namespace,
-    dataConverter: dataConverterFor(config),
+/**
+ * Starts `fraudflow <args>` with `env`, and resolves once its output contains `ready` (a line the command prints
+ * when it is serving). Fails with the log's tail if the process exits first or is not ready within `timeoutMs`.
+ */
+async function startCli(
+  role: PipelineProcess['role'],
+  args: string[],
+  env: Record<string, string>,
+  logFile: string,
+  ready: string,
+  timeoutMs = 120_000,
+): Promise<PipelineProcess> {
+  const out = fs.openSync(logFile, 'w');
+  const child: ChildProcess = spawn(process.execPath, [compiledCli, ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', out, out],
   });
-  const producer = createKafka(config, 'bench-publish').producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const models = createModelClients(config);
-  const deps = { config, connection, taskQueues };
-  const overrides: Partial<WorkerOptions> = Object.fromEntries(
-    Object.entries(tuning).filter(([, v]) => v !== undefined),
+  fs.closeSync(out);
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      resolve();
+    }),
   );
-  const workers: Worker[] = [
-    await withWorkerOptions(overrides, () => createOrchestrationWorker({ ...deps, producer, client, models })),
-    await createLocalScoringWorker({ ...deps, models }),
-    await createHostedScoringWorker({ ...deps, models }),
-  ];
-  const running = workers.map((w) => w.run());
-  const settings = scoringSettingsFromConfig(config, { taskQueues, decisionsTopic: topics.decisions });
-  const ingest = await startIngest({
-    config,
-    client,
-    settings,
-    topic: topics.transactions,
-    deadLetterTopic: topics.deadLetter,
-    groupId: setup.ingestGroupId,
-    log,
-  });
+  const deadline = Date.now() + timeoutMs;
+  while (!fs.readFileSync(logFile, 'utf8').includes(ready)) {
+    if (exit || Date.now() > deadline) {
+      if (!exit) child.kill('SIGKILL');
+      const why = exit ? `exited (${exit.signal ?? `code ${exit.code}`})` : `not ready after ${timeoutMs / 1000}s`;
+      throw new Error(`fraudflow ${args.join(' ')} ${why}; ${logFile}:\n${tail(logFile)}`);
+    }
+    await sleep(100);
+  }
   return {
-    client,
+    role,
+    pid: child.pid ?? -1,
+    logFile,
+    async stop(graceMs = 30_000) {
+      if (!exit) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(killer);
+      }
+      return tail(logFile, 3);
+    },
+  };
+}
+
+export interface RunningPipeline {
+  settings: ScoringSettings;
+  worker: PipelineProcess;
+  ingest: PipelineProcess;
+  /** Stops the ingest (draining its in-flight starts), then the workers. Resolves with the ingest's counters. */
+  close(): Promise<{ startRetries?: number }>;
+}
+
+/**
+ * Starts the worker process, then the ingest; `logDir` receives `<scenario>-worker.log` and `<scenario>-ingest.log`.
+ * The workers load the bundle at `setup.env.WORKFLOW_BUNDLE_PATH` when set (as a production image does).
+ */
+export async function startPipeline(setup: ScenarioSetup, logDir: string): Promise<RunningPipeline> {
+  const { config, topics, taskQueues } = setup;
+  const env: Record<string, string> = {
+    ...setup.env,
+    // Several processes on one host: fraudflow's /metrics on a free port, no SDK metrics endpoint.
+    METRICS_PORT: '0',
+    // Production's level: a log line per decision is part of the cost (and the worker's ready line is info).
+    LOG_LEVEL: 'info',
+    SDK_METRICS_PORT: '0',
+  };
+  const worker = await startCli(
+    'worker',
+    ['worker', 'all'],
+    env,
+    path.join(logDir, `${setup.id}-worker.log`),
+    'fraudflow worker polling',
+  );
+  let ingest: PipelineProcess;
+  try {
+    ingest = await startCli(
+      'ingest',
+      ['ingest'],
+      env,
+      path.join(logDir, `${setup.id}-ingest.log`),
+      'fraudflow ingest:',
+    );
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+  const settings = scoringSettingsFromConfig(config, { taskQueues, decisionsTopic: topics.decisions });
+  return {
     settings,
+    worker,
     ingest,
     async close() {
-      await ingest.stop();
-      for (const w of workers) w.shutdown();
-      await Promise.allSettled(running);
-      await producer.disconnect();
-      await connection.close();
-      await clientConnection.close();
+      const last = await ingest.stop();
+      await worker.stop();
+      // The ingest's last line: `fraudflow ingest: stopped {"started":…,"startRetries":…}`.
+      const counters = /stopped (\{.*\})/.exec(last)?.[1];
+      try {
+        return counters ? (JSON.parse(counters) as { startRetries?: number }) : {};
+      } catch {
+        return {};
+      }
     },
   };
 }

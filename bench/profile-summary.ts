@@ -6,7 +6,7 @@
  *   npx tsx bench/profile-summary.ts bench/results/profile [--top 25] [--bundle workflow-bundle.js]
  *
  * Frames in the workflow bundle are attributed to the webpack module they come from when `--bundle` names a copy
- * of the same bundle (`npx tsx bench/rss-probe.ts --write-bundle <file>` writes one; the content hash in the
+ * of the same bundle (`fraudflow bundle-workflows <file>` writes one; the content hash in the
  * profile's `workflow-bundle-<hash>.js` tells whether it is the same).
  */
 import fs from 'node:fs';

@@ -147,6 +147,14 @@ export const Env = z.object({
   HOSTED_BUDGET_EXHAUSTED: z.enum(['local', 'review']).default('local'),
   /** Where replays keep their prepared chunks and decisions (shared storage when workers run on several hosts). */
   REPLAY_DIR: z.string().optional(),
+  /** Orchestration worker: workflow tasks processed at once (workflow code is CPU work on the event loop). */
+  ORCHESTRATION_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(1).default(40),
+  /** Orchestration worker: publishing, budget-ledger and replay activities run at once. */
+  ORCHESTRATION_ACTIVITY_SLOTS: z.coerce.number().int().min(1).default(100),
+  /** Workflows kept in the orchestration worker's cache (sticky execution). Unset: the SDK's, sized from the heap. */
+  WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).optional(),
+  /** A workflow bundle written by `fraudflow bundle-workflows` (at build time); unset: bundled when a worker starts. */
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
   /** Prefix of the three task queues, so several deployments can share one namespace. */
   TASK_QUEUE_PREFIX: z
     .string()
@@ -235,6 +243,14 @@ export interface Config {
   decisionDeadlineMs: number;
   budget: { dailyUsd: number; whenExhausted: 'local' | 'review' };
   taskQueuePrefix: string;
+  orchestration: {
+    workflowTaskSlots: number;
+    activitySlots: number;
+    /** maxCachedWorkflows; undefined leaves the SDK's default. */
+    cachedWorkflows?: number;
+    /** A pre-built workflow bundle; undefined bundles `workflows/` when the worker starts. */
+    bundlePath?: string;
+  };
   replayDir: string;
   codec: {
     enabled: boolean;
@@ -320,6 +336,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     decisionDeadlineMs: env.DECISION_DEADLINE_MS,
     budget: { dailyUsd: env.HOSTED_DAILY_BUDGET_USD, whenExhausted: env.HOSTED_BUDGET_EXHAUSTED },
     taskQueuePrefix: env.TASK_QUEUE_PREFIX,
+    orchestration: {
+      workflowTaskSlots: env.ORCHESTRATION_WORKFLOW_TASK_SLOTS,
+      activitySlots: env.ORCHESTRATION_ACTIVITY_SLOTS,
+      cachedWorkflows: env.WORKFLOW_CACHE_SIZE,
+      bundlePath: env.WORKFLOW_BUNDLE_PATH,
+    },
     replayDir: env.REPLAY_DIR ?? path.join(env.FRAUDFLOW_DATA_DIR ?? path.join(cacheDir, 'data'), 'replays'),
     codec: {
       enabled: env.PAYLOAD_ENCRYPTION,

@@ -45,7 +45,16 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
     if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models }));
     if (role === 'hosted-scoring' || role === 'all') workers.push(await createHostedScoringWorker({ ...deps, models }));
     logger.info(
-      { role, taskQueues: workers.map((w) => w.options.taskQueue), metrics: metricsServer?.url },
+      {
+        role,
+        workers: workers.map((w) => ({
+          taskQueue: w.options.taskQueue,
+          workflowTaskSlots: w.options.workflowBundle ? w.options.maxConcurrentWorkflowTaskExecutions : undefined,
+          cachedWorkflows: w.options.workflowBundle ? w.options.maxCachedWorkflows : undefined,
+          activitySlots: w.options.maxConcurrentActivityTaskExecutions,
+        })),
+        metrics: metricsServer?.url,
+      },
       'fraudflow worker polling',
     );
     // Worker.run() installs SIGINT/SIGTERM handlers: in-flight tasks finish, then run() resolves.

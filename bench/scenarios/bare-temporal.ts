@@ -20,13 +20,12 @@ import {
   sustainedRate,
   waitForCount,
 } from '../harness';
-import type { OrchestrationTuning } from '../pipeline';
 import type { ScenarioResult } from '../report';
 import { settingsOf } from './streaming';
 import type { BareWorkflowInput, bareWorkflow } from '../workflows/bare';
 
 /** What scoreTransactionWorkflow does on top of the bare shape; each can be added back to measure its cost. */
-export const bareFeatures = ['timer', 'search-attributes', 'payload', 'codec', 'schemas'] as const;
+export const bareFeatures = ['timer', 'search-attributes', 'payload', 'codec'] as const;
 export type BareFeature = (typeof bareFeatures)[number];
 
 export interface BareTemporalOptions {
@@ -36,7 +35,6 @@ export interface BareTemporalOptions {
   env: Record<string, string>;
   /** Request eager workflow start (the client shares the workers' NativeConnection). @default false */
   eager?: boolean;
-  tuning?: OrchestrationTuning;
   log: (line: string) => void;
 }
 
@@ -50,7 +48,6 @@ const quietBundlerLogger = {
 };
 
 export async function runBareTemporal(opts: BareTemporalOptions): Promise<ScenarioResult> {
-  const tuning = opts.tuning ?? {};
   const like = new Set(opts.like ?? []);
   const setup = scenarioSetup('bare-temporal', { LOCAL_SCORING_CONCURRENCY: '100' }, opts.env);
   const { config, taskQueues } = setup;
@@ -64,7 +61,7 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
     ...(like.has('payload') ? { payload: { event: generator.next(), settings } } : {}),
   });
   const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: path.join(__dirname, '..', 'workflows', like.has('schemas') ? 'bare-with-schemas.ts' : 'bare.ts'),
+    workflowsPath: path.join(__dirname, '..', 'workflows', 'bare.ts'),
     logger: quietBundlerLogger,
   });
   const cleanup = new Cleanup(opts.log);
@@ -81,9 +78,11 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
         dataConverter,
         workflowBundle,
         activities: { publishNoop },
-        maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions ?? 40,
-        maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions ?? 100,
-        ...(tuning.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: tuning.maxCachedWorkflows } : {}),
+        maxConcurrentWorkflowTaskExecutions: config.orchestration.workflowTaskSlots,
+        maxConcurrentActivityTaskExecutions: config.orchestration.activitySlots,
+        ...(config.orchestration.cachedWorkflows !== undefined
+          ? { maxCachedWorkflows: config.orchestration.cachedWorkflows }
+          : {}),
       }),
       await Worker.create({
         connection,
@@ -163,7 +162,7 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
       activitiesPerWorkflow: 2,
       resources,
       settings: {
-        ...settingsOf(config.env, tuning),
+        ...settingsOf(config),
         PAYLOAD_ENCRYPTION: like.has('codec'),
         eagerStart: opts.eager ?? false,
         addedBack: [...like].join(',') || 'none',

@@ -21,6 +21,8 @@ export interface RealModelOptions {
   /** Pacing; @default 80% of the rate one sequential caller achieved against Ollama */
   rate?: number;
   env: Record<string, string>;
+  /** Where the worker and ingest processes write their logs. */
+  logDir: string;
   log: (line: string) => void;
 }
 
@@ -69,6 +71,7 @@ export async function runRealModel(opts: RealModelOptions): Promise<ScenarioResu
     rate,
     model: 'ollama',
     env: opts.env,
+    logDir: opts.logDir,
     stallMs: 180_000,
     log: opts.log,
   });

@@ -2,6 +2,7 @@
  * The streaming path as production runs it: transactions produced to Kafka, the ingest starting one workflow per
  * event, the three workers scoring and publishing, decisions read back from the decisions topic.
  */
+import type { Config } from '../../src/config';
 import { produceTransactions } from '../../src/generator/produce';
 import { Decision } from '../../src/schemas/decision';
 import {
@@ -17,7 +18,6 @@ import {
   watchGroupId,
   watchTopic,
 } from '../harness';
-import type { OrchestrationTuning } from '../pipeline';
 import { startPipeline } from '../pipeline';
 import type { ScenarioId, ScenarioResult } from '../report';
 
@@ -32,7 +32,8 @@ export interface StreamingOptions {
   model: { latencyMs: number } | 'ollama';
   /** The user's `--env` overrides. */
   env: Record<string, string>;
-  tuning?: OrchestrationTuning;
+  /** Where the worker and ingest processes write their logs. */
+  logDir: string;
   /** Give up once no decision has arrived for this long. @default 60 s */
   stallMs?: number;
   log: (line: string) => void;
@@ -87,13 +88,16 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       overheads.push(latency - model);
     });
     cleanup.add('stop the decisions watcher', () => watcher.stop());
-    const pipeline = await startPipeline(setup, opts.tuning ?? {}, opts.log);
-    cleanup.add('stop the pipeline', () => pipeline.close());
+    const pipeline = await startPipeline(setup, opts.logDir);
+    let ingestCounters: { startRetries?: number } | undefined;
+    cleanup.add('stop the pipeline', async () => {
+      ingestCounters ??= await pipeline.close();
+    });
 
     // Production starts only once the ingest owns its partitions: a rebalance is not part of any latency.
     await waitForStableGroup(kafkaTopics.admin, setup.ingestGroupId);
     await waitForStableGroup(kafkaTopics.admin, watcher.groupId);
-    const sampler = startResourceSampler(config);
+    const sampler = startResourceSampler(config, { worker: pipeline.worker.pid, ingest: pipeline.ingest.pid });
     const sendStart = Date.now();
     const production = produceTransactions(config, { rate: opts.rate, count: opts.count, topic: topics.transactions });
     const complete = await waitForCount(watcher.count, opts.count, {
@@ -103,10 +107,11 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
     });
     const produced = await production;
     const resources = sampler.stop();
+    ingestCounters = await pipeline.close();
     const last = received.length > 0 ? Math.max(...received) : undefined;
     const notes: string[] = [];
     if (invalidDecisions > 0) notes.push(`${invalidDecisions} decisions failed the Decision schema`);
-    if (pipeline.ingest.counters.startRetries > 0) notes.push(`${pipeline.ingest.counters.startRetries} start retries`);
+    if (ingestCounters.startRetries) notes.push(`${ingestCounters.startRetries} start retries`);
     notes.push(`produced in ${produced.seconds.toFixed(1)}s`);
     const result: ScenarioResult = {
       id: opts.id,
@@ -124,7 +129,7 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       paths,
       activitiesPerWorkflow: received.length > 0 ? Math.round((activities / received.length) * 100) / 100 : undefined,
       resources,
-      settings: settingsOf(config.env, opts.tuning),
+      settings: settingsOf(config),
     };
     return { result, overheads };
   } finally {
@@ -135,24 +140,15 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
 const round2 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 100) / 100);
 
 /** The settings that shape throughput, recorded next to the figures they produced. */
-export function settingsOf(
-  env: {
-    INGEST_MAX_IN_FLIGHT: number;
-    KAFKA_TOPIC_PARTITIONS: number;
-    LOCAL_SCORING_CONCURRENCY?: number;
-    OLLAMA_NUM_PARALLEL: number;
-    PAYLOAD_ENCRYPTION: boolean;
-  },
-  tuning: OrchestrationTuning = {},
-): Record<string, string | number | boolean> {
+export function settingsOf(config: Config): Record<string, string | number | boolean> {
   return {
-    maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions ?? 40,
-    orchestrationActivitySlots: tuning.maxConcurrentActivityTaskExecutions ?? 100,
-    maxCachedWorkflows: tuning.maxCachedWorkflows ?? 'SDK default',
-    localScoringSlots: env.LOCAL_SCORING_CONCURRENCY ?? env.OLLAMA_NUM_PARALLEL,
-    INGEST_MAX_IN_FLIGHT: env.INGEST_MAX_IN_FLIGHT,
-    partitions: env.KAFKA_TOPIC_PARTITIONS,
-    partitionsConsumedConcurrently: Math.min(env.KAFKA_TOPIC_PARTITIONS, 8),
-    PAYLOAD_ENCRYPTION: env.PAYLOAD_ENCRYPTION,
+    ORCHESTRATION_WORKFLOW_TASK_SLOTS: config.orchestration.workflowTaskSlots,
+    ORCHESTRATION_ACTIVITY_SLOTS: config.orchestration.activitySlots,
+    WORKFLOW_CACHE_SIZE: config.orchestration.cachedWorkflows ?? 'SDK default',
+    localScoringSlots: config.localModel.concurrency,
+    INGEST_MAX_IN_FLIGHT: config.ingest.maxInFlight,
+    partitions: config.kafka.partitions,
+    partitionsConsumedConcurrently: Math.min(config.kafka.partitions, 8),
+    PAYLOAD_ENCRYPTION: config.codec.enabled,
   };
 }

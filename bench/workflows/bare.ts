@@ -23,7 +23,7 @@ export interface BareWorkflowInput {
    * deadline: a durable timer started and then cancelled in every workflow.
    */
   deadlineMs?: number;
-  /** Upsert the seven search attributes scoreTransactionWorkflow sets on every decision. */
+  /** Upsert the seven search attributes scoreTransactionWorkflow sets on every decision, after publishing as it does. */
   searchAttributes?: boolean;
   /** Carried through both activities, so payloads are the size of scoreTransactionWorkflow's. */
   payload?: unknown;
@@ -41,6 +41,7 @@ export async function bareWorkflow(input: BareWorkflowInput): Promise<void> {
   };
   if (input.deadlineMs !== undefined) await CancellationScope.withTimeout(input.deadlineMs, score);
   else await score();
+  await publishNoop(answer);
   if (input.searchAttributes) {
     upsertSearchAttributes([
       { key: FraudDecision, value: 'approve' },
@@ -52,5 +53,4 @@ export async function bareWorkflow(input: BareWorkflowInput): Promise<void> {
       { key: FraudAmount, value: 42.5 },
     ]);
   }
-  await publishNoop(answer);
 }

@@ -11,6 +11,7 @@ import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack
 import { runWorkers, workerRoles } from '../../workers/run';
 import type { WorkerRole } from '../../workers/run';
 import { runIngest } from '../../workers/ingest';
+import { writeWorkflowBundle } from '../../workers/build';
 import { runMainJob } from './run';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
@@ -78,6 +79,17 @@ program
       throw new Error(`unknown worker role '${role}'; expected one of ${workerRoles.join(', ')}`);
     }
     await runWorkers(role as WorkerRole);
+  });
+
+program
+  .command('bundle-workflows')
+  .description('write the workflow bundle to a file, for WORKFLOW_BUNDLE_PATH (run at build time, not per worker)')
+  .argument('<file>', 'where the bundle goes, e.g. dist/workflow-bundle.js')
+  .action(async (file: string) => {
+    const bytes = await writeWorkflowBundle(file);
+    console.log(
+      `fraudflow: wrote ${file} (${Math.round(bytes / 1024)} KB); run workers with WORKFLOW_BUNDLE_PATH=${file}`,
+    );
   });
 
 program

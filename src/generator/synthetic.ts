@@ -9,7 +9,7 @@
  * victim's card (a card-testing run, a burst of purchases, ...) whose steps are merged into the stream by time.
  */
 import type { Money } from '../schemas/money';
-import { currencyExponent } from '../schemas/money';
+import { currencyExponent } from '../money';
 import type { Channel, TransactionEvent } from '../schemas/transaction-event';
 
 export const fraudPatterns = ['card_testing', 'high_value_foreign', 'burst_on_card', 'account_takeover'] as const;

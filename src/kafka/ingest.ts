@@ -14,7 +14,7 @@ import type { DeadLetter } from '../schemas/dead-letter';
 import { TransactionEvent } from '../schemas/transaction-event';
 import type { ScoringSettings } from '../scoring/settings';
 import { scoringWorkflowId } from '../workflow-ids';
-import { formatMoney } from '../schemas/money';
+import { formatMoney } from '../money';
 import type { scoreTransactionWorkflow } from '../../workflows/score-transaction';
 import { logger } from '../observability/logger';
 import { metrics } from '../observability/metrics';

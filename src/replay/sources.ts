@@ -12,7 +12,7 @@ import readline from 'node:readline';
 import { parse } from 'csv-parse';
 import type { CsvError, InfoRecord } from 'csv-parse';
 import { z } from 'zod';
-import { currencyExponent } from '../schemas/money';
+import { currencyExponent } from '../money';
 import { TransactionEvent } from '../schemas/transaction-event';
 import type { Channel, TransactionEventInput } from '../schemas/transaction-event';
 

@@ -3,8 +3,9 @@
  * workflow returns. Documented with examples in docs/contracts.md.
  */
 import { z } from 'zod';
+import { decisionVersion } from './versions';
 
-export const decisionVersion = 1;
+export { decisionVersion };
 
 export const DecisionOutcome = z.enum(['approve', 'review', 'decline']);
 export type DecisionOutcome = z.infer<typeof DecisionOutcome>;

@@ -2,7 +2,7 @@
  * The fraud-analyst prompt. Bump `promptVersion` on any change: it is recorded on every decision and hashed into
  * the policy hash so backtests can tell prompt changes apart.
  */
-import { formatMoney } from '../schemas/money';
+import { formatMoney } from '../money';
 import type { TransactionEvent } from '../schemas/transaction-event';
 import { defaultRedactedFields, localView, redactForHosted } from './redaction';
 

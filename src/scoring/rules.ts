@@ -4,7 +4,7 @@
  */
 import type { ScoringPolicy } from '../config';
 import type { RuleHit } from '../schemas/decision';
-import { toMajorUnits } from '../schemas/money';
+import { toMajorUnits } from '../money';
 import type { TransactionEvent } from '../schemas/transaction-event';
 
 export function evaluateRules(event: TransactionEvent, rules: ScoringPolicy['rules']): RuleHit[] {

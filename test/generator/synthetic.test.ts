@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fraudPatterns, createTransactionGenerator } from '../../src/generator/synthetic';
 import type { TransactionGeneratorOptions } from '../../src/generator/synthetic';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
-import { toMajorUnits } from '../../src/schemas/money';
+import { toMajorUnits } from '../../src/money';
 
 function generate(count: number, opts: TransactionGeneratorOptions = {}): TransactionEvent[] {
   const generator = createTransactionGenerator(opts);
