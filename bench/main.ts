@@ -8,7 +8,7 @@
  *   bare-temporal       the ceiling: as many workflows with 2 no-op activities, same worker settings
  *   direct              the non-durable baseline: consumer → openai SDK → decision topic, no Temporal
  *   real-model          Ollama through the pipeline next to sequential direct SDK calls
- *   replay              hook for batch replay (bench/replay-scenario.ts), "not measured" until it exists
+ *   replay              20,000 recorded transactions through the batch replay, instant model
  *
  * Results go to <out>/results.json and <out>/results.md. See docs/performance.md.
  */
@@ -36,6 +36,7 @@ const usage = `usage: npm run bench -- [options]
   --only a,b             scenarios to run (default all): ${scenarioIds.join(', ')}
   --out DIR              where results.json and results.md go (default bench/results)
   --real-count N         transactions through the real model (default 100, whatever --count says)
+  --replay-count N       rows in the replay scenario (default 20000, whatever --count says)
   --real-rate R          pacing for real-model, events/s (default 80% of a sequential caller's rate)
   --direct-calls N       sequential direct calls to Ollama in real-model (default 20)
   --half-load-rate R     pace half-load-overhead at R/s instead of half of streaming-instant's throughput
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       out: { type: 'string', default: path.join('bench', 'results') },
       'real-count': { type: 'string', default: '100' },
+      'replay-count': { type: 'string', default: '20000' },
       'real-rate': { type: 'string' },
       'direct-calls': { type: 'string', default: '20' },
       'half-load-rate': { type: 'string' },
@@ -89,6 +91,7 @@ async function main(): Promise<number> {
   }
   const count = Math.round(positive('count', values.count) ?? 5000);
   const realCount = Math.round(positive('real-count', values['real-count']) ?? 100);
+  const replayCount = Math.round(positive('replay-count', values['replay-count']) ?? 20_000);
   const directCalls = Math.round(positive('direct-calls', values['direct-calls']) ?? 20);
   const realRate = positive('real-rate', values['real-rate']);
   const halfLoadRate = positive('half-load-rate', values['half-load-rate']);
@@ -147,7 +150,7 @@ async function main(): Promise<number> {
       node: process.version,
       loadAverageAtStart: os.loadavg(),
     },
-    options: { count, realCount, directCalls, realRate, halfLoadRate, env, eager: values.eager, bareLike },
+    options: { count, realCount, replayCount, directCalls, realRate, halfLoadRate, env, eager: values.eager, bareLike },
     scenarios: [],
     ratios: {},
     targets: [],
@@ -221,7 +224,7 @@ async function main(): Promise<number> {
       case 'real-model':
         return runRealModel({ count: realCount, directCalls, rate: realRate, env, logDir: outDir, log });
       case 'replay':
-        return runReplay({ count, env, log });
+        return runReplay({ count: replayCount, env, log });
     }
   };
 
