@@ -32,6 +32,8 @@ export interface ScenarioResult {
   latencyMs?: Percentiles;
   /** The same up to the workflow's decidedAt (before publishing). */
   decidedLatencyMs?: Percentiles;
+  /** The ten slowest decisions: when they were produced (s after the first send) and their latencies, ms. */
+  slowest?: Array<{ atSeconds: number; latencyMs: number; decidedMs: number; modelMs: number }>;
   /** Sum of the model calls' latencyMs recorded on each decision. */
   modelMs?: Percentiles;
   /** Latency minus model time: what Kafka, the ingest, Temporal and publishing add. */

@@ -26,7 +26,10 @@ export async function runReplay(opts: {
   try {
     const file = path.join(dir, 'history.jsonl');
     const generator = createTransactionGenerator({ seed: 4242, fraudShare: 0.05, idPrefix: `bench${id}` });
-    fs.writeFileSync(file, Array.from({ length: opts.count }, () => JSON.stringify(generator.next())).join('\n') + '\n');
+    fs.writeFileSync(
+      file,
+      Array.from({ length: opts.count }, () => JSON.stringify(generator.next())).join('\n') + '\n',
+    );
     const config = loadConfig({
       ...process.env,
       HOSTED_ESCALATION_ENABLED: 'false',

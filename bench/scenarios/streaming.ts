@@ -65,6 +65,7 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
 
     const latencies: number[] = [];
     const decidedLatencies: number[] = [];
+    const samples: Array<{ produced: number; latency: number; decided: number; model: number }> = [];
     const modelTimes: number[] = [];
     const overheads: number[] = [];
     const received: number[] = [];
@@ -89,6 +90,7 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       const model = d.modelCalls.reduce((sum, c) => sum + c.latencyMs, 0);
       latencies.push(latency);
       decidedLatencies.push(Date.parse(d.decidedAt) - produced);
+      samples.push({ produced, latency, decided: Date.parse(d.decidedAt) - produced, model });
       modelTimes.push(model);
       overheads.push(latency - model);
     });
@@ -130,6 +132,16 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       pacedRatePerSec: opts.rate > 0 ? opts.rate : undefined,
       latencyMs: percentiles(latencies),
       decidedLatencyMs: percentiles(decidedLatencies),
+      // The tail, located in time: a cold start, a GC pause or a periodic server task shows up here.
+      slowest: samples
+        .sort((a, b) => b.latency - a.latency)
+        .slice(0, 10)
+        .map((x) => ({
+          atSeconds: Math.round((x.produced - sendStart) / 100) / 10,
+          latencyMs: x.latency,
+          decidedMs: x.decided,
+          modelMs: x.model,
+        })),
       modelMs: opts.model === 'ollama' || opts.model.latencyMs > 0 ? percentiles(modelTimes) : undefined,
       overheadMs: percentiles(overheads),
       paths,

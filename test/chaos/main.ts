@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: the full chaos run (a program that prints figures, not a timed test).
  * Options: --count N (default 2000), --local ollama|instant (default instant: the real model scores about one
- * transaction a second here, so 2,000 would take most of an hour), --kill-every S.
+ * transaction a second here, so 2,000 would take most of an hour), --kill-every S (default 45).
  */
 import { parseArgs } from 'node:util';
 import { runChaos } from './chaos';
@@ -11,7 +11,8 @@ async function main() {
     options: {
       count: { type: 'string', default: '2000' },
       local: { type: 'string', default: 'instant' },
-      'kill-every': { type: 'string', default: '20' },
+      // A worker kill every 45 s: the full run kills about ten times while the backlog drains.
+      'kill-every': { type: 'string', default: '45' },
     },
   });
   const local = values.local === 'ollama' ? 'ollama' : 'instant';
