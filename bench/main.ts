@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../src/config';
 import { setLogDestination } from '../src/observability/logger';
-import { installRuntime } from '../workers/build';
+import { installRuntime, processNodeOptions } from '../workers/build';
 import { compiledCli } from './pipeline';
 import type { BenchReport, ScenarioId, ScenarioResult } from './report';
 import { checkTargets, markdownReport, markdownTable, ratiosOf, scenarioIds } from './report';
@@ -125,6 +125,8 @@ async function main(): Promise<number> {
       stdio: 'inherit',
     });
     env.WORKFLOW_BUNDLE_PATH ??= path.join(outDir, 'workflow-bundle.js');
+    // ...and with the image's V8 settings, unless --env NODE_OPTIONS=... says otherwise.
+    env.NODE_OPTIONS ??= processNodeOptions;
     execFileSync(process.execPath, [compiledCli, 'bundle-workflows', env.WORKFLOW_BUNDLE_PATH], { stdio: 'inherit' });
   }
   const base = loadConfig({ ...process.env, ...env });

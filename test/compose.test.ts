@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { Env, HostedProvider, loadConfig } from '../src/config';
+import { processNodeOptions } from '../workers/build';
 import { fraudSearchAttributes } from '../src/search-attributes';
 
 const root = path.resolve(__dirname, '..');
@@ -144,6 +145,15 @@ describe('docker-compose.yml', () => {
     const compiled = path.posix.join(outDir, path.posix.relative(rootDir, 'src/cli/main.ts')).replace(/\.ts$/, '.js');
     expect(compiled).toBe('dist/src/cli/main.js');
     expect(fs.existsSync(path.join(root, 'src/cli/main.ts'))).toBe(true);
+  });
+
+  it('runs the image with the prebuilt workflow bundle and the V8 settings the benchmark measured', () => {
+    const dockerfile = read('Dockerfile');
+    const env = (key: string) => new RegExp(`^ENV\\s+${key}=(\\S+)\\s*$`, 'm').exec(dockerfile)?.[1];
+    expect(env('NODE_OPTIONS')).toBe(processNodeOptions);
+    const bundlePath = env('WORKFLOW_BUNDLE_PATH');
+    expect(bundlePath).toBe('/app/dist/workflow-bundle.js');
+    expect(dockerfile).toContain(`bundle-workflows ${path.posix.relative('/app', bundlePath ?? '')}`);
   });
 
   it('publishes Kafka, Temporal and Ollama on the host addresses the code defaults to', () => {

@@ -147,7 +147,7 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       paths,
       activitiesPerWorkflow: received.length > 0 ? Math.round((activities / received.length) * 100) / 100 : undefined,
       resources,
-      settings: settingsOf(config),
+      settings: { ...settingsOf(config), NODE_OPTIONS: setup.env.NODE_OPTIONS ?? '' },
     };
     return { result, overheads };
   } finally {
