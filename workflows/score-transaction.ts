@@ -9,7 +9,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
   defineQuery,
   isCancellation,
   proxyActivities,
@@ -90,10 +89,13 @@ const publishing = {
 
 /** Reading and adding to the budget ledger: quick, retried briefly; a ledger outage must not block decisions. */
 const budgeting = {
-  startToCloseTimeout: '10s',
-  scheduleToCloseTimeout: '30s',
+  startToCloseTimeout: 10_000,
+  scheduleToCloseTimeout: 30_000,
   retry: { initialInterval: '500ms', maximumInterval: '5s' },
 } as const;
+
+/** The decision deadline has passed: no further model or ledger call is made. */
+class DeadlinePassed extends Error {}
 
 function failureDetail(err: unknown): { outcome: ModelCall['outcome']; error: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -159,10 +161,20 @@ export async function decideTransaction(
 
   const models = proxyActivities<FraudflowActivities>({ startToCloseTimeout: '1m' });
   const localModels = proxyLocalActivities<FraudflowActivities>({ startToCloseTimeout: '1m' });
-  const { readHostedSpend, recordHostedSpend } = proxyActivities<FraudflowActivities>({
-    taskQueue: settings.taskQueues.orchestration,
-    ...budgeting,
-  });
+  const ledger = proxyActivities<FraudflowActivities>({ taskQueue: settings.taskQueues.orchestration, ...budgeting });
+
+  /**
+   * The decision deadline, enforced by the server through each model and ledger call's schedule-to-close timeout
+   * (at most the time left) rather than by a workflow timer: no timer to start, cancel and later fire for every
+   * transaction. A call cut off by the deadline fails at the deadline; past it, no call is made.
+   */
+  const remainingMs = () => settings.deadlineMs - (Date.now() - startedAt);
+  function withinDeadline<T extends { scheduleToCloseTimeout?: number }>(options: T): T {
+    const left = remainingMs();
+    if (left <= 0) throw new DeadlinePassed();
+    return { ...options, scheduleToCloseTimeout: Math.min(options.scheduleToCloseTimeout ?? left, left) };
+  }
+
   const modelCalls = status.modelCalls;
   const reasons: string[] = [];
 
@@ -180,9 +192,13 @@ export async function decideTransaction(
   async function budgetLeft(): Promise<boolean> {
     if (settings.budget.dailyUsd <= 0) return false;
     try {
-      return (await readHostedSpend({ day })) < settings.budget.dailyUsd;
+      return (
+        (await ledger.readHostedSpend.executeWithOptions(withinDeadline(budgeting), [{ day }])) <
+        settings.budget.dailyUsd
+      );
     } catch (err) {
-      if (isCancellation(err)) throw err;
+      if (isCancellation(err) || err instanceof DeadlinePassed) throw err;
+      if (remainingMs() <= 0) throw new DeadlinePassed();
       reasons.push('hosted budget ledger unreadable: treated as spent');
       return false;
     }
@@ -194,10 +210,8 @@ export async function decideTransaction(
     status.stage = 'local';
     const localStarted = Date.now();
     try {
-      const options = modelActivityOptions(
-        settings.taskQueues.localScoring,
-        settings.local,
-        `local model ${settings.local.model}`,
+      const options = withinDeadline(
+        modelActivityOptions(settings.taskQueues.localScoring, settings.local, `local model ${settings.local.model}`),
       );
       local = settings.localFirstPassAsLocalActivity
         ? await localModels.scoreWithLocalModel.executeWithOptions(
@@ -213,11 +227,12 @@ export async function decideTransaction(
       modelCalls.push(local.call);
       note(`local: ${local.assessment.riskScore.toFixed(2)} (confidence ${local.assessment.confidence.toFixed(2)})`);
     } catch (err) {
-      if (isCancellation(err)) throw err;
+      if (isCancellation(err) || err instanceof DeadlinePassed) throw err;
       const detail = failureDetail(err);
       modelCalls.push(failedCall('local', settings.local.model, 'local', detail, localStarted));
       note(`local: ${detail.outcome}`);
       reasons.push(`local model gave no usable answer (${firstLine(detail.error)})`);
+      if (remainingMs() <= 0) throw new DeadlinePassed();
     }
 
     // 3. Escalation when the first pass is ambiguous, invalid, or a rule demands it.
@@ -238,27 +253,33 @@ export async function decideTransaction(
       const attemptStarted = Date.now();
       try {
         hosted = await models.escalateToHostedModel.executeWithOptions(
-          modelActivityOptions(settings.taskQueues.hostedScoring, provider, `hosted ${provider.provider}`),
+          withinDeadline(
+            modelActivityOptions(settings.taskQueues.hostedScoring, provider, `hosted ${provider.provider}`),
+          ),
           [{ event, provider: provider.provider }],
         );
         modelCalls.push(hosted.call);
         note(`${provider.provider}: ${hosted.assessment.riskScore.toFixed(2)}`);
         if (hosted.call.costUsd > 0) {
-          await recordHostedSpend({
-            day,
-            spend: { callId: `${ids.budgetKey}:${provider.provider}`, costUsd: hosted.call.costUsd },
-          }).catch((err: unknown) => {
-            if (isCancellation(err)) throw err;
-            reasons.push('hosted spend could not be recorded in the budget ledger');
-          });
+          // Money spent is recorded even past the deadline: the ledger must not undercount.
+          await ledger
+            .recordHostedSpend({
+              day,
+              spend: { callId: `${ids.budgetKey}:${provider.provider}`, costUsd: hosted.call.costUsd },
+            })
+            .catch((err: unknown) => {
+              if (isCancellation(err)) throw err;
+              reasons.push('hosted spend could not be recorded in the budget ledger');
+            });
         }
         return;
       } catch (err) {
-        if (isCancellation(err)) throw err;
+        if (isCancellation(err) || err instanceof DeadlinePassed) throw err;
         const detail = failureDetail(err);
         modelCalls.push(failedCall(provider.provider, provider.provider, 'hosted', detail, attemptStarted));
         note(`${provider.provider}: ${detail.outcome}`);
         reasons.push(`hosted ${provider.provider} failed (${firstLine(detail.error)})`);
+        if (remainingMs() <= 0) throw new DeadlinePassed();
       }
     }
     // Every provider failed: no usable escalation.
@@ -269,11 +290,10 @@ export async function decideTransaction(
     // A rule decline is final; no model can approve it, so no model is asked.
     path = 'rules';
   } else {
-    const remaining = settings.deadlineMs - (Date.now() - startedAt);
     try {
-      await CancellationScope.withTimeout(remaining, scoreWithModels);
+      await scoreWithModels();
     } catch (err) {
-      if (!isCancellation(err)) throw err;
+      if (!(err instanceof DeadlinePassed)) throw err;
       note('deadline passed');
       reasons.push(`decision deadline of ${settings.deadlineMs / 1000}s passed before a usable model answer`);
       path = hosted ? 'escalated' : 'fallback';

@@ -17,7 +17,9 @@ import { startIngest } from '../../src/kafka/ingest';
 import { createModelClients } from '../../src/models/clients';
 import type { DeadLetter } from '../../src/schemas/dead-letter';
 import type { Decision } from '../../src/schemas/decision';
-import type { TransactionEventInput } from '../../src/schemas/transaction-event';
+import type { TransactionEvent, TransactionEventInput } from '../../src/schemas/transaction-event';
+import { scoringWorkflowId } from '../../workflows';
+import type { scoreTransactionWorkflow } from '../../workflows';
 import type { ScoringSettings } from '../../src/scoring/settings';
 import { taskQueuesFor } from '../../src/task-queues';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
@@ -182,6 +184,15 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
 let counter = 0;
 
 /** A valid, ordinary transaction; override what a test is about. */
+/** Starts one scoring workflow straight from a client (source `api`), on the pipeline's task queues. */
+export function startScoring(pipeline: TestPipeline, event: TransactionEvent) {
+  return pipeline.client.workflow.start<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
+    taskQueue: pipeline.settings.taskQueues.orchestration,
+    workflowId: scoringWorkflowId(event.transactionId),
+    args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
+  });
+}
+
 export function sampleTransaction(overrides: Partial<TransactionEventInput> = {}): TransactionEventInput {
   counter++;
   return {

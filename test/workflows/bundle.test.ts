@@ -8,12 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
-import { scoringWorkflowId } from '../../workflows';
-import type { scoreTransactionWorkflow } from '../../workflows';
 import { loadConfig } from '../../src/config';
 import { workflowCodeFor, writeWorkflowBundle } from '../../workers/build';
 import type { TestPipeline } from '../support/pipeline';
-import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+import { sampleTransaction, startScoring, startTestPipeline } from '../support/pipeline';
 
 describe('the prebuilt workflow bundle', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-bundle-'));
@@ -45,11 +43,7 @@ describe('the prebuilt workflow bundle', () => {
     });
     expect(pipeline.config.orchestration.bundlePath).toBe(file);
     const event = TransactionEvent.parse(sampleTransaction());
-    const handle = await pipeline.client.workflow.start<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
-      taskQueue: pipeline.settings.taskQueues.orchestration,
-      workflowId: scoringWorkflowId(event.transactionId),
-      args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
-    });
+    const handle = await startScoring(pipeline, event);
     const decision = Decision.parse(await handle.result());
     expect(decision.transactionId).toBe(event.transactionId);
     expect(decision.path).toBe('local');

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
-import { scoringWorkflowId, statusQuery } from '../../workflows';
-import type { scoreTransactionWorkflow } from '../../workflows';
+import { statusQuery } from '../../workflows';
 import type { TestPipeline } from '../support/pipeline';
-import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+import { sampleTransaction, startScoring, startTestPipeline } from '../support/pipeline';
 
 describe('scoreTransactionWorkflow on the real dev server', () => {
   let pipeline: TestPipeline;
@@ -16,11 +15,7 @@ describe('scoreTransactionWorkflow on the real dev server', () => {
 
   it('scores a transaction with the real local model, publishes and returns the decision', async () => {
     const event = TransactionEvent.parse(sampleTransaction());
-    const handle = await pipeline.client.workflow.start<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
-      taskQueue: pipeline.settings.taskQueues.orchestration,
-      workflowId: scoringWorkflowId(event.transactionId),
-      args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
-    });
+    const handle = await startScoring(pipeline, event);
     const decision = Decision.parse(await handle.result());
 
     expect(decision.transactionId).toBe(event.transactionId);
@@ -46,6 +41,14 @@ describe('scoreTransactionWorkflow on the real dev server', () => {
     const status = await handle.query(statusQuery);
     expect(status.stage).toBe('done');
     expect(status.decision?.decision).toBe(decision.decision);
+
+    // The decision deadline rides on the calls' schedule-to-close timeouts: no workflow timer per transaction, and the
+    // decision's search attributes go out with the completion (one visibility write fewer).
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(0);
+    const upsert = events.findIndex((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+    expect(upsert).toBeGreaterThan(0);
+    expect(events[upsert + 1]?.workflowExecutionCompletedEventAttributes).toBeDefined();
 
     const [published] = await pipeline.waitForDecisions(1);
     expect(published).toEqual(decision);
