@@ -39,6 +39,7 @@ const usage = `usage: npm run bench -- [options]
   --replay-count N       rows in the replay scenario (default 20000, whatever --count says)
   --real-rate R          pacing for real-model, events/s (default 80% of a sequential caller's rate)
   --direct-calls N       sequential direct calls to Ollama in real-model (default 20)
+  --profile DIR          V8 CPU profiles of the worker and ingest processes (read with bench/profile-summary.ts)
   --half-load-rate R     pace half-load-overhead at R/s instead of half of streaming-instant's throughput
   --env KEY=VALUE        configuration for every scenario (repeatable), e.g. INGEST_MAX_IN_FLIGHT=128,
                          ORCHESTRATION_WORKFLOW_TASK_SLOTS=80, WORKFLOW_CACHE_SIZE=500 (see .env.example)
@@ -79,6 +80,7 @@ async function main(): Promise<number> {
       'real-rate': { type: 'string' },
       'direct-calls': { type: 'string', default: '20' },
       'half-load-rate': { type: 'string' },
+      profile: { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
       eager: { type: 'boolean', default: false },
       'bare-like': { type: 'string' },
@@ -179,6 +181,7 @@ async function main(): Promise<number> {
             model: { latencyMs: 0 },
             env,
             logDir: outDir,
+            profileDir: values.profile ? path.resolve(values.profile) : undefined,
             log,
           })
         ).result;
@@ -192,6 +195,7 @@ async function main(): Promise<number> {
             model: { latencyMs: 200 },
             env,
             logDir: outDir,
+            profileDir: values.profile ? path.resolve(values.profile) : undefined,
             log,
           })
         ).result;
@@ -215,6 +219,7 @@ async function main(): Promise<number> {
             model: { latencyMs: 0 },
             env,
             logDir: outDir,
+            profileDir: values.profile ? path.resolve(values.profile) : undefined,
             log,
           })
         ).result;

@@ -44,10 +44,11 @@ async function startCli(
   env: Record<string, string>,
   logFile: string,
   ready: string,
+  nodeArgs: string[] = [],
   timeoutMs = 120_000,
 ): Promise<PipelineProcess> {
   const out = fs.openSync(logFile, 'w');
-  const child: ChildProcess = spawn(process.execPath, [compiledCli, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, compiledCli, ...args], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', out, out],
@@ -97,7 +98,13 @@ export interface RunningPipeline {
  * Starts the worker process, then the ingest; `logDir` receives `<scenario>-worker.log` and `<scenario>-ingest.log`.
  * The workers load the bundle at `setup.env.WORKFLOW_BUNDLE_PATH` when set (as a production image does).
  */
-export async function startPipeline(setup: ScenarioSetup, logDir: string): Promise<RunningPipeline> {
+export async function startPipeline(
+  setup: ScenarioSetup,
+  logDir: string,
+  opts: { profileDir?: string } = {},
+): Promise<RunningPipeline> {
+  // `--profile DIR`: V8 CPU profiles of both processes, written when they exit (bench/profile-summary.ts reads them).
+  const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
   const { config, topics, taskQueues } = setup;
   const env: Record<string, string> = {
     ...setup.env,
@@ -113,6 +120,7 @@ export async function startPipeline(setup: ScenarioSetup, logDir: string): Promi
     env,
     path.join(logDir, `${setup.id}-worker.log`),
     'fraudflow worker polling',
+    nodeArgs,
   );
   let ingest: PipelineProcess;
   try {

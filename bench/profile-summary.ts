@@ -28,6 +28,10 @@ const CpuProfile = z.object({
 });
 type CpuProfile = z.infer<typeof CpuProfile>;
 
+/** This checkout, wherever it is: frames under it are fraudflow's own. */
+const repoRoot = path.resolve(__dirname, '..');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Line (0-based) where each webpack module of a development-mode bundle starts, in order. */
 type BundleMap = Array<{ line: number; module: string }>;
 const webpackRuntime = '(webpack runtime)';
@@ -62,12 +66,12 @@ function owner(url: string, functionName: string, lineNumber: number, bundle?: B
   if (bundle && /workflow-bundle-[0-9a-f]+\.js$/.test(url)) {
     const module = bundleModule(bundle, lineNumber);
     if (module === webpackRuntime) return `bundle: ${webpackRuntime}`;
-    if (module) return `bundle: ${owner(module.replace(/^\.\//, '/work/main/'), functionName, 0)}`;
+    if (module) return `bundle: ${owner(module.replace(/^\.\//, `${repoRoot}/`), functionName, 0)}`;
   }
   if (url.startsWith('node:')) return 'node internals';
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm?.[1]) return nm[1];
-  const project = /\/work\/main\/([^/]+)\//.exec(url);
+  const project = new RegExp(`${escapeRegExp(repoRoot)}/([^/]+)/`).exec(url);
   if (project?.[1]) return `fraudflow ${project[1]}/`;
   return url.replace(/^file:\/\//, '').slice(-60);
 }
@@ -75,7 +79,7 @@ function owner(url: string, functionName: string, lineNumber: number, bundle?: B
 function shortUrl(url: string): string {
   const i = url.lastIndexOf('node_modules/');
   if (i >= 0) return url.slice(i + 'node_modules/'.length);
-  return url.replace(/^file:\/\//, '').replace('/work/main/', '');
+  return url.replace(/^file:\/\//, '').replace(`${repoRoot}/`, '');
 }
 
 function summarize(file: string, profile: CpuProfile, top: number, bundle?: BundleMap): void {

@@ -127,7 +127,7 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
       : ours !== undefined && bare !== undefined
         ? {
             target: 'throughput ≥ 0.9 × bare Temporal',
-            measured: `${fmtRate(ours)}/s vs ${fmtRate(bare)}/s = ${(ours / bare).toFixed(2)} ×`,
+            measured: `${fmtRate(ours)}/s vs ${fmtRate(bare)}/s = ${(ours / bare).toFixed(3)} ×`,
             verdict: ours >= 0.9 * bare ? 'PASS' : 'MISS',
           }
         : {

@@ -4,9 +4,17 @@
  */
 import type { Money } from './schemas/money';
 
-/** ISO 4217 exponent (2 for USD, 0 for JPY, 3 for BHD), from ICU. */
+const exponents = new Map<string, number>();
+
+/** ISO 4217 exponent (2 for USD, 0 for JPY, 3 for BHD), from ICU; memoized, an Intl.NumberFormat is costly to build. */
 export function currencyExponent(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  let exponent = exponents.get(currency);
+  if (exponent === undefined) {
+    exponent =
+      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    exponents.set(currency, exponent);
+  }
+  return exponent;
 }
 
 /** Major units as a number, for thresholds and display only; money itself stays integral. */

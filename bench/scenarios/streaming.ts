@@ -34,6 +34,8 @@ export interface StreamingOptions {
   env: Record<string, string>;
   /** Where the worker and ingest processes write their logs. */
   logDir: string;
+  /** Write V8 CPU profiles of the worker and ingest processes here. */
+  profileDir?: string;
   /** Give up once no decision has arrived for this long. @default 60 s */
   stallMs?: number;
   log: (line: string) => void;
@@ -95,7 +97,7 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       overheads.push(latency - model);
     });
     cleanup.add('stop the decisions watcher', () => watcher.stop());
-    const pipeline = await startPipeline(setup, opts.logDir);
+    const pipeline = await startPipeline(setup, opts.logDir, { profileDir: opts.profileDir });
     let ingestCounters: { startRetries?: number } | undefined;
     cleanup.add('stop the pipeline', async () => {
       ingestCounters ??= await pipeline.close();
