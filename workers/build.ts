@@ -69,7 +69,8 @@ function workflowsEntry(): string {
   return entry;
 }
 
-const quietBundlerLogger = {
+/** The workflow bundler's logger: warnings and errors only. */
+export const quietBundlerLogger = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,

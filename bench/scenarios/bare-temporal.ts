@@ -9,7 +9,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { dataConverterFor } from '../../src/codec';
 import { createTransactionGenerator } from '../../src/generator/synthetic';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
-import { connectWorker } from '../../workers/build';
+import { connectWorker, quietBundlerLogger } from '../../workers/build';
 import { createBareActivities } from '../bare-activities';
 import {
   Cleanup,
@@ -37,15 +37,6 @@ export interface BareTemporalOptions {
   eager?: boolean;
   log: (line: string) => void;
 }
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};
 
 export async function runBareTemporal(opts: BareTemporalOptions): Promise<ScenarioResult> {
   const like = new Set(opts.like ?? []);
