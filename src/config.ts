@@ -21,6 +21,8 @@ const csv = z
 
 const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port');
 
+const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' });
+
 const boolFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -108,6 +110,13 @@ export const Env = z.object({
     .int()
     .min(256)
     .default(64 * 1024),
+
+  /** The online feature store (card history), any Redis-compatible server. */
+  FEATURE_STORE_URL: redisUrl.default('redis://127.0.0.1:6379/0'),
+  /** Whether `stack up` starts redis-server on FEATURE_STORE_URL's port. @default true when its host is loopback */
+  FEATURE_STORE_MANAGED: boolFlag.optional(),
+  /** A Redis 7 `redis-server` to run instead of the Debian build `stack up` extracts into the cache. */
+  REDIS_SERVER_BIN: z.string().min(1).optional(),
 
   OLLAMA_HOST: hostPort.default('127.0.0.1:11434'),
   OLLAMA_NUM_PARALLEL: z.coerce.number().int().min(1).default(2),
@@ -226,6 +235,11 @@ export interface Config {
     topics: { transactions: string; decisions: string; deadLetter: string };
   };
   ingest: { groupId: string; maxInFlight: number; maxEventBytes: number };
+  featureStore: {
+    url: string;
+    /** `stack up` runs redis-server for it (loopback hosts only); false: only health-checked. */
+    managed: boolean;
+  };
   localModel: {
     baseURL: string;
     /** Every local endpoint; the local worker balances across them. */
@@ -293,6 +307,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (env.SCORE_APPROVE_BELOW > env.SCORE_DECLINE_AT) {
     throw new ConfigError('invalid fraudflow configuration: SCORE_APPROVE_BELOW must not exceed SCORE_DECLINE_AT');
   }
+  const featureStore = resolveFeatureStore(env);
   const cacheDir = env.FRAUDFLOW_CACHE_DIR;
   const temporalHost = env.TEMPORAL_ADDRESS.split(':')[0] ?? '127.0.0.1';
   return {
@@ -319,6 +334,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxInFlight: env.INGEST_MAX_IN_FLIGHT,
       maxEventBytes: env.INGEST_MAX_EVENT_BYTES,
     },
+    featureStore,
     localModel: {
       baseURL: env.LOCAL_MODEL_BASE_URL,
       baseURLs: env.LOCAL_MODEL_BASE_URLS ?? [env.LOCAL_MODEL_BASE_URL],
@@ -384,6 +400,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
     },
   };
+}
+
+const loopbackHosts = new Set(['localhost', '[::1]']);
+
+function resolveFeatureStore(env: Env): Config['featureStore'] {
+  const url = new URL(env.FEATURE_STORE_URL);
+  const loopback = loopbackHosts.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+  const managed = env.FEATURE_STORE_MANAGED ?? loopback;
+  // The managed server is a plain local redis-server: no TLS, reachable on this machine only.
+  if (managed && (!loopback || url.protocol !== 'redis:')) {
+    throw new ConfigError(
+      'invalid fraudflow configuration: FEATURE_STORE_MANAGED=true needs a redis:// FEATURE_STORE_URL on a loopback ' +
+        'host (stack up starts redis-server on this machine); set FEATURE_STORE_MANAGED=false for another server',
+    );
+  }
+  return { url: env.FEATURE_STORE_URL, managed };
 }
 
 function resolveApiKeys(env: Env, source: NodeJS.ProcessEnv): ReadonlyMap<string, string> {

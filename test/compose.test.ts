@@ -23,6 +23,9 @@ const ComposeService = z.object({
   // Mapping form only, every value set: a pass-through `KEY:` would make the containers depend on the host.
   environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
   ports: z.array(z.string()).optional(),
+  volumes: z.array(z.string()).optional(),
+  healthcheck: z.object({ test: z.array(z.string()) }).optional(),
+  depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
 });
 type ComposeService = z.infer<typeof ComposeService>;
 const ComposeFile = z.object({ services: z.record(z.string(), ComposeService) });
@@ -59,7 +62,7 @@ function service(name: string): ComposeService {
   return s;
 }
 
-/** The services built from this repository's Dockerfile, as opposed to the Kafka/Temporal/Ollama images. */
+/** The services built from this repository's Dockerfile, as opposed to the Kafka/Temporal/Ollama/Redis images. */
 const projectServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
 
 function environmentOf(s: ComposeService): Record<string, string> {
@@ -106,6 +109,7 @@ function listenPorts() {
     temporalUi: Number(flagValue(temporal, '--ui-port') ?? 8233),
     kafka: { advertised: internal?.port, bound: bound?.port },
     ollama: splitHostPort(environmentOf(service('ollama')).OLLAMA_HOST ?? '0.0.0.0:11434').port,
+    redis: Number(flagValue(service('redis').command ?? [], '--port') ?? 6379),
   };
 }
 
@@ -118,6 +122,7 @@ describe('docker-compose.yml', () => {
         'kafka',
         'temporal',
         'ollama',
+        'redis',
         'worker-orchestration',
         'worker-local-scoring',
         'worker-hosted-scoring',
@@ -156,9 +161,10 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toContain(`bundle-workflows ${path.posix.relative('/app', bundlePath ?? '')}`);
   });
 
-  it('publishes Kafka, Temporal and Ollama on the host addresses the code defaults to', () => {
+  it('publishes Kafka, Temporal, Ollama and Redis on the host addresses the code defaults to', () => {
     const listen = listenPorts();
     const broker = splitHostPort(defaults.kafka.brokers[0] ?? '');
+    const featureStore = new URL(defaults.featureStore.url);
     const temporal = splitHostPort(defaults.temporal.address);
     const ollama = splitHostPort(defaults.env.OLLAMA_HOST);
 
@@ -172,6 +178,11 @@ describe('docker-compose.yml', () => {
       hostIp: ollama.host,
       hostPort: ollama.port,
       containerPort: listen.ollama,
+    });
+    expect(publishedPorts(service('redis'))).toContainEqual({
+      hostIp: featureStore.hostname,
+      hostPort: Number(featureStore.port),
+      containerPort: listen.redis,
     });
 
     // Kafka hands clients the advertised address of the listener they reached, so the published container port
@@ -229,12 +240,14 @@ describe('docker-compose.yml', () => {
       expect(config.localModel.baseURL, name).toBe(`http://ollama:${listen.ollama}/v1`);
       const standIn = config.hosted.providers.find((p) => p.apiKeyEnv === 'FRONTIER_STANDIN_API_KEY');
       expect(standIn?.baseURL, name).toBe(`http://ollama:${listen.ollama}/v1`);
+      expect(config.featureStore, name).toEqual({ url: `redis://redis:${listen.redis}/0`, managed: false });
       // Inside a container, loopback is the container itself.
       const addresses = [
         config.temporal.address,
         ...config.kafka.brokers,
         config.env.OLLAMA_HOST,
         config.localModel.baseURL,
+        config.featureStore.url,
       ];
       addresses.push(...config.hosted.providers.map((p) => p.baseURL));
       expect(
@@ -242,6 +255,27 @@ describe('docker-compose.yml', () => {
         name,
       ).toEqual([]);
     }
+  });
+
+  it('gives every project service the Redis feature store, declared in config.ts, once Redis answers PING', () => {
+    expect(Object.keys(Env.shape)).toContain('FEATURE_STORE_URL');
+    expect(projectServices.map(([name]) => name).sort()).toEqual(
+      ['ingest', 'worker-hosted-scoring', 'worker-local-scoring', 'worker-orchestration'].sort(),
+    );
+    for (const [name, s] of projectServices) {
+      expect(environmentOf(s).FEATURE_STORE_URL, name).toBe(`redis://redis:${listenPorts().redis}/0`);
+      expect(s.depends_on?.redis, name).toEqual({ condition: 'service_healthy' });
+    }
+  });
+
+  it('runs Redis 7 with an append-only file on a volume and a redis-cli ping healthcheck', () => {
+    const redis = service('redis');
+    expect(redis.image).toMatch(/^(redis:7|valkey\/valkey:[78])[.-]/);
+    const command = redis.command ?? [];
+    expect(flagValue(command, '--appendonly')).toBe('yes');
+    // The official images run in /data, the volume holding the append-only file.
+    expect(redis.volumes).toContainEqual(expect.stringMatching(/^[\w-]+:\/data$/));
+    expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', '-p', String(listenPorts().redis), 'ping']);
   });
 
   it('registers every search attribute of src/search-attributes.ts with its type on the Temporal dev server', () => {

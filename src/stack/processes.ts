@@ -42,6 +42,14 @@ export function isOurProcess(rec: PidRecord): boolean {
   }
 }
 
+/** A liveness probe for `waitFor`: the process recorded in `pidFile` still runs. */
+export function alive(pidFile: string): () => boolean {
+  return () => {
+    const rec = readPid(pidFile);
+    return rec !== undefined && isOurProcess(rec);
+  };
+}
+
 export interface DetachedSpec {
   command: string;
   args: string[];

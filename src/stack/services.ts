@@ -1,6 +1,7 @@
 /**
- * The three services of the local stack: a Temporal dev server, a single-node KRaft Kafka broker and Ollama with a
- * quantized model. Each knows how to provision itself into the cache, start detached, and prove real health.
+ * The services of the local stack: a Temporal dev server, a single-node KRaft Kafka broker, Ollama with a quantized
+ * model and the codec server (the Redis feature store is in feature-store.ts). Each knows how to provision itself
+ * into the cache, start detached, and prove real health.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import type { Config } from '../config';
 import { fraudSearchAttributes } from '../search-attributes';
 import type { StackLayout } from './layout';
 import { versions } from './layout';
-import { requireTool, runToLog, spawnDetached, StackError, waitFor, isOurProcess, readPid } from './processes';
+import { alive, requireTool, runToLog, spawnDetached, StackError, waitFor } from './processes';
 
 export interface Endpoint {
   name: string;
@@ -21,9 +22,18 @@ export interface Endpoint {
 }
 
 export interface StackService {
-  readonly name: 'temporal' | 'kafka' | 'ollama' | 'codec';
+  readonly name: 'temporal' | 'kafka' | 'ollama' | 'codec' | 'redis';
+  /** False when the service runs elsewhere: `up` only waits for its health, never starts it. */
+  readonly managed: boolean;
   /** Host/ports the service binds; checked for conflicts before start. */
-  readonly ports: Array<{ host: string; port: number; env: string }>;
+  readonly ports: Array<{
+    host: string;
+    port: number;
+    /** The variable that moves the port. */
+    env: string;
+    /** Another way out, added to the message when the port is taken. */
+    alternative?: string;
+  }>;
   readonly pidFile: string;
   readonly logFile: string;
   /** Builds or downloads into the cache when missing. */
@@ -40,13 +50,6 @@ export interface StackService {
 function splitHostPort(hp: string): { host: string; port: number } {
   const i = hp.lastIndexOf(':');
   return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
-}
-
-function alive(pidFile: string): () => boolean {
-  return () => {
-    const rec = readPid(pidFile);
-    return rec !== undefined && isOurProcess(rec);
-  };
 }
 
 const goFix = 'Install Go 1.22 or newer (https://go.dev/dl) and put `go` on PATH.';
@@ -83,6 +86,7 @@ export function temporalService(config: Config, layout: StackLayout): StackServi
 
   return {
     name: 'temporal',
+    managed: true,
     ports: [
       { host, port, env: 'TEMPORAL_ADDRESS' },
       { host, port: uiPort, env: 'TEMPORAL_UI_PORT' },
@@ -245,6 +249,7 @@ export function kafkaService(config: Config, layout: StackLayout): StackService 
 
   return {
     name: 'kafka',
+    managed: true,
     ports: [
       { host, port, env: 'KAFKA_BROKERS' },
       { host, port: controllerPort, env: 'KAFKA_CONTROLLER_PORT' },
@@ -419,6 +424,7 @@ export function ollamaService(config: Config, layout: StackLayout): StackService
 
   return {
     name: 'ollama',
+    managed: true,
     ports: [{ host, port, env: 'OLLAMA_HOST' }],
     pidFile,
     logFile,
@@ -544,6 +550,7 @@ export function codecService(config: Config, layout: StackLayout): StackService 
 
   return {
     name: 'codec',
+    managed: true,
     ports: [{ host, port, env: 'CODEC_SERVER_PORT' }],
     pidFile,
     logFile,

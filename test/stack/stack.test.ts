@@ -3,18 +3,21 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { fraudSearchAttributes } from '../../src/search-attributes';
-import { StackError, stackStatus, stackUp } from '../../src/stack';
+import { pingFeatureStore, StackError, stackStatus, stackUp } from '../../src/stack';
+import { featureStoreService } from '../../src/stack/feature-store';
+import { stackLayout } from '../../src/stack/layout';
 
 const config = loadConfig();
 
 describe('stack', () => {
   it('reports every service running and healthy', async () => {
     const status = await stackStatus(config);
-    expect(status.map((s) => s.name)).toEqual(['temporal', 'kafka', 'ollama', 'codec']);
+    expect(status.map((s) => s.name)).toEqual(['temporal', 'kafka', 'ollama', 'codec', 'redis']);
     for (const s of status) expect(s, s.name).toMatchObject({ running: true, healthy: true });
   });
 
@@ -44,6 +47,60 @@ describe('stack', () => {
     }
   });
 
+  it('runs the Redis feature store on FEATURE_STORE_URL: PONG, writes readable back, append-only file on', async () => {
+    expect(config.featureStore.managed).toBe(true);
+    await expect(pingFeatureStore(config.featureStore.url)).resolves.toBeUndefined();
+    const redis = new Redis(config.featureStore.url, { maxRetriesPerRequest: 1 });
+    const key = `test-stack:${process.pid}:${Date.now()}`;
+    try {
+      await redis.rpush(key, 'tx-1', 'tx-2');
+      expect(await redis.lrange(key, 0, -1)).toEqual(['tx-1', 'tx-2']);
+      expect(await redis.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      expect(await redis.config('GET', 'dir')).toEqual(['dir', stackLayout(config).redisData]);
+      expect(await redis.info('server')).toMatch(/^redis_version:7\./m);
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
+  });
+
+  it('only health-checks a feature store with FEATURE_STORE_MANAGED=false, naming both variables when it is down', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-stack-'));
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const closedPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    try {
+      const external = (url: string) => {
+        const other = loadConfig({
+          ...process.env,
+          FRAUDFLOW_DATA_DIR: dataDir,
+          FEATURE_STORE_URL: url,
+          FEATURE_STORE_MANAGED: 'false',
+        });
+        return featureStoreService(other, stackLayout(other));
+      };
+      const down = external(`redis://127.0.0.1:${closedPort}/0`);
+      expect(down.managed).toBe(false);
+      expect(down.ports).toEqual([]);
+      await down.provision();
+      down.start();
+      expect(fs.existsSync(down.pidFile)).toBe(false);
+      expect(await down.healthy()).toBe(false);
+      const err = await down.ready(1500).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StackError);
+      expect((err as Error).message).toContain(`127.0.0.1:${closedPort}`);
+      expect((err as Error).message).toContain('FEATURE_STORE_URL');
+      expect((err as Error).message).toContain('FEATURE_STORE_MANAGED=false');
+
+      const up = external(config.featureStore.url);
+      await expect(up.ready(5000)).resolves.toBeUndefined();
+      expect(await up.healthy()).toBe(true);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('serves the Temporal Web UI', async () => {
     const res = await fetch(config.temporal.uiUrl);
     expect(res.status).toBe(200);
@@ -55,6 +112,7 @@ describe('stack', () => {
     await stackUp(config, { log: (l) => lines.push(l) });
     expect(lines.filter((l) => l.startsWith('starting'))).toEqual([]);
     expect(lines.join('\n')).toContain(config.temporal.uiUrl);
+    expect(lines.join('\n')).toContain(config.featureStore.url);
   });
 
   it('names the port and the variable to change when a port is taken by another process', async () => {
