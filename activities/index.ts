@@ -6,6 +6,8 @@ import { createModelScoringActivities } from './model-scoring';
 import { createPublishingActivities } from './publishing';
 import { createBudgetActivities } from './budget';
 import { createReplayActivities } from './replay';
+import { createFeatureActivities } from './card-features';
+import type { CardHistoryStore } from '../src/features/store';
 import type { ReplayStore } from '../src/replay/store';
 import type { TaskQueues } from '../src/task-queues';
 
@@ -15,6 +17,7 @@ export { createModelScoringActivities } from './model-scoring';
 export { createPublishingActivities } from './publishing';
 export { createBudgetActivities } from './budget';
 export { createReplayActivities } from './replay';
+export { createFeatureActivities } from './card-features';
 
 /** Every fraudflow activity; workers register the subset for their task queue. */
 export function createActivities(deps: {
@@ -25,8 +28,10 @@ export function createActivities(deps: {
   taskQueues: TaskQueues;
   store: ReplayStore;
   kafka: Kafka;
+  featureStore: CardHistoryStore;
 }) {
   return {
+    ...createFeatureActivities({ store: deps.featureStore }),
     ...createModelScoringActivities(deps),
     ...createPublishingActivities(deps),
     ...createBudgetActivities(deps),

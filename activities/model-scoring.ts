@@ -1,6 +1,8 @@
 /**
- * Scoring activities: thin adapters from a transaction to an OpenAI-compatible chat completion and back to a
- * validated RiskAssessment. Failures leave as typed Temporal failures (src/errors.ts); Temporal retries them.
+ * Scoring activities: thin adapters from a transaction and its card's features to an OpenAI-compatible model and
+ * back to a RiskAssessment. The local first pass embeds the transaction and calibrates a probe's log-odds with the
+ * features (the policy file says how); escalation asks a hosted model for its own assessment. Failures leave as
+ * typed Temporal failures (src/errors.ts); Temporal retries them.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,14 +14,16 @@ import { recordModelCall } from '../src/observability/metrics';
 import { modelDigest } from '../src/models/clients';
 import type { ModelClients, ModelTarget } from '../src/models/clients';
 import type { ModelCall } from '../src/schemas/decision';
-import {
-  localRiskAssessmentJsonSchema,
-  RiskAssessment,
-  riskAssessmentJsonSchema,
-} from '../src/schemas/risk-assessment';
+import type { RiskAssessment } from '../src/schemas/risk-assessment';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
 import { buildScoringMessages } from '../src/scoring/prompt';
-import { z } from 'zod';
+import { generateAssessment } from '../src/models/assessment';
+import { calibrate } from '../src/scoring/calibration';
+import { logit, predictLogit } from '../src/scoring/logistic';
+import type { LogisticModel } from '../src/scoring/logistic';
+import type { LoadedPolicy, ScoringPolicyFile } from '../src/scoring/policy-file';
+import { embedFirstPass, firstPassText } from '../src/models/first-pass';
+import type { CardFeatures } from '../src/schemas/card-features';
 
 export interface ModelScore {
   assessment: RiskAssessment;
@@ -28,15 +32,16 @@ export interface ModelScore {
 
 export interface ScoreRequest {
   event: TransactionEvent;
+  /** The card's point-in-time history features: in the first pass's input and in the hosted prompt. */
+  features: CardFeatures;
+  /** The scoring policy the workflow was started with; the local worker refuses to score with another. */
+  policyHash?: string;
 }
 
 export interface EscalationRequest extends ScoreRequest {
   /** Hosted provider name from config. */
   provider: string;
 }
-
-/** Most answers are ~40 tokens; the cap bounds cost and latency when a model rambles. */
-const maxAnswerTokens = 200;
 
 function costUsd(target: ModelTarget, inputTokens: number, outputTokens: number): number {
   return (inputTokens * target.inputUsdPerMTok + outputTokens * target.outputUsdPerMTok) / 1_000_000;
@@ -55,7 +60,7 @@ function circuitOpen(provider: string, detail: string, transactionId: string): A
 async function scoreWith(
   target: ModelTarget,
   event: TransactionEvent,
-  redactedFields: readonly string[],
+  callModel: () => Promise<ModelScore>,
 ): Promise<ModelScore> {
   const info = Context.current().info;
   const logContext = {
@@ -69,7 +74,7 @@ async function scoreWith(
   const started = performance.now();
   target.inFlight++;
   try {
-    const score = await callModel(target, event, redactedFields);
+    const score = await callModel();
     target.breaker.onSuccess();
     recordModelCall(score.call);
     return score;
@@ -88,53 +93,117 @@ async function scoreWith(
   }
 }
 
-async function callModel(
+/** The local model's raw output for the policy's first pass: log-odds of fraud, before calibration. */
+async function rawFirstPass(
   target: ModelTarget,
-  event: TransactionEvent,
-  redactedFields: readonly string[],
-): Promise<ModelScore> {
-  const context = { provider: target.provider, model: target.model, transactionId: event.transactionId };
-  if (target.misconfigured) {
-    throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
+  req: ScoreRequest,
+  policy: ScoringPolicyFile,
+  context: { provider: string; model: string; transactionId: string },
+): Promise<{ logit: number; confidence: number; reasons: string[]; inputTokens: number; outputTokens: number }> {
+  if (policy.firstPass.kind === 'generated-score') {
+    const messages = buildScoringMessages(req.event, 'local', [], req.features);
+    const generated = await generateAssessment(target, messages, context, Context.current().cancellationSignal);
+    const { riskScore, confidence, reasons } = generated.assessment;
+    return { logit: logit(riskScore), confidence, reasons, ...generated };
   }
-  const started = performance.now();
-  let completion;
+  return embeddingLogit(target, req, policy.firstPass.probe, context);
+}
+
+/** The probe's log-odds over the model's embedding; an unusable embedding is invalid output, retried then escalated. */
+async function embeddingLogit(
+  target: ModelTarget,
+  req: ScoreRequest,
+  probe: LogisticModel,
+  context: { provider: string; model: string; transactionId: string },
+): Promise<{ logit: number; confidence: number; reasons: string[]; inputTokens: number; outputTokens: number }> {
+  let embedded;
   try {
-    completion = await target.client.chat.completions.create(
-      {
-        model: target.model,
-        messages: buildScoringMessages(event, target.tier, redactedFields),
-        response_format: {
-          type: 'json_schema',
-          json_schema: {
-            name: 'risk_assessment',
-            strict: true,
-            schema: target.constrainedScores ? localRiskAssessmentJsonSchema : riskAssessmentJsonSchema,
-          },
-        },
-        temperature: 0,
-        max_tokens: maxAnswerTokens,
-      },
-      { signal: Context.current().cancellationSignal },
-    );
+    const text = firstPassText(req.event, req.features);
+    embedded = await embedFirstPass(target.client, target.model, text, Context.current().cancellationSignal);
   } catch (err) {
     throw classifyModelError(err, context).toApplicationFailure();
   }
-  const latencyMs = Math.round(performance.now() - started);
-  const content = completion.choices[0]?.message?.content ?? '';
-  const assessment = parseAssessment(content, context);
-  const inputTokens = completion.usage?.prompt_tokens ?? 0;
-  const outputTokens = completion.usage?.completion_tokens ?? 0;
+  const { embedding, inputTokens } = embedded;
+  if (embedding.length === 0 || !embedding.every(Number.isFinite)) {
+    throw new InvalidModelOutputError(
+      `${target.provider} returned an unusable embedding (${embedding.length} values)`,
+      context,
+    ).toApplicationFailure();
+  }
+  if (embedding.length !== probe.weights.length) {
+    // Another model behind the endpoint than the policy was tuned on: retrying cannot help.
+    const message = `${target.model} returned ${embedding.length} dimensions; the scoring policy's probe expects ${probe.weights.length} (tune a policy for this model)`;
+    throw new ModelCallError(message, ModelFailureType.misconfigured, context).toApplicationFailure();
+  }
+  return { logit: predictLogit(probe, embedding), confidence: 1, reasons: [], inputTokens, outputTokens: 0 };
+}
+
+/** First pass: the local model's raw output, calibrated with the card's features into a fraud probability. */
+async function scoreFirstPass(target: ModelTarget, req: ScoreRequest, policy: LoadedPolicy): Promise<ModelScore> {
+  const context = { provider: target.provider, model: target.model, transactionId: req.event.transactionId };
+  if (target.misconfigured) {
+    throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
+  }
+  if (req.policyHash !== undefined && req.policyHash !== policy.hash) {
+    throw ApplicationFailure.create({
+      type: ModelFailureType.misconfigured,
+      message: `this worker scores with policy ${policy.hash} (${policy.file}); the workflow asked for ${req.policyHash}`,
+      nonRetryable: true,
+    });
+  }
+  const started = performance.now();
+  const raw = await rawFirstPass(target, req, policy.policy, context);
+  const calibrated = calibrate(policy.policy.calibration, req.event, req.features, raw.logit);
+  const assessment: RiskAssessment = {
+    riskScore: calibrated.probability,
+    confidence: raw.confidence,
+    reasons: [...calibrated.drivers, ...raw.reasons.slice(0, 1)].slice(0, 5),
+  };
   return {
     assessment,
     call: {
       provider: target.provider,
-      model: completion.model || target.model,
+      model: target.model,
       tier: target.tier,
       endpoint: target.endpoint,
-      modelDigest: (await modelDigest(target)) ?? completion.system_fingerprint ?? undefined,
+      modelDigest: await modelDigest(target),
       outcome: 'ok',
-      latencyMs,
+      latencyMs: Math.round(performance.now() - started),
+      inputTokens: raw.inputTokens,
+      outputTokens: raw.outputTokens,
+      costUsd: 0,
+      riskScore: assessment.riskScore,
+      confidence: assessment.confidence,
+      rawScore: Math.round(raw.logit * 1e4) / 1e4,
+      attempt: Context.current().info.attempt,
+    },
+  };
+}
+
+/** Escalation: the hosted model's own assessment of the redacted transaction and its card's features. */
+async function escalate(
+  target: ModelTarget,
+  req: ScoreRequest,
+  redactedFields: readonly string[],
+): Promise<ModelScore> {
+  const context = { provider: target.provider, model: target.model, transactionId: req.event.transactionId };
+  if (target.misconfigured) {
+    throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
+  }
+  const started = performance.now();
+  const messages = buildScoringMessages(req.event, target.tier, redactedFields, req.features);
+  const generated = await generateAssessment(target, messages, context, Context.current().cancellationSignal);
+  const { assessment, inputTokens, outputTokens } = generated;
+  return {
+    assessment,
+    call: {
+      provider: target.provider,
+      model: generated.model,
+      tier: target.tier,
+      endpoint: target.endpoint,
+      modelDigest: await modelDigest(target),
+      outcome: 'ok',
+      latencyMs: Math.round(performance.now() - started),
       inputTokens,
       outputTokens,
       costUsd: costUsd(target, inputTokens, outputTokens),
@@ -145,36 +214,12 @@ async function callModel(
   };
 }
 
-/** An LLM's answer is untrusted input: parse JSON, then the schema; either failure is InvalidModelOutput. */
-function parseAssessment(
-  content: string,
-  context: { provider: string; model: string; transactionId: string },
-): RiskAssessment {
-  let json: unknown;
-  try {
-    json = JSON.parse(content);
-  } catch {
-    throw new InvalidModelOutputError(
-      `${context.provider} answered non-JSON: ${content.slice(0, 200)}`,
-      context,
-    ).toApplicationFailure();
-  }
-  const parsed = RiskAssessment.safeParse(json);
-  if (!parsed.success) {
-    throw new InvalidModelOutputError(
-      `${context.provider} answered JSON that is not a RiskAssessment:\n${z.prettifyError(parsed.error)}`,
-      context,
-    ).toApplicationFailure();
-  }
-  return parsed.data;
-}
-
 export function createModelScoringActivities(deps: { config: Config; models: ModelClients }) {
   /** First pass on a local model server (full view of the transaction, data stays in the network). */
   const scoreWithLocalModel = (req: ScoreRequest): Promise<ModelScore> => {
     const target = deps.models.local.acquire();
     if (!target) throw circuitOpen('local', 'every local endpoint is open', req.event.transactionId);
-    return scoreWith(target, req.event, deps.config.hosted.redactedFields);
+    return scoreWith(target, req.event, () => scoreFirstPass(target, req, deps.config.scoringPolicy));
   };
 
   /** Escalation to one hosted provider (redacted view only). The workflow walks the provider chain. */
@@ -190,7 +235,7 @@ export function createModelScoringActivities(deps: { config: Config; models: Mod
     if (!target.breaker.tryAcquire()) {
       throw circuitOpen(req.provider, `retry in ${target.breaker.retryInMs()}ms`, req.event.transactionId);
     }
-    return scoreWith(target, req.event, deps.config.hosted.redactedFields);
+    return scoreWith(target, req.event, () => escalate(target, req, deps.config.hosted.redactedFields));
   };
 
   return { scoreWithLocalModel, escalateToHostedModel };

@@ -4,12 +4,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import type { PreparedReplay, ReplayChunk, ReplayResultRow, ReplaySource } from '../src/replay/contracts';
-import { describeSource } from '../src/replay/contracts';
+import { describeSource, inScoringWindow } from '../src/replay/contracts';
+import type { ScoringWindow } from '../src/replay/contracts';
+
+const describeWindow = (w?: ScoringWindow) =>
+  w?.from || w?.until ? ` scoring [${w.from ?? '…'}, ${w.until ?? '…'})` : '';
 import { readKafkaRange } from '../src/replay/kafka-source';
 import { readCsv, readJsonl } from '../src/replay/sources';
 import type { ReplayRow } from '../src/replay/sources';
 import type { ReplayStore } from '../src/replay/store';
 import { TransactionEvent } from '../src/schemas/transaction-event';
+import { ReplayCardHistory } from '../src/features/replay-history';
 
 async function* readSource(source: ReplaySource, kafka: Kafka): AsyncGenerator<ReplayRow> {
   if (source.kind === 'file') {
@@ -51,19 +56,27 @@ export function createReplayActivities(deps: { store: ReplayStore; kafka: Kafka 
     replayId: string;
     source: ReplaySource;
     chunkSize: number;
+    window?: ScoringWindow;
   }): Promise<PreparedReplay> => {
-    const uri = describeSource(req.source);
+    const uri = describeSource(req.source) + describeWindow(req.window);
     const existing = store.readManifest(req.replayId);
     if (existing?.source === uri) return existing;
     const invalid: Array<{ line: number; error: string }> = [];
+    // Card history from the replayed rows themselves, in source order, with the streaming path's pure module.
+    const history = new ReplayCardHistory();
     let rows: ReplayChunk['rows'] = [];
     let chunks = 0;
     let total = 0;
     for await (const row of readSource(req.source, deps.kafka)) {
       if ('error' in row) invalid.push({ line: row.line, error: row.error });
       else {
-        rows.push({ line: row.line, event: row.event });
-        total++;
+        // The label is kept beside the event, never in it: nothing on the scoring path can read it.
+        const { label, ...event } = row.event;
+        const features = history.featuresFor(event);
+        if (inScoringWindow(event.occurredAt, req.window)) {
+          rows.push({ line: row.line, event, features, label });
+          total++;
+        }
       }
       if (rows.length >= req.chunkSize) {
         store.writeChunk(req.replayId, chunks++, { uri, rows });

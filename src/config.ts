@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { defaultRedactedFields } from './scoring/redaction';
+import { defaultPolicyPath, loadPolicyFile, PolicyFileError } from './scoring/policy-file';
+import type { LoadedPolicy, ScoringPolicyFile } from './scoring/policy-file';
 
 const csv = z
   .string()
@@ -170,11 +172,14 @@ export const Env = z.object({
     .regex(/^[A-Za-z0-9._-]+$/)
     .default('fraudflow'),
 
-  SCORE_APPROVE_BELOW: z.coerce.number().min(0).max(1).default(0.4),
-  SCORE_DECLINE_AT: z.coerce.number().min(0).max(1).default(0.8),
-  AMBIGUOUS_LOW: z.coerce.number().min(0).max(1).default(0.35),
-  AMBIGUOUS_HIGH: z.coerce.number().min(0).max(1).default(0.75),
-  MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.6),
+  /** The scoring policy written by `fraudflow tune` (first pass, calibration, thresholds). @default the shipped one */
+  SCORING_POLICY_FILE: z.string().min(1).optional(),
+  /** Overrides of the policy file's thresholds (probabilities): review at, decline at, escalation band. */
+  SCORE_APPROVE_BELOW: z.coerce.number().min(0).max(1).optional(),
+  SCORE_DECLINE_AT: z.coerce.number().min(0).max(1).optional(),
+  AMBIGUOUS_LOW: z.coerce.number().min(0).max(1).optional(),
+  AMBIGUOUS_HIGH: z.coerce.number().min(0).max(1).optional(),
+  MIN_CONFIDENCE: z.coerce.number().min(0).max(1).optional(),
 
   /** Port of each worker's and the ingest's /metrics (fraudflow's own metrics); 0 picks a free port. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
@@ -199,6 +204,12 @@ export const Env = z.object({
   RULE_ESCALATE_MCCS: csv.default(['4829', '6051', '6540']),
   RULE_VELOCITY_REVIEW_PER_HOUR: z.coerce.number().int().min(1).default(10),
   RULE_VELOCITY_ESCALATE_PER_HOUR: z.coerce.number().int().min(1).default(5),
+  /** Card testing: a purchase under this many USD after RULE_CARD_TESTING_COUNT such purchases within 10 minutes. */
+  RULE_CARD_TESTING_MAX_USD: z.coerce.number().positive().default(5),
+  RULE_CARD_TESTING_COUNT: z.coerce.number().int().min(1).default(2),
+  /** Impossible travel: at least this far from the card's previous located transaction, faster than this speed. */
+  RULE_IMPOSSIBLE_TRAVEL_MIN_KM: z.coerce.number().positive().default(500),
+  RULE_IMPOSSIBLE_TRAVEL_KMH: z.coerce.number().positive().default(900),
 });
 export type Env = z.infer<typeof Env>;
 
@@ -209,6 +220,11 @@ export const ScoringPolicy = z.object({
   ambiguousLow: z.number(),
   ambiguousHigh: z.number(),
   minConfidence: z.number(),
+  /** Score cut points applied to a hosted model's answer (escalated transactions). */
+  hostedReviewAt: z.number(),
+  hostedDeclineAt: z.number(),
+  /** `decides`: a hosted answer replaces the first pass's outcome; `raises`: it may only make it stricter. */
+  hostedMode: z.enum(['decides', 'raises']),
   escalationEnabled: z.boolean(),
   rules: z.object({
     reviewAmount: z.number(),
@@ -219,6 +235,10 @@ export const ScoringPolicy = z.object({
     escalateMccs: z.array(z.string()),
     velocityReviewPerHour: z.number(),
     velocityEscalatePerHour: z.number(),
+    cardTestingMaxAmountUsd: z.number(),
+    cardTestingCount: z.number(),
+    impossibleTravelMinKm: z.number(),
+    impossibleTravelKmh: z.number(),
   }),
 });
 export type ScoringPolicy = z.infer<typeof ScoringPolicy>;
@@ -286,6 +306,8 @@ export interface Config {
     concurrency: number;
     taskQueueRps: number;
   };
+  /** The loaded policy file; its thresholds (with any SCORE_* / AMBIGUOUS_* overrides) are in `policy`. */
+  scoringPolicy: LoadedPolicy;
   policy: ScoringPolicy;
 }
 
@@ -301,12 +323,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid fraudflow configuration:\n${z.prettifyError(parsed.error)}`);
   }
   const env = parsed.data;
-  if (env.AMBIGUOUS_LOW > env.AMBIGUOUS_HIGH) {
-    throw new ConfigError('invalid fraudflow configuration: AMBIGUOUS_LOW must not exceed AMBIGUOUS_HIGH');
+  let scoringPolicy: LoadedPolicy;
+  try {
+    scoringPolicy = loadPolicyFile(env.SCORING_POLICY_FILE ?? defaultPolicyPath);
+  } catch (err) {
+    if (err instanceof PolicyFileError) throw new ConfigError(`invalid fraudflow configuration: ${err.message}`);
+    throw err;
   }
-  if (env.SCORE_APPROVE_BELOW > env.SCORE_DECLINE_AT) {
-    throw new ConfigError('invalid fraudflow configuration: SCORE_APPROVE_BELOW must not exceed SCORE_DECLINE_AT');
-  }
+  const thresholds = resolveThresholds(env, scoringPolicy.policy);
   const featureStore = resolveFeatureStore(env);
   const cacheDir = env.FRAUDFLOW_CACHE_DIR;
   const temporalHost = env.TEMPORAL_ADDRESS.split(':')[0] ?? '127.0.0.1';
@@ -381,12 +405,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       concurrency: env.HOSTED_SCORING_CONCURRENCY,
       taskQueueRps: env.HOSTED_TASK_QUEUE_RPS,
     },
+    scoringPolicy,
     policy: {
-      approveBelow: env.SCORE_APPROVE_BELOW,
-      declineAt: env.SCORE_DECLINE_AT,
-      ambiguousLow: env.AMBIGUOUS_LOW,
-      ambiguousHigh: env.AMBIGUOUS_HIGH,
-      minConfidence: env.MIN_CONFIDENCE,
+      ...thresholds,
       escalationEnabled: env.HOSTED_ESCALATION_ENABLED,
       rules: {
         reviewAmount: env.RULE_REVIEW_AMOUNT,
@@ -397,6 +418,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         escalateMccs: env.RULE_ESCALATE_MCCS,
         velocityReviewPerHour: env.RULE_VELOCITY_REVIEW_PER_HOUR,
         velocityEscalatePerHour: env.RULE_VELOCITY_ESCALATE_PER_HOUR,
+        cardTestingMaxAmountUsd: env.RULE_CARD_TESTING_MAX_USD,
+        cardTestingCount: env.RULE_CARD_TESTING_COUNT,
+        impossibleTravelMinKm: env.RULE_IMPOSSIBLE_TRAVEL_MIN_KM,
+        impossibleTravelKmh: env.RULE_IMPOSSIBLE_TRAVEL_KMH,
       },
     },
   };
@@ -416,6 +441,44 @@ function resolveFeatureStore(env: Env): Config['featureStore'] {
     );
   }
   return { url: env.FEATURE_STORE_URL, managed };
+}
+
+/**
+ * The thresholds in force: the policy file's, each overridable by its variable. An empty escalation band is
+ * low 1, high 0 (no probability is inside it).
+ */
+function resolveThresholds(
+  env: Env,
+  policy: ScoringPolicyFile,
+): Pick<
+  ScoringPolicy,
+  | 'approveBelow'
+  | 'declineAt'
+  | 'ambiguousLow'
+  | 'ambiguousHigh'
+  | 'minConfidence'
+  | 'hostedReviewAt'
+  | 'hostedDeclineAt'
+  | 'hostedMode'
+> {
+  const t = policy.thresholds;
+  const resolved = {
+    approveBelow: env.SCORE_APPROVE_BELOW ?? t.reviewAt,
+    declineAt: env.SCORE_DECLINE_AT ?? t.declineAt,
+    ambiguousLow: env.AMBIGUOUS_LOW ?? t.escalation?.low ?? 1,
+    ambiguousHigh: env.AMBIGUOUS_HIGH ?? t.escalation?.high ?? 0,
+    minConfidence: env.MIN_CONFIDENCE ?? t.minConfidence,
+    hostedReviewAt: t.hosted.reviewAt,
+    hostedDeclineAt: t.hosted.declineAt,
+    hostedMode: t.hosted.mode,
+  };
+  if (env.AMBIGUOUS_LOW !== undefined && env.AMBIGUOUS_HIGH !== undefined && env.AMBIGUOUS_LOW > env.AMBIGUOUS_HIGH) {
+    throw new ConfigError('invalid fraudflow configuration: AMBIGUOUS_LOW must not exceed AMBIGUOUS_HIGH');
+  }
+  if (resolved.approveBelow > resolved.declineAt) {
+    throw new ConfigError('invalid fraudflow configuration: SCORE_APPROVE_BELOW must not exceed SCORE_DECLINE_AT');
+  }
+  return resolved;
 }
 
 function resolveApiKeys(env: Env, source: NodeJS.ProcessEnv): ReadonlyMap<string, string> {

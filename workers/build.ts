@@ -18,6 +18,9 @@ import { createKafka } from '../src/kafka/client';
 import { ReplayStore } from '../src/replay/store';
 import { dataConverterFor } from '../src/codec';
 import type { Config } from '../src/config';
+import { RedisCardHistoryStore } from '../src/features/store';
+import type { CardHistoryStore } from '../src/features/store';
+import { createFeatureActivities } from '../activities/card-features';
 import { logger } from '../src/observability/logger';
 import type { ModelClients } from '../src/models/clients';
 import type { TaskQueues } from '../src/task-queues';
@@ -110,6 +113,11 @@ export function installRuntime(config: Config, opts: { quiet?: boolean; sdkMetri
   Runtime.install({ logger: sdkLogger });
 }
 
+/** The online feature store's client; it connects on first use, so a process that never reads it never connects. */
+export function createFeatureStore(config: Config): RedisCardHistoryStore {
+  return new RedisCardHistoryStore({ url: config.featureStore.url, redisOptions: { lazyConnect: true } });
+}
+
 export function connectWorker(config: Config): Promise<NativeConnection> {
   installRuntime(config);
   return NativeConnection.connect({ address: config.temporal.address });
@@ -126,7 +134,7 @@ export interface WorkerDeps {
  * when a replay runs it as a local activity (bounded by the local model's capacity, like the local worker).
  */
 export async function createOrchestrationWorker(
-  deps: WorkerDeps & { producer: Producer; client: Client; models: ModelClients },
+  deps: WorkerDeps & { producer: Producer; client: Client; models: ModelClients; featureStore: CardHistoryStore },
 ): Promise<Worker> {
   const { scoreWithLocalModel } = createModelScoringActivities({ config: deps.config, models: deps.models });
   return Worker.create({
@@ -142,9 +150,11 @@ export async function createOrchestrationWorker(
         store: new ReplayStore(deps.config.replayDir),
         kafka: createKafka(deps.config, 'replay-reader'),
       }),
+      ...createFeatureActivities({ store: deps.featureStore }),
       scoreWithLocalModel,
     },
-    maxConcurrentLocalActivityExecutions: deps.config.localModel.concurrency,
+    // The card-history step runs as a local activity for every transaction; replay bounds its own first passes.
+    maxConcurrentLocalActivityExecutions: deps.config.orchestration.activitySlots,
     maxConcurrentWorkflowTaskExecutions: deps.config.orchestration.workflowTaskSlots,
     maxConcurrentActivityTaskExecutions: deps.config.orchestration.activitySlots,
     ...(deps.config.orchestration.cachedWorkflows !== undefined

@@ -17,6 +17,7 @@ import {
   createLocalScoringWorker,
   createOrchestrationWorker,
   installRuntime,
+  createFeatureStore,
 } from './build';
 
 export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'all'] as const;
@@ -36,11 +37,12 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
     dataConverter: dataConverterFor(config),
   });
   const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
+  const featureStore = createFeatureStore(config);
   try {
     const workers: Worker[] = [];
     if (role === 'orchestration' || role === 'all') {
       await producer.connect();
-      workers.push(await createOrchestrationWorker({ ...deps, producer, client, models }));
+      workers.push(await createOrchestrationWorker({ ...deps, producer, client, models, featureStore }));
     }
     if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models }));
     if (role === 'hosted-scoring' || role === 'all') workers.push(await createHostedScoringWorker({ ...deps, models }));
@@ -60,6 +62,7 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
     // Worker.run() installs SIGINT/SIGTERM handlers: in-flight tasks finish, then run() resolves.
     await Promise.all(workers.map((w) => w.run()));
   } finally {
+    await featureStore.close();
     await producer.disconnect();
     await connection.close();
     await clientConnection.close();

@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FraudflowActivities } from '../activities';
-import type { ReplayChunkResult, ReplayResultRow, ReplaySource } from '../src/replay/contracts';
+import type { ReplayChunkResult, ReplayResultRow, ReplaySource, ScoringWindow } from '../src/replay/contracts';
 import type { ScoringSettings } from '../src/scoring/settings';
 import { decideTransaction, silentObserver } from './score-transaction';
 
@@ -31,6 +31,8 @@ export interface ReplayOptions {
   chunkParallelism: number;
   /** Transactions scored at once inside one chunk. */
   rowParallelism: number;
+  /** Prepare the rows (events, card features, labels) and score none: enough for `fraudflow tune`. @default false */
+  prepareOnly?: boolean;
 }
 
 export interface ReplayProgress {
@@ -47,6 +49,8 @@ export interface ReplayProgress {
 export interface ReplayInput {
   replayId: string;
   source: ReplaySource;
+  /** Rows outside it only build card history. @default every row is scored */
+  window?: ScoringWindow;
   settings: ScoringSettings;
   options: ReplayOptions;
   /** Carried across continue-as-new. */
@@ -94,8 +98,17 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayProgress
 
   if (!progress.prepared) {
     // Reads the source once into chunk files; idempotent, so a retry after a crash rewrites the same chunks.
-    const prepared = await prepareReplay({ replayId, source: input.source, chunkSize: options.chunkSize });
+    const prepared = await prepareReplay({
+      replayId,
+      source: input.source,
+      chunkSize: options.chunkSize,
+      window: input.window,
+    });
     Object.assign(progress, { prepared: true, ...prepared });
+  }
+  if (options.prepareOnly) {
+    progress.done = true;
+    return progress;
   }
 
   let next = input.nextChunk ?? 0;
@@ -168,6 +181,7 @@ export async function replayChunkWorkflow(input: ReplayChunkInput): Promise<Repl
           event: row.event,
           source: { kind: 'replay', replayId: input.replayId, uri: chunk.uri, line: row.line },
           settings: input.settings,
+          features: row.features,
         },
         silentObserver(),
         { workflowId: info.workflowId, runId: info.runId, budgetKey: `${info.workflowId}:${row.event.transactionId}` },
@@ -175,7 +189,7 @@ export async function replayChunkWorkflow(input: ReplayChunkInput): Promise<Repl
       results.push({
         line: row.line,
         decision,
-        label: row.event.label ? { isFraud: row.event.label.isFraud } : undefined,
+        label: row.label ? { isFraud: row.label.isFraud, pattern: row.label.pattern } : undefined,
       });
     }
   };

@@ -32,6 +32,7 @@ import type {
 import { decisionVersion } from '../src/schemas/versions';
 import { toMajorUnits } from '../src/money';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
+import type { CardFeatures } from '../src/schemas/card-features';
 import { finalOutcome, isAmbiguous, outcomeForScore, stricter } from '../src/scoring/decide';
 import { evaluateRules, hasEffect } from '../src/scoring/rules';
 import type { ModelCallPolicy, ScoringSettings } from '../src/scoring/settings';
@@ -50,6 +51,8 @@ export interface ScoreTransactionInput {
   event: TransactionEvent;
   source: DecisionSource;
   settings: ScoringSettings;
+  /** The card's point-in-time features, when the caller computed them (replay); otherwise read from the store. */
+  features?: CardFeatures;
 }
 
 export interface ScoringStatus {
@@ -92,6 +95,16 @@ const budgeting = {
   startToCloseTimeout: 10_000,
   scheduleToCloseTimeout: 30_000,
   retry: { initialInterval: '500ms', maximumInterval: '5s' },
+} as const;
+
+/**
+ * The card-history step: a local activity on the orchestration worker (one Redis round trip, no task-queue hop).
+ * A store outage is retried like any activity failure, within the decision deadline.
+ */
+const readingFeatures = {
+  startToCloseTimeout: 5_000,
+  scheduleToCloseTimeout: 60_000,
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
 } as const;
 
 /** The decision deadline has passed: no further model or ledger call is made. */
@@ -178,8 +191,18 @@ export async function decideTransaction(
   const modelCalls = status.modelCalls;
   const reasons: string[] = [];
 
-  // 1. Deterministic rules.
-  const ruleHits = evaluateRules(event, policy.rules);
+  // 1. The card's history before this transaction, then deterministic rules over the event and its features.
+  let features = input.features;
+  if (!features) {
+    try {
+      features = await localModels.computeCardFeatures.executeWithOptions(withinDeadline(readingFeatures), [{ event }]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      note('card history unavailable');
+      reasons.push(`card history unavailable (${firstLine(failureDetail(err).error)}): sent to review`);
+    }
+  }
+  const ruleHits = evaluateRules(event, policy.rules, features);
   status.ruleHits = ruleHits;
   reasons.push(...ruleHits.map((h) => `rule ${h.rule}: ${h.detail}`));
   if (ruleHits.length > 0) note(`rules: ${ruleHits.map((h) => `${h.rule}→${h.effect}`).join(', ')}`);
@@ -205,7 +228,8 @@ export async function decideTransaction(
   }
 
   /** Steps 2 and 3, bounded by the decision deadline. Sets `local`, `hosted` and (when decided) `path`. */
-  async function scoreWithModels(): Promise<void> {
+  async function scoreWithModels(features: CardFeatures): Promise<void> {
+    const request = { event, features, policyHash: settings.policyFileHash };
     // 2. First pass on the local model.
     status.stage = 'local';
     const localStarted = Date.now();
@@ -221,9 +245,9 @@ export async function decideTransaction(
               retry: options.retry,
               summary: options.summary,
             },
-            [{ event }],
+            [request],
           )
-        : await models.scoreWithLocalModel.executeWithOptions(options, [{ event }]);
+        : await models.scoreWithLocalModel.executeWithOptions(options, [request]);
       modelCalls.push(local.call);
       note(`local: ${local.assessment.riskScore.toFixed(2)} (confidence ${local.assessment.confidence.toFixed(2)})`);
     } catch (err) {
@@ -256,7 +280,7 @@ export async function decideTransaction(
           withinDeadline(
             modelActivityOptions(settings.taskQueues.hostedScoring, provider, `hosted ${provider.provider}`),
           ),
-          [{ event, provider: provider.provider }],
+          [{ event, features, provider: provider.provider }],
         );
         modelCalls.push(hosted.call);
         note(`${provider.provider}: ${hosted.assessment.riskScore.toFixed(2)}`);
@@ -276,7 +300,7 @@ export async function decideTransaction(
       } catch (err) {
         if (isCancellation(err) || err instanceof DeadlinePassed) throw err;
         const detail = failureDetail(err);
-        modelCalls.push(failedCall(provider.provider, provider.provider, 'hosted', detail, attemptStarted));
+        modelCalls.push(failedCall(provider.provider, provider.model, 'hosted', detail, attemptStarted));
         note(`${provider.provider}: ${detail.outcome}`);
         reasons.push(`hosted ${provider.provider} failed (${firstLine(detail.error)})`);
         if (remainingMs() <= 0) throw new DeadlinePassed();
@@ -289,9 +313,12 @@ export async function decideTransaction(
   if (hasEffect(ruleHits, 'decline')) {
     // A rule decline is final; no model can approve it, so no model is asked.
     path = 'rules';
+  } else if (!features) {
+    // Without the card's history neither the calibration nor the rules can judge it: a human does.
+    path = 'fallback';
   } else {
     try {
-      await scoreWithModels();
+      await scoreWithModels(features);
     } catch (err) {
       if (!(err instanceof DeadlinePassed)) throw err;
       note('deadline passed');
@@ -311,7 +338,14 @@ export async function decideTransaction(
     riskScore = 1;
   } else if (chosen && path !== 'fallback') {
     riskScore = chosen.assessment.riskScore;
-    modelOutcome = outcomeForScore(riskScore, policy);
+    // A hosted answer is the hosted model's own probability, judged by its own cut points.
+    const cutPoints =
+      path === 'escalated' ? { approveBelow: policy.hostedReviewAt, declineAt: policy.hostedDeclineAt } : policy;
+    modelOutcome = outcomeForScore(riskScore, cutPoints);
+    if (path === 'escalated' && policy.hostedMode === 'raises' && local) {
+      // The tuned policy found the hosted tier better at catching than at clearing: it may only raise.
+      modelOutcome = stricter(modelOutcome, outcomeForScore(local.assessment.riskScore, policy));
+    }
     // An ambiguous first pass that could not be escalated is never approved on its own.
     if (path === 'local' && isAmbiguous(chosen.assessment, policy)) modelOutcome = stricter(modelOutcome, 'review');
     reasons.push(...chosen.assessment.reasons.map((r) => `${chosen.call.provider}: ${r}`));
@@ -332,6 +366,7 @@ export async function decideTransaction(
     reasons,
     path,
     ruleHits,
+    features,
     modelCalls,
     decidedAt: new Date(Date.now()).toISOString(),
     workflowId: ids.workflowId,

@@ -7,6 +7,7 @@ import { compareCommand, rebuildReport, runReplayCommand } from '../replay/run';
 import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
+import { runTuneCommand } from './tune';
 import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack';
 import { runWorkers, workerRoles } from '../../workers/run';
 import type { WorkerRole } from '../../workers/run';
@@ -15,6 +16,16 @@ import { writeWorkflowBundle } from '../../workers/build';
 import { runMainJob } from './run';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
+
+/** A share or rate between 0 and 1, or exit with the flag's name. */
+function share(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) {
+    console.error(`${flag} must be a number between 0 and 1 (got '${value}')`);
+    process.exit(2);
+  }
+  return n;
+}
 
 const stack = program.command('stack').description('the local Kafka + Temporal + Ollama stack (no Docker)');
 stack
@@ -137,6 +148,10 @@ program
   .option('--mapping-file <file>', 'CSV column mapping as JSON (see src/replay/sources.ts ColumnMapping)')
   .option('--from <offsetOrTime>', 'kafka: first offset (every partition) or ISO time')
   .option('--to <offsetOrTime>', 'kafka: end offset (exclusive) or ISO time')
+  .option('--score-from <time>', 'score rows from this ISO time on; earlier rows only build card history')
+  .option('--score-until <time>', 'score rows before this ISO time; later rows are left out')
+  .option('--policy <file>', 'scoring policy file (default: SCORING_POLICY_FILE or the shipped policy)')
+  .option('--prepare-only', 'prepare rows with their card features and labels, score none (for fraudflow tune)')
   .option('--chunk-size <n>', 'rows per chunk workflow', '100')
   .option('--chunk-parallelism <n>', 'chunk workflows at once', '4')
   .option(
@@ -154,6 +169,10 @@ program
         mappingFile?: string;
         from?: string;
         to?: string;
+        scoreFrom?: string;
+        scoreUntil?: string;
+        policy?: string;
+        prepareOnly?: boolean;
         chunkSize: string;
         chunkParallelism: string;
         rowParallelism?: string;
@@ -161,8 +180,12 @@ program
         workers: boolean;
       },
     ) => {
-      await runReplayCommand(loadConfigOrExit(), {
+      const env = opts.policy ? { ...process.env, SCORING_POLICY_FILE: opts.policy } : process.env;
+      await runReplayCommand(loadConfigOrExit(env), {
         source,
+        scoreFrom: opts.scoreFrom,
+        scoreUntil: opts.scoreUntil,
+        prepareOnly: opts.prepareOnly,
         replayId: opts.id,
         mapping: opts.mapping,
         mappingFile: opts.mappingFile,
@@ -173,6 +196,50 @@ program
         rowParallelism: opts.rowParallelism === undefined ? undefined : Number(opts.rowParallelism),
         localActivities: opts.localActivities,
         workers: opts.workers,
+      });
+    },
+  );
+
+program
+  .command('tune')
+  .argument('<replayId>', 'a labelled replay: its rows are the tuning slice')
+  .description('fit the first pass, calibration, thresholds and escalation band on a labelled replay; write a policy')
+  .option('--max-escalation <share>', 'share of transactions sent to the hosted tier', '0.2')
+  .option('--max-false-positive-rate <rate>', 'legitimate transactions declined', '0.01')
+  .option('--max-review-false-positive-rate <rate>', 'legitimate transactions sent to review or declined', '0.05')
+  .option('--min-decline-precision <share>', 'declined transactions that are fraud', '0.5')
+  .option('--hosted-sample <n>', 'escalation candidates sent to the hosted tier to measure it', '60')
+  .option('--probe-l2 <penalty>', 'L2 penalty of the embedding probe', '30')
+  .option('--folds <n>', 'folds (contiguous in time) for out-of-fold predictions', '5')
+  .option('-o, --out <file>', 'policy file to write', 'fraudflow-policy.json')
+  .action(
+    async (
+      replayId: string,
+      opts: {
+        maxEscalation: string;
+        maxFalsePositiveRate: string;
+        maxReviewFalsePositiveRate: string;
+        minDeclinePrecision: string;
+        hostedSample: string;
+        probeL2: string;
+        folds: string;
+        out: string;
+      },
+    ) => {
+      const config = loadConfigOrExit();
+      await stackUp(config, { log: () => undefined });
+      await runTuneCommand(config, {
+        replayId,
+        out: opts.out,
+        limits: {
+          maxEscalation: share(opts.maxEscalation, '--max-escalation'),
+          maxFalsePositiveRate: share(opts.maxFalsePositiveRate, '--max-false-positive-rate'),
+          maxReviewFalsePositiveRate: share(opts.maxReviewFalsePositiveRate, '--max-review-false-positive-rate'),
+          minDeclinePrecision: share(opts.minDeclinePrecision, '--min-decline-precision'),
+        },
+        hostedSample: Number(opts.hostedSample),
+        probeL2: Number(opts.probeL2),
+        folds: Number(opts.folds),
       });
     },
   );

@@ -11,6 +11,7 @@ import { produceTransactions } from '../generator/produce';
 import { createKafka } from '../kafka/client';
 import { startIngest } from '../kafka/ingest';
 import { createModelClients } from '../models/clients';
+import { qualityFigures } from '../replay/quality';
 import type { Decision } from '../schemas/decision';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { stackUp } from '../stack';
@@ -20,6 +21,7 @@ import {
   createHostedScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
+  createFeatureStore,
   installRuntime,
 } from '../../workers/build';
 import { startMetricsServer } from '../observability/metrics';
@@ -52,8 +54,9 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   await publisher.connect();
   const models = createModelClients(config);
   const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
+  const featureStore = createFeatureStore(config);
   const workers: Worker[] = [
-    await createOrchestrationWorker({ ...deps, producer: publisher, client, models }),
+    await createOrchestrationWorker({ ...deps, producer: publisher, client, models, featureStore }),
     await createLocalScoringWorker({ ...deps, models }),
     await createHostedScoringWorker({ ...deps, models }),
   ];
@@ -85,6 +88,7 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
       // Only this run's transactions: decisions of earlier runs may still be arriving.
       if (!decision.transactionId.startsWith(runPrefix)) return Promise.resolve();
       stats.add(decision);
+      decided.push(decision);
       recent.push(decision);
       if (recent.length > 3) recent.shift();
       return Promise.resolve();
@@ -102,7 +106,11 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   );
 
   let produced = 0;
+  // The generator's ground truth, kept here: labels never travel with the events into scoring.
+  const labels = new Map<string, boolean>();
+  const decided: Decision[] = [];
   const production = produceTransactions(config, {
+    onEvent: (event) => labels.set(event.transactionId, event.label?.isFraud === true),
     rate: opts.rate,
     count: opts.count,
     seed,
@@ -146,6 +154,7 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
     console.log(
       `throughput              ${(stats.count / seconds).toFixed(2)} decisions/s over ${seconds.toFixed(1)}s`,
     );
+    printQuality(decided, labels);
     for (const d of recent) {
       console.log(
         `example                 ${d.transactionId}: ${d.decision.toUpperCase()} (${d.path}, risk ${d.riskScore.toFixed(2)}) ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${d.workflowId}`,
@@ -158,10 +167,38 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
     await ingest.stop();
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
+    await featureStore.close();
     await watcher.disconnect();
     await publisher.disconnect();
     await connection.close();
     await clientConnection.close();
     await metricsServer?.close();
   }
+}
+
+/** Quality against the generator's labels: what a fraud team would ask of this run first. */
+function printQuality(decisions: Decision[], labels: Map<string, boolean>): void {
+  const rows = decisions.flatMap((decision) => {
+    const isFraud = labels.get(decision.transactionId);
+    return isFraud === undefined ? [] : [{ line: 0, decision, label: { isFraud } }];
+  });
+  const hostedCalls = decisions.flatMap((d) => d.modelCalls.filter((c) => c.tier === 'hosted' && c.outcome === 'ok'));
+  const perCall = hostedCalls.length ? hostedCalls.reduce((s, c) => s + c.costUsd, 0) / hostedCalls.length : 0;
+  const q = qualityFigures(rows, perCall);
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  console.log(`\n--- quality against the generator's labels (${q.frauds} fraud, ${q.legitimate} legitimate) ---`);
+  console.log(`fraud flagged (recall)  ${pct(q.recall)} (review or decline); declined ${pct(q.declineRecall)}`);
+  console.log(`decline precision       ${q.outcomes.decline ? pct(q.declinePrecision) : 'n/a (nothing declined)'}`);
+  console.log(
+    `legitimate declined     ${pct(q.falsePositiveRate)}; to review or decline ${pct(q.reviewOrDeclineFalsePositiveRate)}`,
+  );
+  console.log(`escalated               ${pct(q.escalationShare)} of transactions`);
+  console.log(
+    `hosted cost             ${
+      perCall > 0
+        ? `$${q.hostedCostUsd.toFixed(4)} vs $${q.hostedOnlyCostUsd.toFixed(4)} hosted-only (${pct(q.hostedCostShare)})`
+        : 'nothing escalated: $0 (hosted-only would have sent every transaction out)'
+    }`,
+  );
+  console.log('(a small sample: `npm run bench:quality` measures thousands of labelled transactions)');
 }

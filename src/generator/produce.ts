@@ -29,6 +29,8 @@ export interface ProduceTransactionsOptions {
   topic?: string;
   /** Share of messages that are deliberately invalid (keys start `invalid-`), between 0 and 1. @default 0 */
   invalidShare?: number;
+  /** Called with every valid event as it is generated, label included (the main job scores quality with it). */
+  onEvent?: (event: TransactionEvent) => void;
   /** Called after every acknowledged batch with the running total of messages sent. */
   onProgress?: (sent: number) => void;
   /** Stops at the next batch boundary; the promise then resolves with what was sent so far. */
@@ -150,6 +152,7 @@ export async function produceTransactions(
       return { message: { key, value: sample?.value ?? null } };
     }
     const event = generator.next();
+    opts.onEvent?.(event);
     return { message: { key: event.transactionId, value: JSON.stringify(event) }, transactionId: event.transactionId };
   };
 

@@ -1001,18 +1001,9 @@ class SyntheticStream implements TransactionGenerator {
 
   /** Builds the draft and records the use on the card, so later velocity features see it. */
   private compose(input: ComposeInput): Draft {
-    const { at, holder, merchant, amount, unseen } = input;
+    const { at, holder, merchant, amount } = input;
     const since24h = at - DAY_MS;
     while (holder.history.length > 0 && (holder.history[0]?.at ?? at) < since24h) holder.history.shift();
-    const lastHour = holder.history.filter((u) => u.at >= at - HOUR_MS);
-    const usd24h = holder.history.reduce((sum, u) => sum + u.usd, 0) + (unseen?.usdLast24h ?? 0);
-    // Velocity counts the card's prior activity, not this transaction, expressed in this transaction's currency.
-    const velocity = {
-      cardTxnLastHour: lastHour.length + (unseen?.lastHour ?? 0),
-      cardTxnLast24h: holder.history.length + (unseen?.lastHour ?? 0),
-      cardAmountLast24hMinor: Math.round(usd24h * usdRate(amount.currency) * 10 ** exponentOf(amount.currency)),
-      distinctMerchantsLastHour: new Set(lastHour.map((u) => u.merchantId)).size + (unseen?.merchantsLastHour ?? 0),
-    };
     holder.history.push({ at, usd: usdOf(amount), merchantId: merchant.id });
 
     const draft: Draft = {
@@ -1034,7 +1025,6 @@ class SyntheticStream implements TransactionGenerator {
       draft.device = { id: input.device.id, type: input.device.type, userAgent: input.device.userAgent };
     if (input.ipAddress) draft.ipAddress = input.ipAddress;
     if (input.geo) draft.geo = this.jitteredGeo(input.geo.city, input.geo.country);
-    if (input.withVelocity) draft.velocity = velocity;
     if (input.customer) draft.customer = input.customer;
     const attributes = { ...input.attributes };
     if (input.device) attributes.deviceAgeDays = input.device.ageDays;

@@ -67,7 +67,9 @@ export function parseTransactionMessage(message: Pick<KafkaMessage, 'value'>, ma
   }
   const parsed = TransactionEvent.safeParse(json);
   if (!parsed.success) throw new InvalidTransactionEventError('schema_violation', z.prettifyError(parsed.error));
-  return parsed.data;
+  // A label (ground truth sent along with historical or synthetic traffic) never enters the scoring path.
+  const { label: _label, ...event } = parsed.data;
+  return event;
 }
 
 function kafkaTimestamp(message: KafkaMessage): string {

@@ -1,6 +1,13 @@
 /** What a replay reads and what it keeps, shared by the replay workflows, activities and the CLI. */
 import type { Decision } from '../schemas/decision';
 import type { TransactionEvent } from '../schemas/transaction-event';
+import type { CardFeatures } from '../schemas/card-features';
+
+/** Ground truth of a replayed row, kept apart from the event the workflow scores. */
+export interface Label {
+  isFraud: boolean;
+  pattern?: string;
+}
 import type { ColumnMapping } from './sources';
 
 export type ReplaySource =
@@ -14,6 +21,15 @@ export type ReplaySource =
       to?: { offset: string } | { time: string };
     };
 
+/**
+ * Which rows are scored, by occurredAt: rows outside [from, until) only build card history, so a later period
+ * is scored with its full history behind it. @default every row
+ */
+export interface ScoringWindow {
+  from?: string;
+  until?: string;
+}
+
 /** What `prepareReplay` learned about the source. */
 export interface PreparedReplay {
   uri: string;
@@ -24,13 +40,14 @@ export interface PreparedReplay {
 
 export interface ReplayChunk {
   uri: string;
-  rows: Array<{ line: number; event: TransactionEvent }>;
+  /** Events without their label; `features` are the card's point-in-time history from the earlier rows. */
+  rows: Array<{ line: number; event: TransactionEvent; features: CardFeatures; label?: Label }>;
 }
 
 export interface ReplayResultRow {
   line: number;
   decision: Decision;
-  label?: { isFraud: boolean };
+  label?: Label;
 }
 
 export interface ReplayChunkResult {
@@ -38,6 +55,13 @@ export interface ReplayChunkResult {
   scored: number;
   /** Finished in an earlier run of the same replay id; not rescored. */
   alreadyDone: boolean;
+}
+
+export function inScoringWindow(occurredAt: string, window: ScoringWindow | undefined): boolean {
+  const t = Date.parse(occurredAt);
+  if (window?.from !== undefined && t < Date.parse(window.from)) return false;
+  if (window?.until !== undefined && t >= Date.parse(window.until)) return false;
+  return true;
 }
 
 export function describeSource(source: ReplaySource): string {

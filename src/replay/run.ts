@@ -21,12 +21,14 @@ import {
   createHostedScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
+  createFeatureStore,
   installRuntime,
 } from '../../workers/build';
 import type { ReplayProgress, replayWorkflow } from '../../workflows/replay';
 import { replayProgressQuery, replayWorkflowId } from '../../workflows/replay';
 import type { ReplaySource } from './contracts';
 import { describeSource } from './contracts';
+import type { ScoringWindow } from './contracts';
 import type { BacktestReport } from './report';
 import { buildBacktestReport, compareReports, renderComparisonHtml, renderReportHtml } from './report';
 import type { ColumnMapping, ReplayMappingName } from './sources';
@@ -41,12 +43,17 @@ export interface ReplayCommandOptions {
   mappingFile?: string;
   from?: string;
   to?: string;
+  /** Score only rows from / before these ISO times; the others build card history. */
+  scoreFrom?: string;
+  scoreUntil?: string;
   chunkSize: number;
   chunkParallelism: number;
   /** @default enough to keep the local model's slots busy: 2 × its capacity across the running chunks */
   rowParallelism?: number;
   /** Run the first pass as a local activity. @default true */
   localActivities?: boolean;
+  /** Prepare rows (events, features, labels) without scoring them. @default false */
+  prepareOnly?: boolean;
   /** Run workers in this process (the default); off when a worker fleet serves the task queues. */
   workers: boolean;
   log?: (line: string) => void;
@@ -77,6 +84,16 @@ export function parseReplaySource(
   return { kind: 'file', path: file, format, mapping };
 }
 
+function scoringWindow(opts: Pick<ReplayCommandOptions, 'scoreFrom' | 'scoreUntil'>): ScoringWindow | undefined {
+  const iso = (v: string | undefined, flag: string) => {
+    if (v === undefined) return undefined;
+    if (Number.isNaN(Date.parse(v))) throw new Error(`${flag} '${v}' is not an ISO time`);
+    return new Date(v).toISOString();
+  };
+  const window = { from: iso(opts.scoreFrom, '--score-from'), until: iso(opts.scoreUntil, '--score-until') };
+  return window.from || window.until ? window : undefined;
+}
+
 /** The same source and policy give the same id, so re-running a replay resumes or reuses it. */
 export function defaultReplayId(source: ReplaySource, policyHash: string): string {
   const identity =
@@ -105,7 +122,13 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
     localFirstPassAsLocalActivity: opts.localActivities ?? true,
   };
   const source = parseReplaySource(opts);
-  const replayId = opts.replayId ?? defaultReplayId(source, settings.policyHash);
+  const window = scoringWindow(opts);
+  const replayId =
+    opts.replayId ??
+    defaultReplayId(
+      source,
+      `${settings.policyHash}:${window?.from ?? ''}:${window?.until ?? ''}${opts.prepareOnly ? ':prepare' : ''}`,
+    );
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({
     connection: clientConnection,
@@ -116,13 +139,15 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
   const running: Array<Promise<void>> = [];
   const producer = createKafka(config, 'replay').producer({ allowAutoTopicCreation: false });
   const connection = opts.workers ? await connectWorker(config) : undefined;
+  // Replay computes card history from the replayed rows themselves; the live store is never read or written.
+  const featureStore = createFeatureStore(config);
   try {
     if (connection) {
       await producer.connect();
       const models = createModelClients(config);
       const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
       workers.push(
-        await createOrchestrationWorker({ ...deps, producer, client, models }),
+        await createOrchestrationWorker({ ...deps, producer, client, models, featureStore }),
         await createLocalScoringWorker({ ...deps, models }),
         await createHostedScoringWorker({ ...deps, models }),
       );
@@ -142,10 +167,12 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
           {
             replayId,
             source,
+            window,
             settings,
             options: {
               chunkSize: opts.chunkSize,
               chunkParallelism: opts.chunkParallelism,
+              prepareOnly: opts.prepareOnly,
               rowParallelism:
                 opts.rowParallelism ??
                 Math.max(1, Math.ceil((2 * config.localModel.concurrency) / Math.max(1, opts.chunkParallelism))),
@@ -168,6 +195,7 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
   } finally {
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
+    await featureStore.close();
     await producer.disconnect();
     await connection?.close();
   }

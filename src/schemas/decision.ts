@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { decisionVersion } from './versions';
+import { CardFeatures } from './card-features';
 
 export { decisionVersion };
 
@@ -37,6 +38,8 @@ export const ModelCall = z.object({
   costUsd: z.number().nonnegative(),
   riskScore: z.number().min(0).max(1).optional(),
   confidence: z.number().min(0).max(1).optional(),
+  /** Local first pass: the model's raw log-odds of fraud before calibration (what `fraudflow tune` fits on). */
+  rawScore: z.number().optional(),
   /** Temporal activity attempt that produced this record. */
   attempt: z.number().int().positive().optional(),
 });
@@ -71,6 +74,8 @@ export const Decision = z.object({
   reasons: z.array(z.string()),
   path: ScoringPath,
   ruleHits: z.array(RuleHit),
+  /** The card's point-in-time history features the rules and models saw; absent when the store was unavailable. */
+  features: CardFeatures.optional(),
   modelCalls: z.array(ModelCall),
   decidedAt: z.iso.datetime(),
   workflowId: z.string(),

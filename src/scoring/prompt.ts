@@ -4,9 +4,11 @@
  */
 import { formatMoney } from '../money';
 import type { TransactionEvent } from '../schemas/transaction-event';
+import type { CardFeatures } from '../schemas/card-features';
+import { formatFeatureLine } from '../features/card-history';
 import { defaultRedactedFields, localView, redactForHosted } from './redaction';
 
-export const promptVersion = 'fraud-analyst-v1';
+export const promptVersion = 'fraud-analyst-v2';
 
 const systemPrompt = [
   'You are a card-fraud analyst at a payments company.',
@@ -21,17 +23,28 @@ export interface ChatMessage {
   content: string;
 }
 
-/** Messages for a model. `audience: 'hosted'` uses only the redacted view of the transaction. */
+/**
+ * Messages for a model. `audience: 'hosted'` uses only the redacted view of the transaction. The card-history
+ * feature line is aggregate behaviour, not personal data: the hosted view keeps it.
+ */
 export function buildScoringMessages(
   event: TransactionEvent,
   audience: 'local' | 'hosted',
   redactedFields: readonly string[] = defaultRedactedFields,
+  features?: CardFeatures,
 ): ChatMessage[] {
   const view = audience === 'hosted' ? redactForHosted(event, redactedFields) : localView(event);
   const m = event.merchant;
   const summary = `${formatMoney(event.amount)} at ${m.name} (MCC ${m.mcc}${m.category ? ` ${m.category}` : ''}, ${m.country}) via ${event.channel}`;
   return [
     { role: 'system', content: systemPrompt },
-    { role: 'user', content: `Transaction: ${summary}\nSignals: ${JSON.stringify(view)}` },
+    {
+      role: 'user',
+      content: [
+        `Transaction: ${summary}`,
+        ...(features ? [`Card history: ${formatFeatureLine(features)}`] : []),
+        `Signals: ${JSON.stringify(view)}`,
+      ].join('\n'),
+    },
   ];
 }

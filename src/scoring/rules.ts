@@ -6,8 +6,18 @@ import type { ScoringPolicy } from '../config';
 import type { RuleHit } from '../schemas/decision';
 import { toMajorUnits } from '../money';
 import type { TransactionEvent } from '../schemas/transaction-event';
+import type { CardFeatures } from '../schemas/card-features';
+import { amountInUsd } from '../features/usd-rates';
 
-export function evaluateRules(event: TransactionEvent, rules: ScoringPolicy['rules']): RuleHit[] {
+/**
+ * Rules over the event and, when known, its card's point-in-time features (`features`). Upstream velocity on the
+ * event is still read; where both are present the higher count wins.
+ */
+export function evaluateRules(
+  event: TransactionEvent,
+  rules: ScoringPolicy['rules'],
+  features?: CardFeatures,
+): RuleHit[] {
   const hits: RuleHit[] = [];
   const amount = toMajorUnits(event.amount);
   const { mcc, country } = event.merchant;
@@ -48,7 +58,10 @@ export function evaluateRules(event: TransactionEvent, rules: ScoringPolicy['rul
       detail: `merchant category ${mcc} needs the frontier model`,
     });
   }
-  const perHour = event.velocity?.cardTxnLastHour;
+  const computedPerHour = features ? features.txnCount1h + 1 : undefined;
+  const upstreamPerHour = event.velocity?.cardTxnLastHour;
+  const perHour =
+    computedPerHour === undefined ? upstreamPerHour : Math.max(computedPerHour, upstreamPerHour ?? computedPerHour);
   if (perHour !== undefined) {
     if (perHour >= rules.velocityReviewPerHour) {
       hits.push({ rule: 'card_velocity', effect: 'review', detail: `${perHour} card transactions in the last hour` });
@@ -56,6 +69,7 @@ export function evaluateRules(event: TransactionEvent, rules: ScoringPolicy['rul
       hits.push({ rule: 'card_velocity', effect: 'escalate', detail: `${perHour} card transactions in the last hour` });
     }
   }
+  if (features) hits.push(...featureRules(event, rules, features));
   if (event.cardholderCountry && event.cardholderCountry !== country && event.channel === 'card_present') {
     hits.push({
       rule: 'card_present_abroad',
@@ -68,4 +82,29 @@ export function evaluateRules(event: TransactionEvent, rules: ScoringPolicy['rul
 
 export function hasEffect(hits: RuleHit[], effect: RuleHit['effect']): boolean {
   return hits.some((h) => h.effect === effect);
+}
+
+/** Rules the card's history makes possible: card testing and impossible travel. */
+function featureRules(event: TransactionEvent, rules: ScoringPolicy['rules'], f: CardFeatures): RuleHit[] {
+  const hits: RuleHit[] = [];
+  if (amountInUsd(event.amount) < rules.cardTestingMaxAmountUsd && f.smallAmountCount10m >= rules.cardTestingCount) {
+    hits.push({
+      rule: 'card_testing',
+      effect: 'review',
+      detail: `${f.smallAmountCount10m + 1} small amounts on the card within 10 minutes`,
+    });
+  }
+  if (
+    f.speedKmhFromPrevious !== null &&
+    f.distanceKmFromPrevious !== null &&
+    f.distanceKmFromPrevious >= rules.impossibleTravelMinKm &&
+    f.speedKmhFromPrevious >= rules.impossibleTravelKmh
+  ) {
+    hits.push({
+      rule: 'impossible_travel',
+      effect: 'review',
+      detail: `${Math.round(f.distanceKmFromPrevious)} km from the previous transaction at ${Math.round(f.speedKmhFromPrevious)} km/h`,
+    });
+  }
+  return hits;
 }

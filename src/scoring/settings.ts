@@ -24,12 +24,14 @@ export interface ScoringSettings {
   policy: ScoringPolicy;
   /** sha256 of the policy, prompt version, local model and hosted chain: equal hashes mean comparable decisions. */
   policyHash: string;
+  /** Hash of the scoring policy file (first pass and calibration) the local workers must score with. */
+  policyFileHash: string;
   promptVersion: string;
   taskQueues: TaskQueues;
   decisionsTopic: string;
   local: ModelCallPolicy & { model: string };
   /** The escalation chain, tried in order. */
-  hosted: Array<ModelCallPolicy & { provider: string }>;
+  hosted: Array<ModelCallPolicy & { provider: string; model: string }>;
   /** The decision SLA, ms from the workflow's start. */
   deadlineMs: number;
   /** Daily hosted budget (USD, 0 = no hosted calls) and what to do once it is spent. */
@@ -81,8 +83,10 @@ export function scoringSettingsFromConfig(
         maxBackoffMs,
       ),
     },
+    policyFileHash: config.scoringPolicy.hash,
     hosted: config.hosted.providers.map((p) => ({
       provider: p.name,
+      model: p.model,
       ...callPolicy(
         p.timeoutMs ?? config.hosted.timeoutMs,
         p.maxAttempts ?? config.hosted.maxAttempts,
@@ -97,9 +101,12 @@ export function scoringSettingsFromConfig(
   return { ...base, policyHash: policyHash(base) };
 }
 
-export function policyHash(settings: Pick<ScoringSettings, 'policy' | 'promptVersion' | 'local' | 'hosted'>): string {
+export function policyHash(
+  settings: Pick<ScoringSettings, 'policy' | 'promptVersion' | 'local' | 'hosted' | 'policyFileHash'>,
+): string {
   const material = JSON.stringify({
     policy: settings.policy,
+    policyFile: settings.policyFileHash,
     promptVersion: settings.promptVersion,
     local: settings.local.model,
     hosted: settings.hosted.map((h) => h.provider),

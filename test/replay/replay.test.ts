@@ -17,6 +17,7 @@ import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import { replayProgressQuery, replayWorkflowId } from '../../workflows/replay';
 import type { replayWorkflow } from '../../workflows/replay';
 import { startHostedTestServer } from '../support/hosted-test-server';
+import { scriptedPolicyFile } from '../support/pipeline';
 
 const root = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-replay-'));
@@ -71,6 +72,7 @@ describe('replay', () => {
       TASK_QUEUE_PREFIX: `test-replay-${randomUUID().slice(0, 8)}`,
       HOSTED_ESCALATION_ENABLED: 'false',
       LOCAL_MODEL_BASE_URL: model.baseURL,
+      SCORING_POLICY_FILE: scriptedPolicyFile,
       LOCAL_SCORING_CONCURRENCY: '8',
       METRICS_PORT: '0',
       SDK_METRICS_PORT: '0',

@@ -5,9 +5,10 @@ import { finalOutcome, isAmbiguous, outcomeForScore } from '../../src/scoring/de
 import { buildScoringMessages } from '../../src/scoring/prompt';
 import { redactForHosted } from '../../src/scoring/redaction';
 import { evaluateRules } from '../../src/scoring/rules';
-import { sampleTransaction } from '../support/pipeline';
+import { sampleTransaction, scriptedPolicyFile } from '../support/pipeline';
 
-const { policy } = loadConfig({});
+// Thresholds review 0.4, decline 0.8, escalation band 0.35–0.75, min confidence 0.6.
+const { policy } = loadConfig({ SCORING_POLICY_FILE: scriptedPolicyFile });
 const event = (o: Parameters<typeof sampleTransaction>[0] = {}) => TransactionEvent.parse(sampleTransaction(o));
 
 describe('rules', () => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 /**
  * A complete fraudflow pipeline for one test: its own topics and task queues on the real stack, real workers,
  * optionally the real ingest, and consumers that collect what lands on the decisions and dead-letter topics.
@@ -28,6 +29,7 @@ import {
   createHostedScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
+  createFeatureStore,
   installRuntime,
 } from '../../workers/build';
 
@@ -68,6 +70,9 @@ async function waitUntil<T>(what: string, get: () => T[], count: number, timeout
   return get();
 }
 
+/** The policy for tests whose local model is a scripted stand-in (see hosted-test-server.ts). */
+export const scriptedPolicyFile = path.join(__dirname, 'policies', 'generated-score.json');
+
 export async function startTestPipeline(opts: TestPipelineOptions): Promise<TestPipeline> {
   const suffix = `${opts.name}-${randomUUID().slice(0, 8)}`;
   const topics = {
@@ -82,6 +87,11 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     TOPIC_DEAD_LETTER: topics.deadLetter,
     INGEST_GROUP_ID: `test-${suffix}`,
     HOSTED_PROVIDERS: JSON.stringify(opts.hostedProviders ?? []),
+    // A scripted local stand-in answers chat completions with the score a test asks for, so such a pipeline
+    // scores with the generated-score policy (its riskScore passes through unchanged).
+    ...(opts.env?.LOCAL_MODEL_BASE_URL || opts.env?.LOCAL_MODEL_BASE_URLS
+      ? { SCORING_POLICY_FILE: scriptedPolicyFile }
+      : {}),
     ...opts.env,
   });
   const taskQueues = taskQueuesFor(`test-${suffix}`);
@@ -110,7 +120,10 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
   await producer.connect();
   const models = createModelClients(config);
   const deps = { config, connection, taskQueues };
-  const workers: Worker[] = [await createOrchestrationWorker({ ...deps, producer, client: env.client, models })];
+  const featureStore = createFeatureStore(config);
+  const workers: Worker[] = [
+    await createOrchestrationWorker({ ...deps, producer, client: env.client, models, featureStore }),
+  ];
   if (opts.localWorker !== false) workers.push(await createLocalScoringWorker({ ...deps, models }));
   workers.push(await createHostedScoringWorker({ ...deps, models }));
   const running = workers.map((w) => w.run());
@@ -171,6 +184,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
       await ingest?.stop();
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
+      await featureStore.close();
       await Promise.all(consumers.map((c) => c.disconnect()));
       await producer.disconnect();
       await connection.close();
@@ -199,7 +213,9 @@ export function sampleTransaction(overrides: Partial<TransactionEventInput> = {}
     transactionId: `t-${randomUUID()}`,
     occurredAt: new Date(Date.UTC(2026, 10, 24, 12, 0, counter % 60)).toISOString(),
     amount: { minor: 4_250, currency: 'USD' },
-    cardToken: 'tok_card_4f9a',
+    // A fresh card per transaction: the feature store outlives test runs, and a card reused by every test would
+    // build a history that trips velocity rules.
+    cardToken: `tok_card_${randomUUID().slice(0, 12)}`,
     customerId: 'cus_81723',
     merchant: { id: 'm_1001', name: 'Corner Grocery', mcc: '5411', category: 'grocery_pos', country: 'US' },
     channel: 'card_present',

@@ -1,0 +1,308 @@
+/**
+ * `fraudflow tune <replayId>`: learn a scoring policy from a labelled replay. It embeds every replayed transaction
+ * with the local model (cached beside the replay), fits the probe and the calibration with out-of-fold
+ * predictions, measures the hosted tier on a labelled sample of escalation candidates, picks the operating point
+ * that meets the limits with the best recall, and writes a versioned policy file. The replay's rows are the
+ * tuning slice: measure the policy on a later period (`replay --score-from`), never on these rows.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import OpenAI from 'openai';
+import type { Config } from '../config';
+import { occurredAtMs } from '../features/card-history';
+import { embedFirstPass, firstPassText } from '../models/first-pass';
+import { ReplayStore } from '../replay/store';
+import type { ReplayChunk } from '../replay/contracts';
+import { createModelClients } from '../models/clients';
+import { generateAssessment } from '../models/assessment';
+import type { CardFeatures } from '../schemas/card-features';
+import type { TransactionEvent } from '../schemas/transaction-event';
+import { calibrationVector } from '../scoring/calibration';
+import { rulesFloor } from '../scoring/decide';
+import { fitLogistic, predictProbability } from '../scoring/logistic';
+import type { LogisticModel } from '../scoring/logistic';
+import { writePolicyFile } from '../scoring/policy-file';
+import type { ScoringPolicyFile } from '../scoring/policy-file';
+import { buildScoringMessages } from '../scoring/prompt';
+import { evaluateRules, hasEffect } from '../scoring/rules';
+import type { HostedRates, TuningLimits, TuningRow } from '../scoring/tuning';
+import {
+  chooseOperatingPoint,
+  logLoss,
+  outOfFoldLogits,
+  recallAtFalsePositiveRate,
+  rocAuc,
+  sigmoid,
+} from '../scoring/tuning';
+
+export interface TuneOptions {
+  replayId: string;
+  limits: TuningLimits;
+  /** Where the policy is written. */
+  out: string;
+  /** Escalation candidates sent to the hosted tier to measure it (half fraud, half legitimate at most). */
+  hostedSample: number;
+  /** L2 penalty of the embedding probe. */
+  probeL2: number;
+  folds: number;
+  log?: (line: string) => void;
+}
+
+interface LabelledRow {
+  event: TransactionEvent;
+  features: CardFeatures;
+  isFraud: boolean;
+  at: number;
+}
+
+function readLabelledRows(store: ReplayStore, replayId: string): LabelledRow[] {
+  const manifest = store.readManifest(replayId);
+  if (!manifest) throw new Error(`replay ${replayId} not found under ${store.root}: run fraudflow replay first`);
+  const rows: LabelledRow[] = [];
+  for (let n = 0; n < manifest.chunksTotal; n++) {
+    const chunk: ReplayChunk = store.readChunk(replayId, n);
+    for (const row of chunk.rows) {
+      if (!row.label) continue;
+      rows.push({
+        event: row.event,
+        features: row.features,
+        isFraud: row.label.isFraud,
+        at: occurredAtMs(row.event.occurredAt),
+      });
+    }
+  }
+  rows.sort((a, b) => a.at - b.at);
+  const frauds = rows.filter((r) => r.isFraud).length;
+  if (frauds < 10 || rows.length - frauds < 100) {
+    throw new Error(
+      `replay ${replayId} has ${frauds} labelled frauds and ${rows.length - frauds} legitimate rows; tuning needs ≥ 10 and ≥ 100`,
+    );
+  }
+  return rows;
+}
+
+/** Embeddings of every row through the local model, cached per replay and model (a re-run costs nothing). */
+async function embedRows(
+  config: Config,
+  store: ReplayStore,
+  replayId: string,
+  rows: LabelledRow[],
+  log: (l: string) => void,
+): Promise<number[][]> {
+  const model = config.localModel.model;
+  const cacheFile = path.join(store.dir(replayId), `embeddings-${model.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
+  const cached = new Map<string, number[]>();
+  if (fs.existsSync(cacheFile)) {
+    for (const line of fs.readFileSync(cacheFile, 'utf8').split('\n')) {
+      if (!line) continue;
+      const { id, e } = JSON.parse(line) as { id: string; e: number[] };
+      cached.set(id, e);
+    }
+  }
+  const client = new OpenAI({
+    baseURL: config.localModel.baseURL,
+    apiKey: config.localModel.apiKey,
+    maxRetries: 3,
+    timeout: 60_000,
+  });
+  const missing = rows.filter((r) => !cached.has(r.event.transactionId));
+  log(`embedding ${missing.length} of ${rows.length} rows with ${model} (${rows.length - missing.length} cached)`);
+  const bar =
+    process.stdout.isTTY && missing.length > 0
+      ? new cliProgress.SingleBar({ format: 'embed [{bar}] {value}/{total} | ETA {eta_formatted}' })
+      : undefined;
+  bar?.start(missing.length, 0);
+  const out = fs.openSync(cacheFile, 'a');
+  let next = 0;
+  const worker = async () => {
+    while (next < missing.length) {
+      const row = missing[next++]!;
+      const { embedding } = await embedFirstPass(client, model, firstPassText(row.event, row.features));
+      cached.set(row.event.transactionId, embedding);
+      fs.writeSync(out, `${JSON.stringify({ id: row.event.transactionId, e: embedding })}\n`);
+      bar?.increment();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: config.localModel.concurrency }, worker));
+  } finally {
+    bar?.stop();
+    fs.closeSync(out);
+  }
+  return rows.map((r) => cached.get(r.event.transactionId)!);
+}
+
+/** The hosted tier's answers on a labelled sample of escalation candidates, as rates per class. */
+async function measureHostedTier(
+  config: Config,
+  candidates: LabelledRow[],
+  sample: number,
+  thresholds: { reviewAt: number; declineAt: number },
+  log: (l: string) => void,
+): Promise<HostedRates | undefined> {
+  const provider = config.hosted.providers[0];
+  if (!provider || sample <= 0 || !config.policy.escalationEnabled) return undefined;
+  const apiKey = config.hosted.apiKeys.get(provider.name);
+  if (!apiKey) {
+    log(`hosted tier not measured: ${provider.apiKeyEnv} is not set`);
+    return undefined;
+  }
+  const target = createModelClients(config).hosted.get(provider.name)!;
+  // Evenly spread over time within each class, half fraud and half legitimate at most.
+  const pick = (rows: LabelledRow[], n: number) =>
+    rows.filter((_, i) => i % Math.max(1, Math.floor(rows.length / n)) === 0).slice(0, n);
+  const frauds = pick(
+    candidates.filter((r) => r.isFraud),
+    Math.ceil(sample / 2),
+  );
+  const legit = pick(
+    candidates.filter((r) => !r.isFraud),
+    sample - frauds.length,
+  );
+  log(
+    `measuring hosted ${provider.name} on ${frauds.length} fraud and ${legit.length} legitimate escalation candidates`,
+  );
+  const counts = { fraud: { decline: 0, flag: 0, n: 0 }, legit: { decline: 0, flag: 0, n: 0 } };
+  let next = 0;
+  const sampled = [...frauds, ...legit];
+  const worker = async () => {
+    while (next < sampled.length) {
+      const row = sampled[next++]!;
+      const messages = buildScoringMessages(row.event, 'hosted', config.hosted.redactedFields, row.features);
+      const context = { provider: provider.name, model: provider.model, transactionId: row.event.transactionId };
+      // An unusable hosted answer sends the transaction to review in production: count it as a flag.
+      const score = await generateAssessment(target, messages, context).then(
+        (g) => g.assessment.riskScore,
+        () => thresholds.reviewAt,
+      );
+      const c = row.isFraud ? counts.fraud : counts.legit;
+      c.n++;
+      if (score >= thresholds.declineAt) c.decline++;
+      if (score >= thresholds.reviewAt) c.flag++;
+    }
+  };
+  await Promise.all(Array.from({ length: config.hosted.concurrency }, worker));
+  const rate = (k: number, n: number) => (n ? k / n : 0);
+  return {
+    fraud: { decline: rate(counts.fraud.decline, counts.fraud.n), flag: rate(counts.fraud.flag, counts.fraud.n) },
+    legit: { decline: rate(counts.legit.decline, counts.legit.n), flag: rate(counts.legit.flag, counts.legit.n) },
+    sampled: { fraud: counts.fraud.n, legit: counts.legit.n },
+  };
+}
+
+function evaluation(scores: number[], labels: boolean[]) {
+  return {
+    auc: round(rocAuc(scores, labels)),
+    logLoss: round(logLoss(scores, labels)),
+    recallAt1PctFpr: round(recallAtFalsePositiveRate(scores, labels, 0.01)),
+  };
+}
+const round = (v: number, digits = 4) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** Out-of-fold calibrated probabilities: each row scored by a calibration fitted without its fold. */
+function outOfFoldProbabilities(x: number[][], y: number[], folds: number): number[] {
+  return outOfFoldLogits(x, y, folds, (fx, fy) => fitLogistic(fx, fy, { l2: 1 })).map(sigmoid);
+}
+
+export async function runTuneCommand(config: Config, opts: TuneOptions): Promise<ScoringPolicyFile> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const store = new ReplayStore(config.replayDir);
+  const rows = readLabelledRows(store, opts.replayId);
+  const labels = rows.map((r) => r.isFraud);
+  const y = labels.map((b) => (b ? 1 : 0));
+  log(
+    `tuning on replay ${opts.replayId}: ${rows.length} labelled rows (${y.filter(Boolean).length} fraud), ${new Date(rows[0]!.at).toISOString()} – ${new Date(rows.at(-1)!.at).toISOString()}`,
+  );
+
+  const embeddings = await embedRows(config, store, opts.replayId, rows, log);
+  log(`fitting the embedding probe (${embeddings[0]?.length} dimensions, ${opts.folds}-fold out of fold)`);
+  const fitProbe = (x: number[][], t: number[]) => fitLogistic(x, t, { l2: opts.probeL2 });
+  const probeOof = outOfFoldLogits(embeddings, y, opts.folds, fitProbe);
+  const probe = fitProbe(embeddings, y);
+
+  const featureRows = rows.map((r) => calibrationVector(r.event, r.features));
+  const withModelRows = featureRows.map((v, i) => [...v, probeOof[i]!]);
+  const featuresOnly: LogisticModel = fitLogistic(featureRows, y, { l2: 1 });
+  const withModel: LogisticModel = fitLogistic(withModelRows, y, { l2: 1 });
+  const oofFeatures = outOfFoldProbabilities(featureRows, y, opts.folds);
+  const oofWithModel = outOfFoldProbabilities(withModelRows, y, opts.folds);
+  const ablation = {
+    modelAlone: evaluation(probeOof.map(sigmoid), labels),
+    featuresOnly: evaluation(oofFeatures, labels),
+    featuresPlusModel: evaluation(oofWithModel, labels),
+  };
+  log(
+    `ablation (out of fold): model alone AUC ${ablation.modelAlone.auc}, features ${ablation.featuresOnly.auc}, features + model ${ablation.featuresPlusModel.auc}`,
+  );
+
+  const ruled = rows.map((r) => evaluateRules(r.event, config.policy.rules, r.features));
+  const tuningRows: TuningRow[] = rows.map((r, i) => ({
+    isFraud: r.isFraud,
+    probability: oofWithModel[i]!,
+    ruleFloor: rulesFloor(ruled[i]!),
+    ruleEscalates: hasEffect(ruled[i]!, 'escalate'),
+  }));
+  // Escalation candidates: not decided by rules, in the upper part of the first pass's scores.
+  const sorted = [...oofWithModel].sort((a, b) => a - b);
+  const floor = sorted[Math.floor(0.7 * sorted.length)] ?? 0;
+  const candidates = rows.filter((_, i) => tuningRows[i]!.ruleFloor !== 'decline' && oofWithModel[i]! >= floor);
+  const hostedThresholds = { reviewAt: config.policy.hostedReviewAt, declineAt: config.policy.hostedDeclineAt };
+  const hosted = await measureHostedTier(config, candidates, opts.hostedSample, hostedThresholds, log);
+  if (hosted)
+    log(
+      `hosted tier: flags ${round(hosted.fraud.flag, 2)} of frauds, ${round(hosted.legit.flag, 2)} of legitimate (declines ${round(hosted.fraud.decline, 2)} / ${round(hosted.legit.decline, 2)})`,
+    );
+
+  const tuned = chooseOperatingPoint(tuningRows, opts.limits, hosted);
+  const { point, figures } = tuned;
+  log(
+    `operating point: review ≥ ${round(point.reviewAt)}, decline ≥ ${round(point.declineAt)}, escalation ${point.escalation ? `[${round(point.escalation.low)}, ${round(point.escalation.high)}], hosted ${point.hostedMode ?? 'decides'}` : 'none'} (${tuned.feasible} points met the limits)`,
+  );
+  log(
+    `expected on the tuning slice: recall ${round(figures.recall, 3)}, decline FPR ${round(figures.falsePositiveRate, 4)}, review-or-decline FPR ${round(figures.reviewOrDeclineFalsePositiveRate, 4)}, decline precision ${round(figures.declinePrecision, 3)}, escalated ${round(figures.escalationShare, 3)}`,
+  );
+
+  const policy: ScoringPolicyFile = {
+    schemaVersion: 1,
+    name: path.basename(opts.out, '.json'),
+    localModel: config.localModel.model,
+    firstPass: { kind: 'embedding-probe', probe },
+    calibration: { withModel: true, model: withModel },
+    thresholds: {
+      reviewAt: round(point.reviewAt, 6),
+      declineAt: round(point.declineAt, 6),
+      escalation: point.escalation
+        ? { low: round(point.escalation.low, 6), high: round(point.escalation.high, 6) }
+        : null,
+      minConfidence: 0,
+      hosted: { ...hostedThresholds, mode: point.hostedMode ?? 'decides' },
+    },
+    provenance: {
+      command: `fraudflow tune ${opts.replayId} --max-escalation ${opts.limits.maxEscalation} --max-false-positive-rate ${opts.limits.maxFalsePositiveRate}`,
+      replayId: opts.replayId,
+      rows: rows.length,
+      frauds: y.filter(Boolean).length,
+      tunedOn: { from: new Date(rows[0]!.at).toISOString(), until: new Date(rows.at(-1)!.at + 1).toISOString() },
+      limits: opts.limits,
+      hostedRates: hosted ?? null,
+      expected: figures,
+      ablation,
+      featuresOnlyCalibration: featuresOnly,
+      curve: tuned.curve.map((c) => ({
+        declineAt: round(c.declineAt, 6),
+        recall: round(c.recall, 4),
+        falsePositiveRate: round(c.falsePositiveRate, 5),
+        reviewOrDeclineFalsePositiveRate: round(c.reviewOrDeclineFalsePositiveRate, 5),
+      })),
+    },
+  };
+  const written = writePolicyFile(opts.out, policy);
+  log(`policy ${written.hash} written to ${opts.out}`);
+  return written.policy;
+}
+
+/** Probability of fraud for one row under a fitted calibration without the model (the ablation's baseline). */
+export function featuresOnlyProbability(model: LogisticModel, event: TransactionEvent, features: CardFeatures): number {
+  return predictProbability(model, calibrationVector(event, features));
+}

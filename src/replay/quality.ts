@@ -1,0 +1,130 @@
+/**
+ * Decision quality against labels: what a fraud team judges fraudflow by. Pure: `npm run bench:quality` and the
+ * main job gather the decisions and labels, and the hosted-only counterfactual's price per call.
+ */
+import type { ReplayResultRow } from './contracts';
+import type { TransactionEvent } from '../schemas/transaction-event';
+import { percentile } from '../cli/progress';
+import type { LogisticModel } from '../scoring/logistic';
+import { predictProbability } from '../scoring/logistic';
+import { calibrationVector } from '../scoring/calibration';
+import { recallAtFalsePositiveRate, rocAuc, sigmoid } from '../scoring/tuning';
+
+export interface QualityFigures {
+  transactions: number;
+  frauds: number;
+  legitimate: number;
+  /** Share of transactions that reached a hosted model. */
+  escalationShare: number;
+  /** Legitimate transactions declined / legitimate transactions. */
+  falsePositiveRate: number;
+  /** Legitimate transactions sent to review or declined / legitimate transactions. */
+  reviewOrDeclineFalsePositiveRate: number;
+  /** Frauds sent to review or declined / frauds. */
+  recall: number;
+  /** Frauds declined / frauds. */
+  declineRecall: number;
+  /** Declined transactions that are fraud. */
+  declinePrecision: number;
+  /** Hosted spend / what sending every transaction to the hosted tier would have cost. */
+  hostedCostShare: number;
+  hostedCostUsd: number;
+  hostedOnlyCostUsd: number;
+  localFirstPassP50Ms: number;
+  localFirstPassP99Ms: number;
+  paths: Record<string, number>;
+  outcomes: Record<string, number>;
+}
+
+const share = (n: number, d: number) => (d > 0 ? n / d : 0);
+
+/** Figures of a labelled replay; `hostedCallUsd` prices one hosted call for the hosted-only counterfactual. */
+export function qualityFigures(rows: readonly ReplayResultRow[], hostedCallUsd: number): QualityFigures {
+  const labelled = rows.filter((r) => r.label !== undefined);
+  let frauds = 0;
+  let flaggedFraud = 0;
+  let declinedFraud = 0;
+  let declinedLegit = 0;
+  let flaggedLegit = 0;
+  let escalated = 0;
+  let hostedCostUsd = 0;
+  const paths: Record<string, number> = {};
+  const outcomes: Record<string, number> = {};
+  const localLatencies: number[] = [];
+  for (const { decision, label } of labelled) {
+    const fraud = label!.isFraud;
+    frauds += fraud ? 1 : 0;
+    const flagged = decision.decision !== 'approve';
+    const declined = decision.decision === 'decline';
+    if (fraud) {
+      flaggedFraud += flagged ? 1 : 0;
+      declinedFraud += declined ? 1 : 0;
+    } else {
+      flaggedLegit += flagged ? 1 : 0;
+      declinedLegit += declined ? 1 : 0;
+    }
+    if (decision.modelCalls.some((c) => c.tier === 'hosted')) escalated++;
+    hostedCostUsd += decision.modelCalls.reduce((s, c) => s + c.costUsd, 0);
+    paths[decision.path] = (paths[decision.path] ?? 0) + 1;
+    outcomes[decision.decision] = (outcomes[decision.decision] ?? 0) + 1;
+    for (const c of decision.modelCalls) if (c.tier === 'local' && c.outcome === 'ok') localLatencies.push(c.latencyMs);
+  }
+  const legit = labelled.length - frauds;
+  const hostedOnlyCostUsd = labelled.length * hostedCallUsd;
+  localLatencies.sort((a, b) => a - b);
+  return {
+    transactions: labelled.length,
+    frauds,
+    legitimate: legit,
+    escalationShare: share(escalated, labelled.length),
+    falsePositiveRate: share(declinedLegit, legit),
+    reviewOrDeclineFalsePositiveRate: share(flaggedLegit, legit),
+    recall: share(flaggedFraud, frauds),
+    declineRecall: share(declinedFraud, frauds),
+    declinePrecision: share(declinedFraud, declinedFraud + declinedLegit),
+    hostedCostShare: share(hostedCostUsd, hostedOnlyCostUsd),
+    hostedCostUsd,
+    hostedOnlyCostUsd,
+    localFirstPassP50Ms: percentile(localLatencies, 50),
+    localFirstPassP99Ms: percentile(localLatencies, 99),
+    paths,
+    outcomes,
+  };
+}
+
+/** A stored decision with the event it was made on (joined from the replay's chunks by line). */
+export type ScoredRow = ReplayResultRow & { event: TransactionEvent };
+
+export interface Ablation {
+  rows: number;
+  modelAlone: { auc: number; recallAt1PctFpr: number };
+  featuresOnly: { auc: number; recallAt1PctFpr: number };
+  featuresPlusModel: { auc: number; recallAt1PctFpr: number };
+}
+
+/**
+ * The model's contribution on held-out rows: the probe's raw log-odds alone, the features-only calibration the
+ * policy carries, and the shipped calibration (features plus the model). Rows without a first pass are left out.
+ */
+export function heldOutAblation(rows: readonly ScoredRow[], featuresOnly: LogisticModel): Ablation {
+  const usable = rows.flatMap((r) => {
+    const call = r.decision.modelCalls.find((c) => c.tier === 'local' && c.outcome === 'ok');
+    if (!r.label || !r.decision.features || call?.rawScore === undefined || call.riskScore === undefined) return [];
+    return [{ label: r.label.isFraud, raw: call.rawScore, withModel: call.riskScore, row: r }];
+  });
+  const labels = usable.map((u) => u.label);
+  const measure = (scores: number[]) => ({
+    auc: round(rocAuc(scores, labels)),
+    recallAt1PctFpr: round(recallAtFalsePositiveRate(scores, labels, 0.01)),
+  });
+  return {
+    rows: usable.length,
+    modelAlone: measure(usable.map((u) => sigmoid(u.raw))),
+    featuresOnly: measure(
+      usable.map((u) => predictProbability(featuresOnly, calibrationVector(u.row.event, u.row.decision.features!))),
+    ),
+    featuresPlusModel: measure(usable.map((u) => u.withModel)),
+  };
+}
+
+const round = (v: number) => Math.round(v * 1e4) / 1e4;
