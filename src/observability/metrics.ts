@@ -5,6 +5,8 @@
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision, ModelCall } from '../schemas/decision';
+import type { MaskCounts } from '../scoring/pii';
+import { personalDataKinds } from '../scoring/pii';
 import { logger } from './logger';
 
 export const registry = new Registry();
@@ -64,6 +66,12 @@ export const metrics = {
     labelNames: ['topic', 'partition'] as const,
     registers: [registry],
   }),
+  personalDataMasked: new Counter({
+    name: 'fraudflow_personal_data_masked_total',
+    help: 'Personal data found in free text and masked before a hosted prompt, by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
 };
 
 /** Counts one model call attempt (answered or not). */
@@ -77,6 +85,11 @@ export function recordModelCall(
   metrics.modelTokens.inc({ provider: call.provider, tier: call.tier, direction: 'input' }, call.inputTokens);
   metrics.modelTokens.inc({ provider: call.provider, tier: call.tier, direction: 'output' }, call.outputTokens);
   if (call.costUsd > 0) metrics.modelCost.inc({ provider: call.provider }, call.costUsd);
+}
+
+/** Counts the personal data masked in one hosted prompt. */
+export function recordPersonalDataMasks(counts: MaskCounts): void {
+  for (const kind of personalDataKinds) if (counts[kind] > 0) metrics.personalDataMasked.inc({ kind }, counts[kind]);
 }
 
 /** Counts one published decision. */

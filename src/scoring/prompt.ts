@@ -6,9 +6,11 @@ import { formatMoney } from '../money';
 import type { TransactionEvent } from '../schemas/transaction-event';
 import type { CardFeatures } from '../schemas/card-features';
 import { formatFeatureLine } from '../features/card-history';
-import { defaultRedactedFields, localView, redactForHosted } from './redaction';
+import { recordPersonalDataMasks } from '../observability/metrics';
+import { addMaskCounts, emptyMaskCounts } from './pii';
+import { defaultRedactedFields, hostedMerchantText, hostedView, localView } from './redaction';
 
-export const promptVersion = 'fraud-analyst-v2';
+export const promptVersion = 'fraud-analyst-v3';
 
 const systemPrompt = [
   'You are a card-fraud analyst at a payments company.',
@@ -24,8 +26,9 @@ export interface ChatMessage {
 }
 
 /**
- * Messages for a model. `audience: 'hosted'` uses only the redacted view of the transaction. The card-history
- * feature line is aggregate behaviour, not personal data: the hosted view keeps it.
+ * Messages for a model. `audience: 'hosted'` uses only the redacted view of the transaction, with personal data in
+ * its free text (the merchant's name and category in the summary line included) masked and counted in metrics.
+ * The card-history feature line is aggregate behaviour, not personal data: the hosted view keeps it.
  */
 export function buildScoringMessages(
   event: TransactionEvent,
@@ -33,9 +36,20 @@ export function buildScoringMessages(
   redactedFields: readonly string[] = defaultRedactedFields,
   features?: CardFeatures,
 ): ChatMessage[] {
-  const view = audience === 'hosted' ? redactForHosted(event, redactedFields) : localView(event);
+  let view: Record<string, unknown>;
+  let merchant: { name: string; category?: string | undefined };
+  if (audience === 'hosted') {
+    const hosted = hostedView(event, redactedFields);
+    const text = hostedMerchantText(event);
+    recordPersonalDataMasks(addMaskCounts(addMaskCounts(emptyMaskCounts(), hosted.masks), text.masks));
+    view = hosted.view;
+    merchant = text;
+  } else {
+    view = localView(event);
+    merchant = event.merchant;
+  }
   const m = event.merchant;
-  const summary = `${formatMoney(event.amount)} at ${m.name} (MCC ${m.mcc}${m.category ? ` ${m.category}` : ''}, ${m.country}) via ${event.channel}`;
+  const summary = `${formatMoney(event.amount)} at ${merchant.name} (MCC ${m.mcc}${merchant.category ? ` ${merchant.category}` : ''}, ${m.country}) via ${event.channel}`;
   return [
     { role: 'system', content: systemPrompt },
     {
