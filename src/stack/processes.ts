@@ -14,7 +14,9 @@ export class StackError extends Error {
 
 export interface PidRecord {
   pid: number;
-  /** The executable path; checked against /proc before signalling so a reused pid is never killed. */
+  /**
+   * The executable path, checked against the process's command line before signalling: a reused pid is never killed.
+   */
   command: string;
   startedAt: string;
 }
@@ -27,19 +29,47 @@ export function readPid(file: string): PidRecord | undefined {
   }
 }
 
-/** True when `pid` is alive and still runs `command` (not a recycled pid). */
-export function isOurProcess(rec: PidRecord): boolean {
+/** Reads a running process's command line; `undefined` when it cannot be read. */
+export type CommandLineReader = (pid: number) => string | undefined;
+
+/** `ps -o command= -p <pid>`: POSIX, so it works on macOS, where there is no /proc. */
+export const psCommandLine: CommandLineReader = (pid) => {
+  const res = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+  if (res.error || res.status !== 0) return undefined;
+  const line = res.stdout.trim();
+  return line === '' ? undefined : line;
+};
+
+/**
+ * A reader that tries `<procDir>/<pid>/cmdline` (Linux) and falls back to `ps` where /proc is absent (macOS) or
+ * unreadable.
+ * @param procDir @default '/proc'
+ * @param fallback @default psCommandLine
+ */
+export function commandLineReader(procDir = '/proc', fallback: CommandLineReader = psCommandLine): CommandLineReader {
+  return (pid) => {
+    try {
+      return fs.readFileSync(path.join(procDir, String(pid), 'cmdline'), 'utf8').replaceAll('\0', ' ');
+    } catch {
+      return fallback(pid);
+    }
+  };
+}
+
+const readCommandLine = commandLineReader();
+
+/**
+ * True when `pid` is alive and still runs `command` (not a recycled pid). A live process whose command line
+ * cannot be read at all is taken as ours, as before: `down` must still be able to stop it.
+ */
+export function isOurProcess(rec: PidRecord, read: CommandLineReader = readCommandLine): boolean {
   try {
     process.kill(rec.pid, 0);
   } catch {
     return false;
   }
-  try {
-    const cmdline = fs.readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');
-    return cmdline.includes(rec.command);
-  } catch {
-    return true;
-  }
+  const cmdline = read(rec.pid);
+  return cmdline === undefined || cmdline.includes(rec.command);
 }
 
 /** A liveness probe for `waitFor`: the process recorded in `pidFile` still runs. */
