@@ -13,6 +13,7 @@ import { dataConverterFor } from '../codec';
 import type { Config } from '../config';
 import { createKafka } from '../kafka/client';
 import { createModelClients } from '../models/clients';
+import type { ScoringSettings } from '../scoring/settings';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { stackUp } from '../stack';
 import { taskQueuesFor } from '../task-queues';
@@ -33,6 +34,7 @@ import type { BacktestReport } from './report';
 import { buildBacktestReport, compareReports, renderComparisonHtml, renderReportHtml } from './report';
 import type { ColumnMapping, ReplayMappingName } from './sources';
 import { detectFormat, mappingFor } from './sources';
+import type { ReplayReportSettings } from './store';
 import { ReplayStore } from './store';
 
 export interface ReplayCommandOptions {
@@ -107,6 +109,17 @@ export function defaultReplayId(source: ReplaySource, policyHash: string): strin
   return `${base}-${createHash('sha256').update(`${identity}:${policyHash}`).digest('hex').slice(0, 10)}`;
 }
 
+/** The thresholds and hosted prices a replay's report needs, from the settings the replay runs with. */
+export function reportSettingsFor(config: Config, settings: ScoringSettings): ReplayReportSettings {
+  const hosted = config.hosted.providers[0];
+  return {
+    policyHash: settings.policyHash,
+    thresholds: { approveBelow: settings.policy.approveBelow, declineAt: settings.policy.declineAt },
+    hostedPricing: { inputUsdPerMTok: hosted?.inputUsdPerMTok ?? 0, outputUsdPerMTok: hosted?.outputUsdPerMTok ?? 0 },
+    recordedAt: new Date().toISOString(),
+  };
+}
+
 function reportPaths(store: ReplayStore, replayId: string) {
   return { json: path.join(store.dir(replayId), 'report.json'), html: path.join(store.dir(replayId), 'report.html') };
 }
@@ -153,6 +166,11 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
       );
       running.push(...workers.map((w) => w.run()));
     }
+
+    // Kept from the replay's first start: a resumed replay, or `report <id>` run later, prices and draws its report
+    // with what the replay ran with, whatever the configuration says by then.
+    const store = new ReplayStore(config.replayDir);
+    if (!store.readReportSettings(replayId)) store.writeReportSettings(replayId, reportSettingsFor(config, settings));
 
     const workflowId = replayWorkflowId(replayId);
     let handle;
@@ -263,14 +281,16 @@ export function writeReport(
   const store = new ReplayStore(config.replayDir);
   const rows = store.readResults(replayId);
   const first = rows[0]?.decision;
-  const hosted = config.hosted.providers[0];
+  const stored = store.readReportSettings(replayId);
+  if (!stored) meta.log(`replay ${replayId} has no stored settings: its report uses today's thresholds and prices`);
+  const { thresholds, hostedPricing } = stored ?? reportSettingsFor(config, scoringSettingsFromConfig(config));
   const report = buildBacktestReport(
     rows.map((r) => ({ decision: r.decision, label: r.label })),
     {
       replayId,
-      policyHash: first?.policyHash ?? meta.policyHash,
-      thresholds: { approveBelow: config.policy.approveBelow, declineAt: config.policy.declineAt },
-      hostedPricing: { inputUsdPerMTok: hosted?.inputUsdPerMTok ?? 0, outputUsdPerMTok: hosted?.outputUsdPerMTok ?? 0 },
+      policyHash: first?.policyHash ?? stored?.policyHash ?? meta.policyHash,
+      thresholds,
+      hostedPricing,
       startedAt: meta.startedAt,
       finishedAt: meta.finishedAt,
       invalidRows: store.readInvalid(replayId),

@@ -5,7 +5,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import type { PreparedReplay, ReplayChunk, ReplayResultRow } from './contracts';
+
+/**
+ * What a replay's report is computed with, captured when the replay starts: `report <id>` rebuilt later reads these,
+ * not today's configuration.
+ */
+export const ReplayReportSettings = z.object({
+  policyHash: z.string(),
+  /** The decision policy's thresholds the replay decided with. */
+  thresholds: z.object({ approveBelow: z.number(), declineAt: z.number() }),
+  /** The first hosted provider's prices, at which the hosted-only counterfactual is priced. */
+  hostedPricing: z.object({ inputUsdPerMTok: z.number(), outputUsdPerMTok: z.number() }),
+  recordedAt: z.iso.datetime(),
+});
+export type ReplayReportSettings = z.infer<typeof ReplayReportSettings>;
 
 export class ReplayStore {
   constructor(readonly root: string) {}
@@ -26,6 +41,7 @@ export class ReplayStore {
   chunkFile = (id: string, n: number) => path.join(this.dir(id), 'chunks', `${n}.json`);
   resultFile = (id: string, n: number) => path.join(this.dir(id), 'results', `${n}.jsonl`);
   invalidFile = (id: string) => path.join(this.dir(id), 'invalid.jsonl');
+  reportSettingsFile = (id: string) => path.join(this.dir(id), 'report-settings.json');
 
   readManifest(id: string): (PreparedReplay & { source: string }) | undefined {
     try {
@@ -37,6 +53,25 @@ export class ReplayStore {
 
   writeManifest(id: string, manifest: PreparedReplay & { source: string }): void {
     this.write(this.manifestFile(id), JSON.stringify(manifest, null, 2));
+  }
+
+  writeReportSettings(id: string, settings: ReplayReportSettings): void {
+    this.write(this.reportSettingsFile(id), JSON.stringify(settings, null, 2));
+  }
+
+  /** The settings stored when the replay started; `undefined` for a replay that predates them. */
+  readReportSettings(id: string): ReplayReportSettings | undefined {
+    const file = this.reportSettingsFile(id);
+    if (!fs.existsSync(file)) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`${file} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const parsed = ReplayReportSettings.safeParse(json);
+    if (!parsed.success) throw new Error(`${file} is not valid:\n${z.prettifyError(parsed.error)}`);
+    return parsed.data;
   }
 
   writeChunk(id: string, n: number, chunk: ReplayChunk): void {
