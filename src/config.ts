@@ -112,6 +112,14 @@ export const Env = z.object({
     .int()
     .min(256)
     .default(64 * 1024),
+  /**
+   * Scoring workflows allowed to run at once on the orchestration task queue, counted across every ingest process
+   * through Temporal's visibility store; past it the ingest stops fetching and the backlog waits in Kafka.
+   * @default 2000
+   */
+  INGEST_MAX_RUNNING_WORKFLOWS: z.coerce.number().int().min(1).default(2000),
+  /** A consumer that has fetched nothing for this long while its partitions have lag is restarted. @default 60000 */
+  INGEST_STALL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
 
   /** The online feature store (card history), any Redis-compatible server. */
   FEATURE_STORE_URL: redisUrl.default('redis://127.0.0.1:6379/0'),
@@ -254,7 +262,13 @@ export interface Config {
     partitions: number;
     topics: { transactions: string; decisions: string; deadLetter: string };
   };
-  ingest: { groupId: string; maxInFlight: number; maxEventBytes: number };
+  ingest: {
+    groupId: string;
+    maxInFlight: number;
+    maxEventBytes: number;
+    maxRunningWorkflows: number;
+    stallTimeoutMs: number;
+  };
   featureStore: {
     url: string;
     /** `stack up` runs redis-server for it (loopback hosts only); false: only health-checked. */
@@ -357,6 +371,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       groupId: env.INGEST_GROUP_ID,
       maxInFlight: env.INGEST_MAX_IN_FLIGHT,
       maxEventBytes: env.INGEST_MAX_EVENT_BYTES,
+      maxRunningWorkflows: env.INGEST_MAX_RUNNING_WORKFLOWS,
+      stallTimeoutMs: env.INGEST_STALL_TIMEOUT_MS,
     },
     featureStore,
     localModel: {

@@ -66,6 +66,22 @@ export const metrics = {
     labelNames: ['topic', 'partition'] as const,
     registers: [registry],
   }),
+  duplicates: new Counter({
+    name: 'fraudflow_ingest_duplicates_total',
+    help: 'Events whose transactionId already had a workflow: identical redeliveries, conflicting (dead-lettered)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  runningWorkflows: new Gauge({
+    name: 'fraudflow_ingest_running_workflows',
+    help: 'Running scoring workflows on the task queue as the ingest last counted them (visibility store)',
+    registers: [registry],
+  }),
+  consumerRestarts: new Counter({
+    name: 'fraudflow_ingest_consumer_restarts_total',
+    help: 'Kafka consumers restarted because they fetched nothing while their partitions had lag',
+    registers: [registry],
+  }),
   personalDataMasked: new Counter({
     name: 'fraudflow_personal_data_masked_total',
     help: 'Personal data found in free text and masked before a hosted prompt, by kind',

@@ -1,0 +1,110 @@
+/**
+ * The bound on running scoring workflows. The ingest counts them in Temporal's visibility store (one count query
+ * per refresh, whatever the rate) rather than tracking completions itself: the count covers every ingest process
+ * of the group, workflows started before a restart, and workflows started by anyone else on the task queue.
+ */
+
+export interface RunningBudgetOptions {
+  /** Running scoring workflows on the task queue (a visibility count). */
+  countRunning: () => Promise<number>;
+  /** The bound, for all ingest processes together. */
+  max: number;
+  /** Ingest processes sharing the bound (members of the consumer group); each admits its share of the headroom. */
+  sharers: () => number;
+  /** @default 500 */
+  refreshMs?: number;
+  /**
+   * Starts this recent may not be in the visibility count yet (it is updated asynchronously); they are added to it.
+   * @default 1000
+   */
+  visibilityLagMs?: number;
+  onRefresh?: (running: number) => void;
+  onHoldChange?: (holding: boolean, running: number) => void;
+}
+
+export interface AcquireOptions {
+  /** Stop waiting (and admit nothing) once this turns false: the batch is stale, the ingest is stopping. */
+  keepWaiting: () => boolean;
+  /** Called about every `refreshMs` while waiting (the consumer heartbeats here). */
+  whileWaiting: () => Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class RunningWorkflowBudget {
+  /** Running workflows at the last successful count; undefined until one succeeds. */
+  running: number | undefined;
+  private allowance = 0;
+  private refreshedAt = 0;
+  private refreshing: Promise<void> | undefined;
+  private recent: number[] = [];
+  private waiters = 0;
+  private readonly refreshMs: number;
+  private readonly lagMs: number;
+
+  constructor(private readonly opts: RunningBudgetOptions) {
+    this.refreshMs = opts.refreshMs ?? 500;
+    this.lagMs = opts.visibilityLagMs ?? 1000;
+  }
+
+  /** Whether some batch is waiting for the bound to free up: the ingest is holding the backlog in Kafka. */
+  get holding(): boolean {
+    return this.waiters > 0;
+  }
+
+  /** Waits until one more workflow may start; false if `keepWaiting` turned false first. */
+  async acquire(opts: AcquireOptions): Promise<boolean> {
+    let waited = false;
+    try {
+      for (;;) {
+        if (Date.now() - this.refreshedAt >= this.refreshMs) await this.refresh();
+        if (this.allowance > 0) {
+          this.allowance--;
+          this.recent.push(Date.now());
+          return true;
+        }
+        if (!waited) {
+          waited = true;
+          if (this.waiters++ === 0) this.opts.onHoldChange?.(true, this.running ?? 0);
+        }
+        await opts.whileWaiting();
+        if (!opts.keepWaiting()) return false;
+        await sleep(Math.max(20, this.refreshedAt + this.refreshMs - Date.now()));
+      }
+    } finally {
+      if (waited && --this.waiters === 0) this.opts.onHoldChange?.(false, this.running ?? 0);
+    }
+  }
+
+  /** Gives back an admission that started nothing (the transaction already had its workflow). */
+  refund(): void {
+    this.allowance++;
+    this.recent.pop();
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.countOnce().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async countOnce(): Promise<void> {
+    const now = Date.now();
+    try {
+      this.running = await this.opts.countRunning();
+    } catch {
+      // Nothing is admitted while Temporal cannot say how loaded it is; the next refresh tries again.
+      this.allowance = 0;
+      this.refreshedAt = Date.now();
+      return;
+    }
+    this.recent = this.recent.filter((t) => t > now - this.lagMs);
+    const headroom = this.opts.max - this.running - this.recent.length;
+    const share = Math.floor(headroom / Math.max(1, this.opts.sharers()));
+    // A bound smaller than the number of ingests still lets one workflow through once nothing runs.
+    this.allowance = share > 0 ? share : headroom > 0 && this.running === 0 ? 1 : 0;
+    this.refreshedAt = Date.now();
+    this.opts.onRefresh?.(this.running);
+  }
+}
