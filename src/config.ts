@@ -193,12 +193,16 @@ export const Env = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   /** Port of the Temporal SDK's runtime metrics on worker processes; 0 disables them. */
   SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  /** Address both metrics endpoints bind: `0.0.0.0` in a container, so a Prometheus container can scrape it. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Encrypt every Temporal payload (AES-256-GCM) so transaction data in history is ciphertext. */
   PAYLOAD_ENCRYPTION: boolFlag.default(true),
   /** Codec keys `kid:<base64 32 bytes>,...`, first = active; unset: a dev key file in the data dir (created once). */
   FRAUDFLOW_CODEC_KEYS: z.string().optional(),
   CODEC_KEYS_FILE: z.string().optional(),
   CODEC_SERVER_PORT: z.coerce.number().int().min(1).max(65535).default(8234),
+  /** Address the codec server binds (`0.0.0.0` in a container). @default the TEMPORAL_ADDRESS host */
+  CODEC_SERVER_HOST: z.string().min(1).optional(),
   /** Bearer token the codec server requires (CLI use); unset on the dev stack, whose UI cannot send one. */
   CODEC_SERVER_TOKEN: z.string().optional(),
   /** Origins allowed to call the codec server. @default the Temporal UI's origin */
@@ -305,6 +309,8 @@ export interface Config {
     keysSpec?: string;
     keysFile: string;
     serverPort: number;
+    /** Address the codec server binds. */
+    serverHost: string;
     serverUrl: string;
     serverToken?: string;
     corsOrigins: string[];
@@ -405,6 +411,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       keysFile:
         env.CODEC_KEYS_FILE ?? path.join(env.FRAUDFLOW_DATA_DIR ?? path.join(cacheDir, 'data'), 'codec-keys.json'),
       serverPort: env.CODEC_SERVER_PORT,
+      serverHost: env.CODEC_SERVER_HOST ?? temporalHost,
       serverUrl: `http://${temporalHost}:${env.CODEC_SERVER_PORT}`,
       serverToken: env.CODEC_SERVER_TOKEN,
       corsOrigins: env.CODEC_CORS_ORIGINS ?? [

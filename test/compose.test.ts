@@ -2,59 +2,35 @@
  * docker-compose.yml, the Dockerfile and .env.example against the code they configure: src/config.ts (variable names,
  * defaults, schemas) and src/search-attributes.ts. No Docker needed: the files are parsed, nothing is started.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { z } from 'zod';
+import { codecKeyring } from '../src/codec';
+import { EncryptionCodec } from '../src/codec/payload-codec';
 import { Env, HostedProvider, loadConfig } from '../src/config';
+import type { ComposeService } from './deploy/compose-file';
+import {
+  environmentOf,
+  flagValue,
+  loadComposeServices,
+  MissingComposeVariable,
+  projectServicesOf,
+  publishedPorts,
+  rawCompose,
+  readRepoFile,
+  repoRoot,
+} from './deploy/compose-file';
 import { processNodeOptions } from '../workers/build';
 import { fraudSearchAttributes } from '../src/search-attributes';
 
-const root = path.resolve(__dirname, '..');
-const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+const read = readRepoFile;
 
-const ComposeService = z.object({
-  image: z.string().optional(),
-  build: z.unknown().optional(),
-  entrypoint: z.array(z.string()).optional(),
-  command: z.array(z.string()).optional(),
-  // Mapping form only, every value set: a pass-through `KEY:` would make the containers depend on the host.
-  environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
-  ports: z.array(z.string()).optional(),
-  volumes: z.array(z.string()).optional(),
-  healthcheck: z.object({ test: z.array(z.string()) }).optional(),
-  depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
-});
-type ComposeService = z.infer<typeof ComposeService>;
-const ComposeFile = z.object({ services: z.record(z.string(), ComposeService) });
-
-/** Compose's `${NAME:-default}` / `${NAME-default}` and `$$`, resolved as with no variables set (no `.env`). */
-function interpolate(value: unknown): unknown {
-  if (typeof value === 'string') {
-    return value.replace(
-      /\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|[A-Za-z_][A-Za-z0-9_]*)/g,
-      (match: string, token: string, _name: string | undefined, fallback: string | undefined) => {
-        if (token === '$') return '$';
-        if (fallback === undefined) throw new Error(`${match} in docker-compose.yml has no default`);
-        return fallback;
-      },
-    );
-  }
-  if (Array.isArray(value)) return value.map(interpolate);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v)]));
-  }
-  return value;
-}
-
-function loadCompose() {
-  const raw: unknown = parse(read('docker-compose.yml'), { merge: true });
-  return ComposeFile.parse(interpolate(raw)).services;
-}
-
-const services = loadCompose();
+/** The codec keyring the tests give Compose, as a user would in `.env`. */
+const composeVars = { FRAUDFLOW_CODEC_KEYS: `compose-test:${randomBytes(32).toString('base64')}` };
+const services = loadComposeServices(composeVars);
 
 function service(name: string): ComposeService {
   const s = services[name];
@@ -62,31 +38,13 @@ function service(name: string): ComposeService {
   return s;
 }
 
-/** The services built from this repository's Dockerfile, as opposed to the Kafka/Temporal/Ollama/Redis images. */
-const projectServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
-
-function environmentOf(s: ComposeService): Record<string, string> {
-  return s.environment ?? {};
-}
+const projectServices = projectServicesOf(services);
+/** The project services that score: the workers and the ingest (not the codec server). */
+const scoringServices = projectServices.filter(([, s]) => s.command?.[0] !== 'codec-server');
 
 function splitHostPort(hostPort: string): { host: string; port: number } {
   const i = hostPort.lastIndexOf(':');
   return { host: hostPort.slice(0, i), port: Number(hostPort.slice(i + 1)) };
-}
-
-/** Short port syntax `[ip:]host:container[/proto]`. */
-function publishedPorts(s: ComposeService) {
-  return (s.ports ?? []).map((spec) => {
-    const m = /^(?:(\d+\.\d+\.\d+\.\d+):)?(\d+):(\d+)(?:\/(?:tcp|udp))?$/.exec(spec);
-    if (!m) throw new Error(`unsupported port syntax ${spec}`);
-    return { hostIp: m[1] ?? '0.0.0.0', hostPort: Number(m[2]), containerPort: Number(m[3]) };
-  });
-}
-
-/** Value of `--flag value` in a command, or undefined. */
-function flagValue(command: string[], flag: string): string | undefined {
-  const i = command.indexOf(flag);
-  return i >= 0 ? command[i + 1] : undefined;
 }
 
 /** Kafka `NAME://host:port,...` listener lists. */
@@ -138,6 +96,7 @@ describe('docker-compose.yml', () => {
       'worker-local-scoring': ['worker', 'local-scoring'],
       'worker-hosted-scoring': ['worker', 'hosted-scoring'],
       ingest: ['ingest'],
+      'codec-server': ['codec-server'],
     });
 
     const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(read('Dockerfile'))?.[1];
@@ -149,7 +108,7 @@ describe('docker-compose.yml', () => {
     const { rootDir, outDir } = tsconfig.compilerOptions;
     const compiled = path.posix.join(outDir, path.posix.relative(rootDir, 'src/cli/main.ts')).replace(/\.ts$/, '.js');
     expect(compiled).toBe('dist/src/cli/main.js');
-    expect(fs.existsSync(path.join(root, 'src/cli/main.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(repoRoot, 'src/cli/main.ts'))).toBe(true);
   });
 
   it('runs the image with the prebuilt workflow bundle and the V8 settings the benchmark measured', () => {
@@ -219,8 +178,8 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives every project service HOSTED_PROVIDERS that parse as providers with their API key set', () => {
-    for (const [name, s] of projectServices) {
+  it('gives every scoring service HOSTED_PROVIDERS that parse as providers with their API key set', () => {
+    for (const [name, s] of scoringServices) {
       const env = environmentOf(s);
       const providers = z.array(HostedProvider).parse(JSON.parse(env.HOSTED_PROVIDERS ?? 'null'));
       expect(providers.length, name).toBeGreaterThan(0);
@@ -228,11 +187,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('points every project service at the compose service names and the ports those services listen on', () => {
+  it('points every scoring service at the compose service names and the ports those services listen on', () => {
     const listen = listenPorts();
     expect(listen.kafka.bound).toBe(listen.kafka.advertised);
-    expect(projectServices).toHaveLength(4);
-    for (const [name, s] of projectServices) {
+    expect(scoringServices).toHaveLength(4);
+    for (const [name, s] of scoringServices) {
       const config = loadConfig(environmentOf(s));
       expect(config.temporal.address, name).toBe(`temporal:${listen.temporal}`);
       expect(config.kafka.brokers, name).toEqual([`kafka:${listen.kafka.advertised}`]);
@@ -257,12 +216,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives every project service the Redis feature store, declared in config.ts, once Redis answers PING', () => {
+  it('gives every scoring service the Redis feature store, declared in config.ts, once Redis answers PING', () => {
     expect(Object.keys(Env.shape)).toContain('FEATURE_STORE_URL');
-    expect(projectServices.map(([name]) => name).sort()).toEqual(
+    expect(scoringServices.map(([name]) => name).sort()).toEqual(
       ['ingest', 'worker-hosted-scoring', 'worker-local-scoring', 'worker-orchestration'].sort(),
     );
-    for (const [name, s] of projectServices) {
+    for (const [name, s] of scoringServices) {
       expect(environmentOf(s).FEATURE_STORE_URL, name).toBe(`redis://redis:${listenPorts().redis}/0`);
       expect(s.depends_on?.redis, name).toEqual({ condition: 'service_healthy' });
     }
@@ -318,7 +277,7 @@ describe('docker-compose.yml', () => {
       (m[1] ?? '').replace(/^"\$([A-Z_]+)"$/, (_all, name: string) => initEnv[name] ?? `unset ${name}`),
     );
     const listen = listenPorts();
-    for (const [name, s] of projectServices) {
+    for (const [name, s] of scoringServices) {
       const config = loadConfig(environmentOf(s));
       const onOllama = config.hosted.providers.filter((p) => p.baseURL.startsWith(`http://ollama:${listen.ollama}/`));
       expect(created, name).toEqual(expect.arrayContaining([config.localModel.model, ...onOllama.map((p) => p.model)]));
@@ -328,9 +287,68 @@ describe('docker-compose.yml', () => {
   it('sizes local scoring to the parallel requests the ollama service accepts', () => {
     const parallel = environmentOf(service('ollama')).OLLAMA_NUM_PARALLEL;
     expect(parallel).toMatch(/^\d+$/);
-    for (const [name, s] of projectServices) {
+    for (const [name, s] of scoringServices) {
       expect(loadConfig(environmentOf(s)).localModel.concurrency, name).toBe(Number(parallel));
     }
+  });
+  it('requires one FRAUDFLOW_CODEC_KEYS for Compose and gives that keyring to every project service', () => {
+    // No key in the file (it would be a secret in git): Compose must refuse to start without one.
+    expect(() => loadComposeServices({})).toThrow(MissingComposeVariable);
+    expect(() => loadComposeServices({ FRAUDFLOW_CODEC_KEYS: '' })).toThrow(MissingComposeVariable);
+    expect(projectServices.map(([name]) => name)).toContain('codec-server');
+    const keyrings = projectServices.map(([name, s]) => {
+      const config = loadConfig({ ...environmentOf(s), FRAUDFLOW_DATA_DIR: path.join(os.tmpdir(), `no-keys-${name}`) });
+      expect(config.codec.enabled, name).toBe(true);
+      expect(config.codec.keysSpec, name).toBe(composeVars.FRAUDFLOW_CODEC_KEYS);
+      return [name, codecKeyring(config)] as const;
+    });
+    // What the ingest seals, every worker and the codec server open.
+    const [, ingestKeys] = keyrings.find(([name]) => name === 'ingest') ?? [];
+    expect(ingestKeys?.activeKeyId).toBe('compose-test');
+    const payload = { metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new Uint8Array([1, 2, 3]) };
+    return Promise.all(
+      keyrings.map(async ([name, keyring]) => {
+        const [sealed] = await new EncryptionCodec(ingestKeys ?? keyring).encode([payload]);
+        const [opened] = await new EncryptionCodec(keyring).decode([sealed ?? payload]);
+        expect(opened, name).toEqual(payload);
+      }),
+    );
+  });
+
+  it('runs a codec server on all container interfaces, published on the address the Temporal UI calls', () => {
+    const codec = service('codec-server');
+    expect(codec.command).toEqual(['codec-server']);
+    const config = loadConfig(environmentOf(codec));
+    expect(config.codec.serverHost).toBe('0.0.0.0');
+    const published = publishedPorts(codec);
+    expect(published.map((p) => [p.hostIp, p.containerPort])).toEqual([['127.0.0.1', config.codec.serverPort]]);
+    // The UI decodes in the browser: the endpoint must be the codec server's address on the host.
+    const endpoint = flagValue(service('temporal').command ?? [], '--ui-codec-endpoint');
+    expect(endpoint).toBe(`http://127.0.0.1:${published[0]?.hostPort}`);
+    const ui = publishedPorts(service('temporal')).find((p) => p.containerPort === listenPorts().temporalUi);
+    expect(config.codec.corsOrigins).toEqual(
+      expect.arrayContaining([`http://127.0.0.1:${ui?.hostPort}`, `http://localhost:${ui?.hostPort}`]),
+    );
+    // It needs only the keys: no Kafka, Temporal, model or feature store to wait for.
+    expect(codec.depends_on).toBeUndefined();
+  });
+
+  it('binds the metrics of every scoring service on all container interfaces (METRICS_HOST), loopback by default', () => {
+    expect(defaults.env.METRICS_HOST).toBe('127.0.0.1');
+    for (const [name, s] of scoringServices) {
+      expect(loadConfig(environmentOf(s)).env.METRICS_HOST, name).toBe('0.0.0.0');
+    }
+    // Not published: several containers use the same ports; Prometheus scrapes them on the compose network.
+    for (const [name, s] of projectServices.filter(([n]) => n !== 'codec-server')) {
+      expect(s.ports, name).toBeUndefined();
+    }
+  });
+
+  it('keeps the keys out of the file: FRAUDFLOW_CODEC_KEYS is a required substitution, never a literal', () => {
+    const raw = JSON.stringify(rawCompose());
+    const values = [...raw.matchAll(/"FRAUDFLOW_CODEC_KEYS":"([^"]*)"/g)].map((m) => m[1]);
+    expect(values.length).toBeGreaterThanOrEqual(projectServices.length);
+    for (const v of values) expect(v).toMatch(/^\$\{FRAUDFLOW_CODEC_KEYS:\?[^}]+\}$/);
   });
 });
 

@@ -102,7 +102,7 @@ export function installRuntime(config: Config, opts: { quiet?: boolean; sdkMetri
     try {
       Runtime.install({
         logger: sdkLogger,
-        telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } },
+        telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.env.METRICS_HOST}:${port}` } } },
       });
       return;
     } catch (err) {

@@ -8,7 +8,7 @@ import { scoringSettingsFromConfig } from '../src/scoring/settings';
 
 export async function runIngest(config: Config): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
-  const metricsServer = await startMetricsServer(config.env.METRICS_PORT);
+  const metricsServer = await startMetricsServer(config.env.METRICS_PORT, config.env.METRICS_HOST);
   try {
     const client = new Client({
       connection,

@@ -26,7 +26,7 @@ export type WorkerRole = (typeof workerRoles)[number];
 export async function runWorkers(role: WorkerRole): Promise<void> {
   const config = loadConfigOrExit();
   installRuntime(config, { sdkMetrics: true });
-  const metricsServer = await startMetricsServer(config.env.METRICS_PORT);
+  const metricsServer = await startMetricsServer(config.env.METRICS_PORT, config.env.METRICS_HOST);
   const connection = await connectWorker(config);
   const producer = createKafka(config, 'publisher').producer({ allowAutoTopicCreation: false });
   const models = createModelClients(config);

@@ -268,7 +268,7 @@ program
     const config = loadConfigOrExit();
     const server = await startCodecServer({
       keyring: codecKeyring(config),
-      host: new URL(config.codec.serverUrl).hostname,
+      host: config.codec.serverHost,
       port: config.codec.serverPort,
       token: config.codec.serverToken,
       corsOrigins: config.codec.corsOrigins,

@@ -41,7 +41,7 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const started = Date.now();
   // Retried activity failures are expected here and visible in each workflow's history; keep the console readable.
   installRuntime(config, { quiet: true, sdkMetrics: true });
-  const metricsServer = await startMetricsServer(config.env.METRICS_PORT);
+  const metricsServer = await startMetricsServer(config.env.METRICS_PORT, config.env.METRICS_HOST);
   const connection = await connectWorker(config);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({

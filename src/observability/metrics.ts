@@ -115,7 +115,7 @@ export function recordDecision(decision: Decision): void {
 }
 
 /**
- * Serves /metrics on `port` (0 picks a free port). A port already taken (several roles on one host) is logged,
+ * Serves /metrics on `host`:`port` (0 picks a free port; METRICS_HOST gives the host). A port already taken (several roles on one host) is logged,
  * not fatal: metrics must never stop scoring.
  */
 export function startMetricsServer(
