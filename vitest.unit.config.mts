@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:unit`: the pure-logic tests, with no service at all (no global stack setup), in seconds. `npm test`
+ * runs these too, with everything else. A file listed here must not reach Kafka, Temporal, Ollama or Redis; the
+ * endpoints below point nowhere, so one that tries fails instead of quietly using a running stack.
+ */
+export default defineConfig({
+  test: {
+    include: [
+      'test/scoring/policy.test.ts',
+      'test/scoring/tuning.test.ts',
+      'test/scoring/calibration.test.ts',
+      'test/scoring/pii*.test.ts',
+      'test/scoring/redaction*.test.ts',
+      'test/features/card-history.test.ts',
+      'test/features/replay-history.test.ts',
+      'test/codec/payload-codec.test.ts',
+      'test/models/circuit-breaker.test.ts',
+      'test/replay/report.test.ts',
+      'test/replay/sources.test.ts',
+      'test/generator/synthetic.test.ts',
+      'test/compose.test.ts',
+      'test/unit/**/*.test.ts',
+    ],
+    testTimeout: 120_000,
+    reporters: ['default'],
+    env: {
+      LOG_LEVEL: 'warn',
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      KAFKA_BROKERS: '127.0.0.1:1',
+      OLLAMA_HOST: '127.0.0.1:1',
+      LOCAL_MODEL_BASE_URL: 'http://127.0.0.1:1/v1',
+      FEATURE_STORE_URL: 'redis://127.0.0.1:1/0',
+    },
+  },
+});
