@@ -9,6 +9,7 @@
  *   direct              the non-durable baseline: consumer → openai SDK → decision topic, no Temporal
  *   real-model          Ollama through the pipeline next to sequential direct SDK calls
  *   replay              20,000 recorded transactions through the batch replay, instant model
+ *   burst               50,000 events at once; 2 ingests + 2 workers, one of each killed halfway; running bound
  *
  * Results go to <out>/results.json and <out>/results.md. See docs/performance.md.
  */
@@ -26,6 +27,7 @@ import type { BenchReport, ScenarioId, ScenarioResult } from './report';
 import { checkTargets, markdownReport, markdownTable, ratiosOf, scenarioIds } from './report';
 import type { BareFeature } from './scenarios/bare-temporal';
 import { bareFeatures, runBareTemporal } from './scenarios/bare-temporal';
+import { runBurst } from './scenarios/burst';
 import { runDirect } from './scenarios/direct';
 import { runRealModel } from './scenarios/real-model';
 import { runReplay } from './scenarios/replay';
@@ -37,6 +39,7 @@ const usage = `usage: npm run bench -- [options]
   --out DIR              where results.json and results.md go (default bench/results)
   --real-count N         transactions through the real model (default 100, whatever --count says)
   --replay-count N       rows in the replay scenario (default 20000, whatever --count says)
+  --burst-count N        events in the burst scenario (default 50000, whatever --count says)
   --real-rate R          pacing for real-model, events/s (default 80% of a sequential caller's rate)
   --direct-calls N       sequential direct calls to Ollama in real-model (default 20)
   --profile DIR          V8 CPU profiles of the worker and ingest processes (read with bench/profile-summary.ts)
@@ -56,6 +59,7 @@ const executionOrder: ScenarioId[] = [
   'half-load-overhead',
   'real-model',
   'replay',
+  'burst',
 ];
 
 function log(line: string): void {
@@ -77,6 +81,7 @@ async function main(): Promise<number> {
       out: { type: 'string', default: path.join('bench', 'results') },
       'real-count': { type: 'string', default: '100' },
       'replay-count': { type: 'string', default: '20000' },
+      'burst-count': { type: 'string', default: '50000' },
       'real-rate': { type: 'string' },
       'direct-calls': { type: 'string', default: '20' },
       'half-load-rate': { type: 'string' },
@@ -94,6 +99,7 @@ async function main(): Promise<number> {
   const count = Math.round(positive('count', values.count) ?? 5000);
   const realCount = Math.round(positive('real-count', values['real-count']) ?? 100);
   const replayCount = Math.round(positive('replay-count', values['replay-count']) ?? 20_000);
+  const burstCount = Math.round(positive('burst-count', values['burst-count']) ?? 50_000);
   const directCalls = Math.round(positive('direct-calls', values['direct-calls']) ?? 20);
   const realRate = positive('real-rate', values['real-rate']);
   const halfLoadRate = positive('half-load-rate', values['half-load-rate']);
@@ -119,7 +125,11 @@ async function main(): Promise<number> {
 
   const outDir = path.resolve(values.out);
   fs.mkdirSync(outDir, { recursive: true });
-  if ([...selected].some((s) => s.startsWith('streaming') || s === 'half-load-overhead' || s === 'real-model')) {
+  if (
+    [...selected].some(
+      (s) => s.startsWith('streaming') || s === 'half-load-overhead' || s === 'real-model' || s === 'burst',
+    )
+  ) {
     // fraudflow runs as the Docker image runs it: compiled, its workflow bundle built beforehand (WORKFLOW_BUNDLE_PATH).
     log('compiling (tsc) and bundling the workflows');
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], {
@@ -154,7 +164,18 @@ async function main(): Promise<number> {
       node: process.version,
       loadAverageAtStart: os.loadavg(),
     },
-    options: { count, realCount, replayCount, directCalls, realRate, halfLoadRate, env, eager: values.eager, bareLike },
+    options: {
+      count,
+      realCount,
+      replayCount,
+      burstCount,
+      directCalls,
+      realRate,
+      halfLoadRate,
+      env,
+      eager: values.eager,
+      bareLike,
+    },
     scenarios: [],
     ratios: {},
     targets: [],
@@ -232,6 +253,8 @@ async function main(): Promise<number> {
         return runRealModel({ count: realCount, directCalls, rate: realRate, env, logDir: outDir, log });
       case 'replay':
         return runReplay({ count: replayCount, env, log });
+      case 'burst':
+        return runBurst({ count: burstCount, env, logDir: outDir, log });
     }
   };
 

@@ -10,8 +10,25 @@ export const scenarioIds = [
   'direct',
   'real-model',
   'replay',
+  'burst',
 ] as const;
 export type ScenarioId = (typeof scenarioIds)[number];
+
+/** burst: the running-workflow bound under a backlog, with one ingest and one worker killed halfway. */
+export interface BurstFigures {
+  /** INGEST_MAX_RUNNING_WORKFLOWS. */
+  bound: number;
+  /** Highest running-workflow count sampled (visibility count, every second). */
+  peakRunning: number;
+  /** From the first send to the last decision, s. */
+  drainSeconds: number;
+  /** "context deadline exceeded" lines the Temporal dev server logged during the run. */
+  serverDeadlineErrors: number;
+  lost: number;
+  killedAtSeconds?: number;
+  /** Every second: running workflows, the ingest group's consumer lag, decisions so far. */
+  timeline: Array<{ atSeconds: number; running?: number; lag?: number; decided: number }>;
+}
 
 export interface ScenarioResult {
   id: ScenarioId;
@@ -45,6 +62,7 @@ export interface ScenarioResult {
   directCallMs?: Percentiles & { count: number; mean: number };
   resources?: ResourceUse;
   settings?: Record<string, string | number | boolean>;
+  burst?: BurstFigures;
 }
 
 export interface TargetCheck {
@@ -170,6 +188,24 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
         }
       : { target: 'worker RSS ≤ 300 MB', measured: 'needs a streaming scenario', verdict: 'not measured' },
   );
+  const burst = byId(results, 'burst');
+  const b = burst?.burst;
+  checks.push(
+    b && burst
+      ? {
+          target: 'burst: 0 lost, peak running ≤ bound, 0 store deadline errors',
+          measured: `${b.lost} lost of ${burst.expected}, peak ${b.peakRunning} running (bound ${b.bound}), ${b.serverDeadlineErrors} deadline errors, drained in ${b.drainSeconds} s`,
+          verdict:
+            burst.status === 'measured' && b.lost === 0 && b.peakRunning <= b.bound && b.serverDeadlineErrors === 0
+              ? 'PASS'
+              : 'MISS',
+        }
+      : {
+          target: 'burst: 0 lost, peak running ≤ bound, 0 store deadline errors',
+          measured: 'needs burst',
+          verdict: 'not measured',
+        },
+  );
   const replay = byId(results, 'replay')?.throughputPerSec;
   checks.push(
     replay !== undefined && ours !== undefined
@@ -210,6 +246,14 @@ function notes(r: ScenarioResult): string {
     parts.push(`direct SDK call to Ollama p50 ${fmtMs(d.p50)}, p95 ${fmtMs(d.p95)} (${d.count} sequential)`);
   }
   if (r.endToEndPerSec !== undefined) parts.push(`end-to-end ${fmtRate(r.endToEndPerSec)}/s`);
+  if (r.burst) {
+    const b = r.burst;
+    const maxLag = Math.max(0, ...b.timeline.map((t) => t.lag ?? 0));
+    parts.push(
+      `peak ${b.peakRunning} running (bound ${b.bound}), drained in ${b.drainSeconds} s, max lag ${maxLag}, ` +
+        `${b.lost} lost, ${b.serverDeadlineErrors} server deadline errors, kill at ${b.killedAtSeconds ?? '–'} s`,
+    );
+  }
   if (r.note) parts.push(r.note);
   return parts.join('; ');
 }

@@ -14,8 +14,9 @@ export interface RunningBudgetOptions {
   /** @default 500 */
   refreshMs?: number;
   /**
-   * Starts this recent may not be in the visibility count yet (it is updated asynchronously); they are added to it.
-   * @default 1000
+   * Starts this recent may not be in the visibility count yet (it is updated asynchronously, seconds behind on a
+   * loaded server); they are added to it.
+   * @default 5000
    */
   visibilityLagMs?: number;
   onRefresh?: (running: number) => void;
@@ -44,7 +45,7 @@ export class RunningWorkflowBudget {
 
   constructor(private readonly opts: RunningBudgetOptions) {
     this.refreshMs = opts.refreshMs ?? 500;
-    this.lagMs = opts.visibilityLagMs ?? 1000;
+    this.lagMs = opts.visibilityLagMs ?? 5000;
   }
 
   /** Whether some batch is waiting for the bound to free up: the ingest is holding the backlog in Kafka. */
