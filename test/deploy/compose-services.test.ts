@@ -1,0 +1,254 @@
+/**
+ * Every fraudflow service of docker-compose.yml, run as its own process against the local stack, scores a
+ * transaction end to end: the Docker path without Docker.
+ *
+ * Each service runs as `node --import tsx src/cli/main.ts <its compose command>` (the image runs the compiled
+ * `node dist/src/cli/main.js <command>`), with exactly the environment Compose gives its container: the service's
+ * `environment` with `.env` holding one FRAUDFLOW_CODEC_KEYS, plus the image's ENV lines, and its own empty home (so
+ * its own empty data dir, where a container without keys would mint its own codec key). Only what the network of
+ * containers has and this host has not is mapped:
+ *
+ * - service addresses → the local stack: `kafka:9092`, `temporal:7233`, `ollama:11434`, `redis:6379` (as the
+ *   scoring services' own config reads them) become the local stack's KAFKA_BROKERS, TEMPORAL_ADDRESS, OLLAMA_HOST
+ *   and FEATURE_STORE_URL endpoints, wherever they occur in a value (URLs and HOSTED_PROVIDERS included);
+ * - ports every container has to itself → free ports here: METRICS_PORT and SDK_METRICS_PORT (their defaults, the
+ *   same in every container) and CODEC_SERVER_PORT;
+ * - the image's WORKFLOW_BUNDLE_PATH → a bundle written by `bundle-workflows`, as the Dockerfile does;
+ * - names the shared local stack's other users also use → names of this run (TASK_QUEUE_PREFIX, TOPIC_*,
+ *   INGEST_GROUP_ID; Compose sets none of them, which the test checks): Docker would give these containers a Kafka
+ *   and a Temporal of their own.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { createKafka } from '../../src/kafka/client';
+import { Decision } from '../../src/schemas/decision';
+import { TransactionEvent } from '../../src/schemas/transaction-event';
+import { sampleTransaction } from '../support/pipeline';
+import { environmentOf, loadComposeServices, projectServicesOf, readRepoFile, repoRoot } from './compose-file';
+
+const local = loadConfig();
+const composeVars = { FRAUDFLOW_CODEC_KEYS: `compose-e2e:${randomBytes(32).toString('base64')}` };
+const services = projectServicesOf(loadComposeServices(composeVars));
+const run = randomUUID().slice(0, 8);
+const isolation = {
+  TASK_QUEUE_PREFIX: `compose-e2e-${run}`,
+  TOPIC_TRANSACTIONS: `compose-e2e-${run}.transactions`,
+  TOPIC_DECISIONS: `compose-e2e-${run}.decisions`,
+  TOPIC_DEAD_LETTER: `compose-e2e-${run}.dlq`,
+  INGEST_GROUP_ID: `compose-e2e-${run}`,
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** The image's `ENV NAME=value` lines. */
+function imageEnv(): Record<string, string> {
+  const lines = [...readRepoFile('Dockerfile').matchAll(/^ENV\s+([A-Z_]+)=(\S+)\s*$/gm)];
+  return Object.fromEntries(lines.map((m) => [m[1] ?? '', m[2] ?? '']));
+}
+
+/** Compose-network address → local stack address, read from the scoring services' own config. */
+function addressMap(): Array<[string, string]> {
+  const scoring = services.find(([, s]) => s.command?.[0] === 'worker');
+  if (!scoring) throw new Error('docker-compose.yml has no worker service');
+  const compose = loadConfig(environmentOf(scoring[1]));
+  return [
+    [compose.kafka.brokers[0] ?? '', local.kafka.brokers[0] ?? ''],
+    [compose.temporal.address, local.temporal.address],
+    [compose.env.OLLAMA_HOST, local.env.OLLAMA_HOST],
+    [new URL(compose.featureStore.url).host, new URL(local.featureStore.url).host],
+  ];
+}
+
+interface Running {
+  name: string;
+  child: ChildProcess;
+  env: Record<string, string>;
+  logFile: string;
+}
+
+describe('docker-compose.yml services as local processes', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-compose-'));
+  const running: Running[] = [];
+
+  beforeAll(async () => {
+    for (const [name, s] of services) {
+      for (const key of Object.keys(isolation)) expect(environmentOf(s)[key], `${name} ${key}`).toBeUndefined();
+    }
+    const kafka = createKafka(local, 'compose-e2e');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: isolation.TOPIC_TRANSACTIONS, numPartitions: 2 },
+        { topic: isolation.TOPIC_DECISIONS, numPartitions: 2 },
+        { topic: isolation.TOPIC_DEAD_LETTER, numPartitions: 1 },
+      ],
+    });
+    await admin.disconnect();
+
+    // The Dockerfile's build step: one workflow bundle, loaded by the orchestration worker.
+    const image = imageEnv();
+    const bundle = path.join(tmp, 'workflow-bundle.js');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bundle-workflows', bundle], {
+        cwd: repoRoot,
+        stdio: 'ignore',
+      });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bundle-workflows exited ${code}`))));
+    });
+
+    const addresses = addressMap();
+    for (const [name, s] of services) {
+      const home = path.join(tmp, name);
+      fs.mkdirSync(home);
+      const env: Record<string, string> = { ...image, ...environmentOf(s) };
+      for (const [key, value] of Object.entries(env)) {
+        env[key] = addresses.reduce((v, [from, to]) => v.split(from).join(to), value);
+      }
+      Object.assign(env, isolation, {
+        WORKFLOW_BUNDLE_PATH: bundle,
+        METRICS_PORT: String(await freePort()),
+        SDK_METRICS_PORT: String(await freePort()),
+        CODEC_SERVER_PORT: String(await freePort()),
+        HOME: home,
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+      });
+      const logFile = path.join(tmp, `${name}.log`);
+      const out = fs.openSync(logFile, 'a');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...(s.command ?? [])], {
+        cwd: repoRoot,
+        env,
+        stdio: ['ignore', out, out],
+      });
+      running.push({ name, child, env, logFile });
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(
+      running.map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const logs = () => running.map((r) => `--- ${r.name}\n${fs.readFileSync(r.logFile, 'utf8').slice(-2000)}`).join('\n');
+
+  it('scores a transaction end to end, every service with its own data dir and the one shared keyring', async () => {
+    expect(running.map((r) => r.name).sort()).toEqual(
+      ['codec-server', 'ingest', 'worker-hosted-scoring', 'worker-local-scoring', 'worker-orchestration'].sort(),
+    );
+    const ingest = running.find((r) => r.name === 'ingest');
+    const transactionsTopic = loadConfig(ingest?.env ?? {}).kafka.topics.transactions;
+    expect(transactionsTopic).toBe(isolation.TOPIC_TRANSACTIONS);
+
+    const kafka = createKafka(local, 'compose-e2e-check');
+    const consumer = kafka.consumer({ groupId: `compose-e2e-check-${run}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: isolation.TOPIC_DECISIONS, fromBeginning: true });
+    const event = TransactionEvent.parse(sampleTransaction());
+    const decided = new Promise<Decision>((resolve) => {
+      void consumer.run({
+        eachMessage: ({ message }) => {
+          const decision = Decision.parse(JSON.parse(message.value?.toString('utf8') ?? 'null'));
+          if (decision.transactionId === event.transactionId) resolve(decision);
+          return Promise.resolve();
+        },
+      });
+    });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({
+      topic: transactionsTopic,
+      messages: [{ key: event.transactionId, value: JSON.stringify(event) }],
+    });
+    await producer.disconnect();
+
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no decision within 150 s\n${logs()}`)), 150_000),
+    );
+    let decision: Decision;
+    try {
+      decision = await Promise.race([decided, timeout]);
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(decision.transactionId).toBe(event.transactionId);
+    expect(decision.modelCalls.some((c) => c.tier === 'local' && c.outcome === 'ok')).toBe(true);
+    for (const r of running) expect(r.child.exitCode, `${r.name}\n${logs()}`).toBeNull();
+
+    // Every data dir is still without a key file: no process minted a key of its own.
+    for (const r of running) {
+      expect(fs.existsSync(path.join(r.env.HOME ?? '', '.cache', 'fraudflow', 'data', 'codec-keys.json')), r.name).toBe(
+        false,
+      );
+    }
+
+    // The history is ciphertext, and the compose codec server (what the UI calls) opens it.
+    const connection = await Connection.connect({ address: local.temporal.address });
+    try {
+      const history = await connection.workflowService.getWorkflowExecutionHistory({
+        namespace: local.temporal.namespace,
+        execution: { workflowId: decision.workflowId },
+      });
+      const input = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+      expect(input.length).toBe(1);
+      const encoding = Buffer.from(input[0]?.metadata?.encoding ?? []).toString('utf8');
+      expect(encoding).toBe('binary/encrypted');
+      const codec = running.find((r) => r.name === 'codec-server');
+      const res = await fetch(`http://127.0.0.1:${codec?.env.CODEC_SERVER_PORT}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'http://127.0.0.1:8233' },
+        body: JSON.stringify({
+          payloads: input.map((p) => ({
+            metadata: Object.fromEntries(
+              Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+            ),
+            data: Buffer.from(p.data ?? []).toString('base64'),
+          })),
+        }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8233');
+      const body = (await res.json()) as { payloads: Array<{ data: string }> };
+      expect(Buffer.from(body.payloads[0]?.data ?? '', 'base64').toString('utf8')).toContain(event.transactionId);
+    } finally {
+      await connection.close();
+    }
+
+    // Metrics on METRICS_HOST (0.0.0.0 from compose): reachable, and counting this decision.
+    const orchestration = running.find((r) => r.name === 'worker-orchestration');
+    expect(orchestration?.env.METRICS_HOST).toBe('0.0.0.0');
+    const metrics = await fetch(`http://127.0.0.1:${orchestration?.env.METRICS_PORT}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/fraudflow_decisions_total\{[^}]*\} 1/);
+  });
+});
