@@ -219,7 +219,7 @@ export const Env = z.object({
   /** Card testing: a purchase under this many USD after RULE_CARD_TESTING_COUNT such purchases within 10 minutes. */
   RULE_CARD_TESTING_MAX_USD: z.coerce.number().positive().default(5),
   RULE_CARD_TESTING_COUNT: z.coerce.number().int().min(1).default(2),
-  /** Impossible travel: at least this far from the card's previous located transaction, faster than this speed. */
+  /** Impossible travel (escalated): this far from the card's previous located transaction, faster than this speed. */
   RULE_IMPOSSIBLE_TRAVEL_MIN_KM: z.coerce.number().positive().default(500),
   RULE_IMPOSSIBLE_TRAVEL_KMH: z.coerce.number().positive().default(900),
 });

@@ -11,6 +11,7 @@ import { createTransactionGenerator } from '../../src/generator/synthetic';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import { connectWorker, quietBundlerLogger } from '../../workers/build';
 import { createBareActivities } from '../bare-activities';
+import { RedisCardHistoryStore } from '../../src/features/store';
 import {
   Cleanup,
   percentiles,
@@ -49,7 +50,8 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
     localScoringQueue: taskQueues.localScoring,
     ...(like.has('timer') ? { deadlineMs: config.decisionDeadlineMs } : {}),
     ...(like.has('search-attributes') ? { searchAttributes: true } : {}),
-    ...(like.has('payload') ? { payload: { event: generator.next(), settings } } : {}),
+    ...(like.has('payload') ? { payload: { settings } } : {}),
+    event: generator.next(),
   });
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: path.join(__dirname, '..', 'workflows', 'bare.ts'),
@@ -60,7 +62,15 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
     const connection = await connectWorker(config);
     cleanup.add('close the worker connection', () => connection.close());
     const finished: number[] = [];
-    const { scoreNoop, publishNoop } = createBareActivities({ onFinished: (at) => finished.push(at) });
+    const featureSteps: number[] = [];
+    // Its own key prefix: the benchmark's cards never mix with live ones.
+    const store = new RedisCardHistoryStore({ url: config.featureStore.url, keyPrefix: `bench-${setup.id}` });
+    cleanup.add('close the feature store', () => store.close());
+    const { scoreNoop, publishNoop, computeCardFeatures } = createBareActivities({
+      onFinished: (at) => finished.push(at),
+      store,
+      onFeatureStep: (ms) => featureSteps.push(ms),
+    });
     const workers = [
       await Worker.create({
         connection,
@@ -68,7 +78,8 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
         taskQueue: taskQueues.orchestration,
         dataConverter,
         workflowBundle,
-        activities: { publishNoop },
+        activities: { publishNoop, computeCardFeatures },
+        maxConcurrentLocalActivityExecutions: config.orchestration.activitySlots,
         maxConcurrentWorkflowTaskExecutions: config.orchestration.workflowTaskSlots,
         maxConcurrentActivityTaskExecutions: config.orchestration.activitySlots,
         ...(config.orchestration.cachedWorkflows !== undefined
@@ -135,7 +146,11 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
     const resources = sampler.stop();
     const last = finished.length > 0 ? Math.max(...finished) : undefined;
     const start = percentiles(startLatencies);
+    const featureStep = percentiles(featureSteps);
     const notes = [
+      featureStep
+        ? `feature step (Redis read-and-append + features) p50 ${featureStep.p50.toFixed(2)}ms, p99 ${featureStep.p99.toFixed(2)}ms over ${featureSteps.length} calls`
+        : '',
       start ? `start RPC p50 ${Math.round(start.p50)}ms, p99 ${Math.round(start.p99)}ms` : '',
       like.size > 0 ? `bare + ${[...like].join(' + ')} (scoreTransactionWorkflow's features added back)` : '',
       opts.eager ? `eager start requested: ${eagerlyStarted} of ${opts.count} started eagerly` : '',

@@ -1,10 +1,11 @@
 /**
  * The bare-Temporal ceiling: a workflow with the same shape as scoreTransactionWorkflow on the path the
- * benchmark exercises (one activity on the local-scoring queue, then one on the orchestration queue) and
- * nothing else. Optional features add back, one at a time, what scoreTransactionWorkflow does on top, so the gap
+ * benchmark exercises (the card-history local activity on the real feature store, one activity on the
+ * local-scoring queue, then one on the orchestration queue) and nothing else. Optional features add back, one at a time, what scoreTransactionWorkflow does on top, so the gap
  * between the two can be taken apart (`npm run bench -- --only bare-temporal --bare-like timer,...`).
  */
-import { CancellationScope, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { BareActivities } from '../bare-activities';
 import {
   FraudAmount,
@@ -27,6 +28,8 @@ export interface BareWorkflowInput {
   searchAttributes?: boolean;
   /** Carried through both activities, so payloads are the size of scoreTransactionWorkflow's. */
   payload?: unknown;
+  /** The card-history step scoreTransactionWorkflow takes first: a local activity on the feature store. */
+  event?: TransactionEvent;
 }
 
 export async function bareWorkflow(input: BareWorkflowInput): Promise<void> {
@@ -35,6 +38,8 @@ export async function bareWorkflow(input: BareWorkflowInput): Promise<void> {
     startToCloseTimeout: '1m',
   });
   const { publishNoop } = proxyActivities<BareActivities>({ startToCloseTimeout: '30s' });
+  const { computeCardFeatures } = proxyLocalActivities<BareActivities>({ startToCloseTimeout: '5s' });
+  if (input.event) await computeCardFeatures({ event: input.event });
   let answer: unknown;
   const score = async () => {
     answer = await scoreNoop(input.payload);

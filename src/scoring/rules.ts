@@ -84,7 +84,10 @@ export function hasEffect(hits: RuleHit[], effect: RuleHit['effect']): boolean {
   return hits.some((h) => h.effect === effect);
 }
 
-/** Rules the card's history makes possible: card testing and impossible travel. */
+/**
+ * Rules the card's history makes possible: card testing (a small amount after several small ones within minutes)
+ * is reviewed; impossible travel (far from the previous located transaction, faster than a plane) is escalated.
+ */
 function featureRules(event: TransactionEvent, rules: ScoringPolicy['rules'], f: CardFeatures): RuleHit[] {
   const hits: RuleHit[] = [];
   if (amountInUsd(event.amount) < rules.cardTestingMaxAmountUsd && f.smallAmountCount10m >= rules.cardTestingCount) {
@@ -102,7 +105,9 @@ function featureRules(event: TransactionEvent, rules: ScoringPolicy['rules'], f:
   ) {
     hits.push({
       rule: 'impossible_travel',
-      effect: 'review',
+      // Location data is noisy (IP geolocation, merchant addresses): a judgement for the frontier model, not a
+      // review on its own.
+      effect: 'escalate',
       detail: `${Math.round(f.distanceKmFromPrevious)} km from the previous transaction at ${Math.round(f.speedKmhFromPrevious)} km/h`,
     });
   }
