@@ -1,7 +1,10 @@
 /**
  * The fraudflow command line: `fraudflow <command>`. Run through bin/fraudflow, which installs dependencies first.
  */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { Command } from 'commander';
+import { numberOption } from './options';
 import { codecKeyring } from '../codec';
 import { compareCommand, rebuildReport, runReplayCommand } from '../replay/run';
 import { startCodecServer } from '../codec/server';
@@ -17,23 +20,18 @@ import { runMainJob } from './run';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
 
-/** A share or rate between 0 and 1, or exit with the flag's name. */
-function share(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) {
-    console.error(`${flag} must be a number between 0 and 1 (got '${value}')`);
-    process.exit(2);
-  }
-  return n;
-}
+const count = numberOption({ min: 0, integer: true });
+const positiveInt = numberOption({ min: 1, integer: true });
+const nonNegative = numberOption({ min: 0 });
+const share = numberOption({ min: 0, max: 1 });
 
 const stack = program.command('stack').description('the local Kafka + Temporal + Ollama stack (no Docker)');
 stack
   .command('up')
   .description('provision (cached), start and health-check every service; idempotent')
-  .option('--timeout <seconds>', 'seconds each service may take to become healthy', '120')
-  .action(async (opts: { timeout: string }) => {
-    await stackUp(loadConfigOrExit(), { timeoutSeconds: Number(opts.timeout) });
+  .option('--timeout <seconds>', 'seconds each service may take to become healthy', positiveInt, 120)
+  .action(async (opts: { timeout: number }) => {
+    await stackUp(loadConfigOrExit(), { timeoutSeconds: opts.timeout });
   });
 stack
   .command('down')
@@ -54,30 +52,36 @@ stack
   .description('print service logs')
   .argument('[service]', 'temporal | kafka | ollama')
   .option('-f, --follow', 'keep streaming')
-  .option('-n, --lines <n>', 'lines per log', '50')
-  .action(async (service: string | undefined, opts: { follow?: boolean; lines: string }) =>
-    stackLogs(loadConfigOrExit(), { service, follow: opts.follow, lines: Number(opts.lines) }),
+  .option('-n, --lines <n>', 'lines per log', count, 50)
+  .action(async (service: string | undefined, opts: { follow?: boolean; lines: number }) =>
+    stackLogs(loadConfigOrExit(), { service, follow: opts.follow, lines: opts.lines }),
   );
 
 program
   .command('run')
   .description('the main job: stack up, workers and ingest, stream synthetic transactions, live progress, summary')
-  .option('-n, --count <n>', 'transactions to stream', '40')
+  .option('-n, --count <n>', 'transactions to stream', positiveInt, 40)
   .option(
     '-r, --rate <perSecond>',
     'events per second (one 2-core machine scores about 0.5/s with the bundled model)',
-    '0.5',
+    numberOption({ min: 0.001 }),
+    0.5,
   )
-  .option('--fraud-share <share>', 'share of fraud patterns among valid events', '0.1')
-  .option('--invalid-share <share>', 'share of deliberately invalid events (they go to the dead-letter topic)', '0.03')
-  .option('--timeout <seconds>', 'stop waiting for decisions after this long', '600')
-  .action(async (opts: { count: string; rate: string; fraudShare: string; invalidShare: string; timeout: string }) => {
+  .option('--fraud-share <share>', 'share of fraud patterns among valid events', share, 0.1)
+  .option(
+    '--invalid-share <share>',
+    'share of deliberately invalid events (they go to the dead-letter topic)',
+    share,
+    0.03,
+  )
+  .option('--timeout <seconds>', 'stop waiting for decisions after this long', positiveInt, 600)
+  .action(async (opts: { count: number; rate: number; fraudShare: number; invalidShare: number; timeout: number }) => {
     await runMainJob(loadConfigOrExit(), {
-      count: Number(opts.count),
-      rate: Number(opts.rate),
-      fraudShare: Number(opts.fraudShare),
-      invalidShare: Number(opts.invalidShare),
-      timeoutSeconds: Number(opts.timeout),
+      count: opts.count,
+      rate: opts.rate,
+      fraudShare: opts.fraudShare,
+      invalidShare: opts.invalidShare,
+      timeoutSeconds: opts.timeout,
     });
   });
 
@@ -111,28 +115,28 @@ program
 program
   .command('produce')
   .description('write realistic synthetic transactions (labelled) to the transactions topic')
-  .option('-n, --count <n>', 'messages to send', '1000')
-  .option('-r, --rate <perSecond>', 'messages per second (0: as fast as possible)', '50')
-  .option('--fraud-share <share>', 'share of fraud patterns among valid events', '0.05')
-  .option('--invalid-share <share>', 'share of deliberately invalid messages', '0')
-  .option('--seed <n>', 'generator seed (default: random)')
+  .option('-n, --count <n>', 'messages to send', count, 1000)
+  .option('-r, --rate <perSecond>', 'messages per second (0: as fast as possible)', nonNegative, 50)
+  .option('--fraud-share <share>', 'share of fraud patterns among valid events', share, 0.05)
+  .option('--invalid-share <share>', 'share of deliberately invalid messages', share, 0)
+  .option('--seed <n>', 'generator seed (default: random)', numberOption({ integer: true }))
   .option('--topic <topic>', 'target topic (default: TOPIC_TRANSACTIONS)')
   .action(
     async (opts: {
-      count: string;
-      rate: string;
-      fraudShare: string;
-      invalidShare: string;
-      seed?: string;
+      count: number;
+      rate: number;
+      fraudShare: number;
+      invalidShare: number;
+      seed?: number;
       topic?: string;
     }) => {
       const config = loadConfigOrExit();
       const result = await produceTransactions(config, {
-        count: Number(opts.count),
-        rate: Number(opts.rate),
-        fraudShare: Number(opts.fraudShare),
-        invalidShare: Number(opts.invalidShare),
-        seed: opts.seed === undefined ? undefined : Number(opts.seed),
+        count: opts.count,
+        rate: opts.rate,
+        fraudShare: opts.fraudShare,
+        invalidShare: opts.invalidShare,
+        seed: opts.seed,
         topic: opts.topic,
       });
       console.log(`produced ${result.sent} messages (${result.invalid} invalid) in ${result.seconds.toFixed(1)}s`);
@@ -152,11 +156,12 @@ program
   .option('--score-until <time>', 'score rows before this ISO time; later rows are left out')
   .option('--policy <file>', 'scoring policy file (default: SCORING_POLICY_FILE or the shipped policy)')
   .option('--prepare-only', 'prepare rows with their card features and labels, score none (for fraudflow tune)')
-  .option('--chunk-size <n>', 'rows per chunk workflow', '100')
-  .option('--chunk-parallelism <n>', 'chunk workflows at once', '4')
+  .option('--chunk-size <n>', 'rows per chunk workflow', positiveInt, 100)
+  .option('--chunk-parallelism <n>', 'chunk workflows at once', positiveInt, 4)
   .option(
     '--row-parallelism <n>',
     'transactions scored at once per chunk (default: 2 x the local model capacity, spread)',
+    positiveInt,
   )
   .option('--no-local-activities', 'run the first pass as a regular activity on the local-scoring queue')
   .option('--no-workers', 'do not run workers in this process (a worker fleet serves the task queues)')
@@ -173,9 +178,9 @@ program
         scoreUntil?: string;
         policy?: string;
         prepareOnly?: boolean;
-        chunkSize: string;
-        chunkParallelism: string;
-        rowParallelism?: string;
+        chunkSize: number;
+        chunkParallelism: number;
+        rowParallelism?: number;
         localActivities: boolean;
         workers: boolean;
       },
@@ -191,9 +196,9 @@ program
         mappingFile: opts.mappingFile,
         from: opts.from,
         to: opts.to,
-        chunkSize: Number(opts.chunkSize),
-        chunkParallelism: Number(opts.chunkParallelism),
-        rowParallelism: opts.rowParallelism === undefined ? undefined : Number(opts.rowParallelism),
+        chunkSize: opts.chunkSize,
+        chunkParallelism: opts.chunkParallelism,
+        rowParallelism: opts.rowParallelism,
         localActivities: opts.localActivities,
         workers: opts.workers,
       });
@@ -204,25 +209,30 @@ program
   .command('tune')
   .argument('<replayId>', 'a labelled replay: its rows are the tuning slice')
   .description('fit the first pass, calibration, thresholds and escalation band on a labelled replay; write a policy')
-  .option('--max-escalation <share>', 'share of transactions sent to the hosted tier', '0.2')
-  .option('--max-false-positive-rate <rate>', 'legitimate transactions declined', '0.01')
-  .option('--max-review-false-positive-rate <rate>', 'legitimate transactions sent to review or declined', '0.05')
-  .option('--min-decline-precision <share>', 'declined transactions that are fraud', '0.5')
-  .option('--hosted-sample <n>', 'escalation candidates sent to the hosted tier to measure it', '60')
-  .option('--probe-l2 <penalty>', 'L2 penalty of the embedding probe', '30')
-  .option('--folds <n>', 'folds (contiguous in time) for out-of-fold predictions', '5')
+  .option('--max-escalation <share>', 'share of transactions sent to the hosted tier', share, 0.2)
+  .option('--max-false-positive-rate <rate>', 'legitimate transactions declined', share, 0.01)
+  .option('--max-review-false-positive-rate <rate>', 'legitimate transactions sent to review or declined', share, 0.05)
+  .option('--min-decline-precision <share>', 'declined transactions that are fraud', share, 0.5)
+  .option('--hosted-sample <n>', 'escalation candidates sent to the hosted tier to measure it', count, 60)
+  .option('--probe-l2 <penalty>', 'L2 penalty of the embedding probe', nonNegative, 30)
+  .option(
+    '--folds <n>',
+    'folds (contiguous in time) for out-of-fold predictions',
+    numberOption({ min: 2, integer: true }),
+    5,
+  )
   .option('-o, --out <file>', 'policy file to write', 'fraudflow-policy.json')
   .action(
     async (
       replayId: string,
       opts: {
-        maxEscalation: string;
-        maxFalsePositiveRate: string;
-        maxReviewFalsePositiveRate: string;
-        minDeclinePrecision: string;
-        hostedSample: string;
-        probeL2: string;
-        folds: string;
+        maxEscalation: number;
+        maxFalsePositiveRate: number;
+        maxReviewFalsePositiveRate: number;
+        minDeclinePrecision: number;
+        hostedSample: number;
+        probeL2: number;
+        folds: number;
         out: string;
       },
     ) => {
@@ -232,14 +242,14 @@ program
         replayId,
         out: opts.out,
         limits: {
-          maxEscalation: share(opts.maxEscalation, '--max-escalation'),
-          maxFalsePositiveRate: share(opts.maxFalsePositiveRate, '--max-false-positive-rate'),
-          maxReviewFalsePositiveRate: share(opts.maxReviewFalsePositiveRate, '--max-review-false-positive-rate'),
-          minDeclinePrecision: share(opts.minDeclinePrecision, '--min-decline-precision'),
+          maxEscalation: opts.maxEscalation,
+          maxFalsePositiveRate: opts.maxFalsePositiveRate,
+          maxReviewFalsePositiveRate: opts.maxReviewFalsePositiveRate,
+          minDeclinePrecision: opts.minDeclinePrecision,
         },
-        hostedSample: Number(opts.hostedSample),
-        probeL2: Number(opts.probeL2),
-        folds: Number(opts.folds),
+        hostedSample: opts.hostedSample,
+        probeL2: opts.probeL2,
+        folds: opts.folds,
       });
     },
   );
@@ -259,6 +269,22 @@ program
     }
     if (ids.length !== 1 || !a) throw new Error('report needs one replay id');
     await rebuildReport(config, a);
+  });
+
+program
+  .command('test')
+  .description('the whole test suite on the real stack (brings the stack up first); same as `bin/fraudflow test`')
+  .argument('[vitestArgs...]', 'passed to vitest, e.g. a test file')
+  .allowUnknownOption()
+  .action(async (vitestArgs: string[]) => {
+    const root = path.resolve(__dirname, '..', '..');
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(npm, ['test', '--silent', '--', ...vitestArgs], { cwd: root, stdio: 'inherit' });
+      child.once('error', reject);
+      child.once('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
+    });
+    process.exitCode = code;
   });
 
 program
