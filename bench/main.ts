@@ -131,11 +131,8 @@ async function main(): Promise<number> {
     )
   ) {
     // fraudflow runs as the Docker image runs it: compiled, its workflow bundle built beforehand (WORKFLOW_BUNDLE_PATH).
-    log('compiling (tsc) and bundling the workflows');
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], {
-      cwd: path.join(__dirname, '..'),
-      stdio: 'inherit',
-    });
+    log('compiling (npm run build) and bundling the workflows');
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
     env.WORKFLOW_BUNDLE_PATH ??= path.join(outDir, 'workflow-bundle.js');
     // ...and with the image's V8 settings, unless --env NODE_OPTIONS=... says otherwise.
     env.NODE_OPTIONS ??= processNodeOptions;

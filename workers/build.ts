@@ -4,7 +4,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+} from '@temporalio/worker';
 import type { WorkflowBundleOption, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
 import type { Client } from '@temporalio/client';
@@ -98,11 +105,17 @@ export function installRuntime(config: Config, opts: { quiet?: boolean; sdkMetri
     else if (entry.level === 'WARN') logger.warn(fields, entry.message);
     else logger.debug(fields, entry.message);
   });
+  // The SDK core's own lines (e.g. "workflow task duration exceeded") go through the same logger and level,
+  // not straight to the terminal.
+  const logging = { filter: makeTelemetryFilterString({ core: level, other: level }), forward: {} };
   if (opts.sdkMetrics && port > 0) {
     try {
       Runtime.install({
         logger: sdkLogger,
-        telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.env.METRICS_HOST}:${port}` } } },
+        telemetryOptions: {
+          logging,
+          metrics: { prometheus: { bindAddress: `${config.env.METRICS_HOST}:${port}` } },
+        },
       });
       return;
     } catch (err) {
@@ -110,7 +123,7 @@ export function installRuntime(config: Config, opts: { quiet?: boolean; sdkMetri
       logger.warn({ err: (err as Error).message, port }, 'SDK metrics not exported');
     }
   }
-  Runtime.install({ logger: sdkLogger });
+  Runtime.install({ logger: sdkLogger, telemetryOptions: { logging } });
 }
 
 /** The online feature store's client; it connects on first use, so a process that never reads it never connects. */

@@ -43,6 +43,8 @@ export interface ReplayProgress {
   rowsTotal: number;
   invalidRows: number;
   scored: number;
+  /** Chunks being scored now; each answers {@link chunkProgressQuery} with its rows decided so far. */
+  inFlightChunks?: number[];
   done: boolean;
 }
 
@@ -59,6 +61,9 @@ export interface ReplayInput {
 }
 
 export const replayProgressQuery = defineQuery<ReplayProgress>('progress');
+
+/** Rows a chunk workflow has decided so far: progress per row, not per finished chunk. */
+export const chunkProgressQuery = defineQuery<number>('chunkProgress');
 
 export function replayWorkflowId(replayId: string): string {
   return `replay-${replayId}`;
@@ -119,8 +124,10 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayProgress
     progress.scored += result.scored;
   };
 
+  progress.inFlightChunks = [];
   const launch = async (chunk: number) => {
     inFlight++;
+    progress.inFlightChunks?.push(chunk);
     try {
       const child = await startChild(replayChunkWorkflow, {
         workflowId: replayChunkWorkflowId(replayId, chunk),
@@ -138,6 +145,7 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayProgress
     } finally {
       inFlight--;
       finishedThisRun++;
+      progress.inFlightChunks = progress.inFlightChunks?.filter((c) => c !== chunk);
     }
   };
 
@@ -171,6 +179,7 @@ export async function replayChunkWorkflow(input: ReplayChunkInput): Promise<Repl
   const info = workflowInfo();
   const chunk = await loadReplayChunk({ replayId: input.replayId, chunk: input.chunk });
   const results: ReplayResultRow[] = [];
+  setHandler(chunkProgressQuery, () => results.length);
   let cursor = 0;
   const worker = async () => {
     while (cursor < chunk.rows.length) {

@@ -10,7 +10,6 @@ import { produceTransactions } from '../../src/generator/produce';
 import { createKafka } from '../../src/kafka/client';
 import { partitionLag } from '../../src/kafka/stall-watchdog';
 import { Decision } from '../../src/schemas/decision';
-import { defaultPolicyPath } from '../../src/scoring/policy-file';
 import { stackServices } from '../../src/stack';
 import {
   Cleanup,
@@ -70,8 +69,6 @@ export async function runBurst(opts: BurstOptions): Promise<ScenarioResult> {
         HOSTED_PROVIDERS: '[]',
         LOCAL_MODEL_BASE_URL: instant.server.baseURL,
         LOCAL_SCORING_CONCURRENCY: '100',
-        // tsc does not copy the policy JSON into dist/: the compiled processes read it from the sources.
-        SCORING_POLICY_FILE: defaultPolicyPath,
       },
       opts.env,
     );

@@ -25,7 +25,7 @@ const positiveInt = numberOption({ min: 1, integer: true });
 const nonNegative = numberOption({ min: 0 });
 const share = numberOption({ min: 0, max: 1 });
 
-const stack = program.command('stack').description('the local Kafka + Temporal + Ollama stack (no Docker)');
+const stack = program.command('stack').description('the local Kafka + Temporal + Ollama + Redis stack (no Docker)');
 stack
   .command('up')
   .description('provision (cached), start and health-check every service; idempotent')
@@ -50,7 +50,7 @@ stack
 stack
   .command('logs')
   .description('print service logs')
-  .argument('[service]', 'temporal | kafka | ollama')
+  .argument('[service]', 'temporal | kafka | ollama | redis | codec')
   .option('-f, --follow', 'keep streaming')
   .option('-n, --lines <n>', 'lines per log', count, 50)
   .action(async (service: string | undefined, opts: { follow?: boolean; lines: number }) =>

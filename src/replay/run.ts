@@ -26,7 +26,12 @@ import {
   installRuntime,
 } from '../../workers/build';
 import type { ReplayProgress, replayWorkflow } from '../../workflows/replay';
-import { replayProgressQuery, replayWorkflowId } from '../../workflows/replay';
+import {
+  chunkProgressQuery,
+  replayChunkWorkflowId,
+  replayProgressQuery,
+  replayWorkflowId,
+} from '../../workflows/replay';
 import type { ReplaySource } from './contracts';
 import { describeSource } from './contracts';
 import type { ScoringWindow } from './contracts';
@@ -206,7 +211,7 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
       handle = client.workflow.getHandle(workflowId);
     }
 
-    const result = await watchProgress(handle, log);
+    const result = await watchProgress(handle, log, client);
     log(
       `replay ${replayId}: ${result.scored} scored, ${result.invalidRows} invalid rows, ${result.chunksTotal} chunks`,
     );
@@ -232,7 +237,20 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
 async function watchProgress(
   handle: { query: (q: typeof replayProgressQuery) => Promise<ReplayProgress>; result: () => Promise<unknown> },
   log: (l: string) => void,
+  client: Client,
 ): Promise<ReplayProgress> {
+  // Rows decided so far: finished chunks, plus what each chunk being scored has decided.
+  const decided = async (p: ReplayProgress) => {
+    const inFlight = await Promise.all(
+      (p.inFlightChunks ?? []).map((chunk) =>
+        client.workflow
+          .getHandle(replayChunkWorkflowId(p.replayId, chunk))
+          .query(chunkProgressQuery)
+          .catch(() => 0),
+      ),
+    );
+    return p.scored + inFlight.reduce((a, b) => a + b, 0);
+  };
   const tty = Boolean(process.stdout.isTTY);
   const bar = tty
     ? new cliProgress.SingleBar(
@@ -252,14 +270,15 @@ async function watchProgress(
   while (!done) {
     try {
       last = await handle.query(replayProgressQuery);
-      const rate = (last.scored / Math.max(1, (Date.now() - t0) / 1000)).toFixed(1);
+      const rows = await decided(last);
+      const rate = (rows / Math.max(1, (Date.now() - t0) / 1000)).toFixed(1);
       if (bar && last.prepared) {
         if (!started) bar.start(last.rowsTotal, 0, { rate });
         started = true;
-        bar.update(last.scored, { rate });
+        bar.update(rows, { rate });
       } else if (!bar && Date.now() - lastLine > 5000) {
         log(
-          `replay: ${last.prepared ? `${last.scored}/${last.rowsTotal} rows, ${last.chunksDone}/${last.chunksTotal} chunks, ${rate} rows/s` : 'preparing the source'}`,
+          `replay: ${last.prepared ? `${rows}/${last.rowsTotal} rows, ${last.chunksDone}/${last.chunksTotal} chunks, ${rate} rows/s` : 'preparing the source'}`,
         );
         lastLine = Date.now();
       }
