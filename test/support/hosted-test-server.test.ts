@@ -1,7 +1,13 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, AuthenticationError, RateLimitError } from 'openai';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  AuthenticationError,
+  InternalServerError,
+  RateLimitError,
+} from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RiskAssessment, riskAssessmentJsonSchema } from '../../src/schemas/risk-assessment';
-import { startHostedTestServer } from './hosted-test-server';
+import { deterministicEmbedding, startHostedTestServer } from './hosted-test-server';
 import type { HostedTestServer } from './hosted-test-server';
 
 const API_KEY = 'sk-test-hosted-secret-7f3a';
@@ -167,5 +173,137 @@ describe('hosted test server', () => {
     });
     expect(captured?.headers.authorization).toBe('[redacted]');
     expect(JSON.stringify(server.requests)).not.toContain(API_KEY);
+  });
+
+  describe('embeddings', () => {
+    /** The request the local first pass makes (src/models/first-pass.ts). */
+    function embed(input: string | string[], sdk: OpenAI = client) {
+      return sdk.embeddings.create({ model: MODEL, input, encoding_format: 'float' });
+    }
+
+    const norm = (v: number[]) => Math.hypot(...v);
+
+    it('answer a 576-dimensional unit vector from the input text: equal texts equal vectors, others not', async () => {
+      const first = await embed('$42.50 Corner Grocery grocery_pos US card_present');
+      const again = await embed('$42.50 Corner Grocery grocery_pos US card_present');
+      const other = await embed('$4,250.00 Gift Cards Online misc_net NG card_not_present');
+
+      const vector = first.data[0]?.embedding ?? [];
+      expect(vector).toHaveLength(576);
+      expect(vector.every(Number.isFinite)).toBe(true);
+      expect(norm(vector)).toBeCloseTo(1, 5);
+      expect(again.data[0]?.embedding).toEqual(vector);
+      expect(other.data[0]?.embedding).toHaveLength(576);
+      expect(other.data[0]?.embedding).not.toEqual(vector);
+      expect(vector).toEqual(deterministicEmbedding('$42.50 Corner Grocery grocery_pos US card_present', 576));
+      expect(first).toMatchObject({ object: 'list', model: MODEL, data: [{ object: 'embedding', index: 0 }] });
+      expect(first.usage.prompt_tokens).toBe(Math.ceil('$42.50 Corner Grocery grocery_pos US card_present'.length / 4));
+      expect(first.usage.total_tokens).toBe(first.usage.prompt_tokens);
+      expect(server.callCount('/v1/embeddings')).toBe(3);
+      expect(server.callCount('/v1/chat/completions')).toBe(0);
+    });
+
+    it('embeddingDimensions sets the length; several inputs get one vector each, in order', async () => {
+      const small = await startHostedTestServer({ embeddingDimensions: 8 });
+      try {
+        const sdk = new OpenAI({ baseURL: small.baseURL, apiKey: 'unused', maxRetries: 0 });
+
+        const answer = await embed(['txn a', 'txn b', 'txn a'], sdk);
+
+        expect(answer.data.map((d) => d.index)).toEqual([0, 1, 2]);
+        expect(answer.data.map((d) => d.embedding.length)).toEqual([8, 8, 8]);
+        expect(answer.data[2]?.embedding).toEqual(answer.data[0]?.embedding);
+        expect(answer.data[1]?.embedding).not.toEqual(answer.data[0]?.embedding);
+        expect(small.callCount('/v1/embeddings')).toBe(1);
+      } finally {
+        await small.close();
+      }
+      await expect(startHostedTestServer({ embeddingDimensions: 0 })).rejects.toThrow(RangeError);
+    });
+
+    it("the SDK's default base64 encoding decodes to the same vector as float", async () => {
+      const asFloat = await embed('txn base64');
+      const asBase64 = await client.embeddings.create({ model: MODEL, input: 'txn base64' });
+
+      const decoded = asBase64.data[0]?.embedding ?? [];
+      expect(decoded).toHaveLength(576);
+      (asFloat.data[0]?.embedding ?? []).forEach((x, i) => expect(decoded[i]).toBeCloseTo(x, 6));
+    });
+
+    it('behaviours see the embeddings request: its text, its endpoint, and n counted with chat requests', async () => {
+      const seen: Array<{ endpoint: string; text: string; n: number }> = [];
+      server.setBehaviour((req, n) => {
+        seen.push({ endpoint: req.endpoint, text: req.lastUserText, n });
+        return { kind: 'answer', riskScore: 0.2, confidence: 0.9 };
+      });
+
+      await client.chat.completions.create(scoreRequest('txn 12'));
+      await embed('txn 13 embedded');
+
+      expect(seen).toEqual([
+        { endpoint: 'chat', text: 'txn 12', n: 1 },
+        { endpoint: 'embeddings', text: 'txn 13 embedded', n: 2 },
+      ]);
+      expect(server.requests.at(-1)?.body).toMatchObject({ model: MODEL, input: 'txn 13 embedded' });
+    });
+
+    it('status, hang and reset fail embeddings requests as they fail chat completions', async () => {
+      const impatient = new OpenAI({ baseURL: server.baseURL, apiKey: API_KEY, maxRetries: 0, timeout: 300 });
+      server.setBehaviour((_req, n) =>
+        n === 1
+          ? { kind: 'status', status: 429, retryAfterSeconds: 3 }
+          : n === 2
+            ? { kind: 'status', status: 503 }
+            : n === 3
+              ? { kind: 'hang' }
+              : { kind: 'reset' },
+      );
+
+      const rateLimited = await caught(embed('txn 14'));
+      const unavailable = await caught(embed('txn 15'));
+      const hung = await caught(embed('txn 16', impatient));
+      const reset = await caught(embed('txn 17'));
+
+      expect(rateLimited).toBeInstanceOf(RateLimitError);
+      expect((rateLimited as RateLimitError).headers.get('retry-after')).toBe('3');
+      expect(unavailable).toBeInstanceOf(InternalServerError);
+      expect((unavailable as InternalServerError).status).toBe(503);
+      expect(hung).toBeInstanceOf(APIConnectionTimeoutError);
+      expect(reset).toBeInstanceOf(APIConnectionError);
+      expect(reset).not.toBeInstanceOf(APIConnectionTimeoutError);
+      expect(server.callCount('/v1/embeddings')).toBe(4);
+    });
+
+    it('raw answers an empty embedding and embedding answers exactly the scripted values', async () => {
+      server.setBehaviour((_req, n) =>
+        n === 1 ? { kind: 'raw', content: 'ignored' } : { kind: 'embedding', embedding: [0.1, null, 'x'] },
+      );
+
+      const empty = await embed('txn 18');
+      const scripted = await embed('txn 19');
+      const onChat = await caught(client.chat.completions.create(scoreRequest('txn 20')));
+
+      expect(empty.data[0]?.embedding).toEqual([]);
+      expect(scripted.data[0]?.embedding).toEqual([0.1, null, 'x']);
+      expect(onChat).toBeInstanceOf(InternalServerError);
+      expect((onChat as InternalServerError).message).toMatch(/only applies to embeddings/);
+    });
+
+    it('answer latency delays the embedding', async () => {
+      server.setBehaviour(() => ({ kind: 'answer', riskScore: 0.1, confidence: 0.9, latencyMs: 200 }));
+      const started = Date.now();
+
+      const answer = await embed('txn 21');
+
+      expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+      expect(answer.data[0]?.embedding).toEqual(deterministicEmbedding('txn 21', 576));
+    });
+
+    it('an embeddings request without input is refused with 400', async () => {
+      const err = await caught(client.post('/embeddings', { body: { model: MODEL } }));
+
+      expect(err).toMatchObject({ status: 400 });
+      expect((err as Error).message).toMatch(/Invalid embeddings request/);
+    });
   });
 });

@@ -1,11 +1,14 @@
 /**
  * A deterministic OpenAI-compatible server that stands in for the hosted frontier providers, which tests cannot
- * reach. It speaks just enough of the Chat Completions API for the `openai` SDK: `POST /v1/chat/completions` and
- * `GET /v1/models`. Tests script each answer or failure with `setBehaviour`; by default the score comes from a
- * `TESTSCORE=<float>` (and optional `TESTCONF=<float>`) marker in the last user message.
+ * reach, and for the local model where a test needs it scripted or instant. It speaks just enough of the API for
+ * the `openai` SDK: `POST /v1/chat/completions`, `POST /v1/embeddings` and `GET /v1/models`. Tests script each
+ * answer or failure with `setBehaviour`; by default a chat score comes from a `TESTSCORE=<float>` (and optional
+ * `TESTCONF=<float>`) marker in the last user message, and an embedding is derived from a hash of the input text
+ * (equal texts, equal vectors), so the embedding-probe first pass has something stable to score.
  *
  * Binds 127.0.0.1 only: it must never be reachable from outside the machine.
  */
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +31,12 @@ export interface HostedTestServerOptions {
    * @default 'hosted-test-model'
    */
   model?: string;
+  /**
+   * Length of every embedding `POST /v1/embeddings` returns. The default matches SmolLM2-135M, the local model the
+   * shipped scoring policy's probe was fitted on; another length makes the first pass report a misconfiguration.
+   * @default 576
+   */
+  embeddingDimensions?: number;
 }
 
 /** One request as the server received it. Secret-bearing headers are kept by name only. */
@@ -57,14 +66,47 @@ export type ChatCompletionRequestBody = z.infer<typeof ChatCompletionRequestBody
 
 /** A chat completion request whose body parsed as one; this is what a behaviour sees. */
 export interface CapturedChatRequest extends CapturedRequest {
+  endpoint: 'chat';
   body: ChatCompletionRequestBody;
   /** Text of the last `user` message (text parts joined by newlines); '' if there is none. */
   lastUserText: string;
 }
 
-/** What the server does with one chat completion request. */
+const EmbeddingRequestBody = z.looseObject({
+  model: z.string(),
+  input: z.union([
+    z.string(),
+    z.array(z.string()).min(1),
+    z.array(z.number().int()).min(1),
+    z.array(z.array(z.number().int()).min(1)).min(1),
+  ]),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+});
+export type EmbeddingRequestBody = z.infer<typeof EmbeddingRequestBody>;
+
+/** An embeddings request whose body parsed as one. */
+export interface CapturedEmbeddingRequest extends CapturedRequest {
+  endpoint: 'embeddings';
+  body: EmbeddingRequestBody;
+  /**
+   * The input text (several inputs joined by newlines; token ids as JSON), under the chat request's name so one
+   * behaviour can pick its answer from the text either way.
+   */
+  lastUserText: string;
+}
+
+/** A model request (chat completion or embeddings): what a behaviour sees. */
+export type CapturedModelRequest = CapturedChatRequest | CapturedEmbeddingRequest;
+
+/**
+ * What the server does with one model request. `status`, `hang` and `reset` apply to either endpoint; `answer`
+ * (with its latency) and `raw` have an embeddings reading, given with each.
+ */
 export type Behaviour =
-  /** A well-formed completion whose content is `{riskScore, confidence, reasons}` as JSON. */
+  /**
+   * A well-formed completion whose content is `{riskScore, confidence, reasons}` as JSON. For embeddings: the
+   * input's deterministic embedding (the scores are not used), after the same latency.
+   */
   | {
       kind: 'answer';
       riskScore: number;
@@ -74,8 +116,16 @@ export type Behaviour =
       /** Delay before answering. @default 0 */
       latencyMs?: number;
     }
-  /** A well-formed completion whose content is exactly `content` (malformed model output). */
+  /**
+   * A well-formed completion whose content is exactly `content` (malformed model output). For embeddings: a
+   * well-formed list whose embedding is empty (`content` is not used).
+   */
   | { kind: 'raw'; content: string }
+  /**
+   * Embeddings only: a well-formed list whose every embedding is exactly `embedding` (non-numbers, a wrong
+   * length). A chat completion request given this behaviour gets a 500 naming the mistake.
+   */
+  | { kind: 'embedding'; embedding: unknown[] }
   /** An OpenAI-style error body with this HTTP status, and a `retry-after` header when given. */
   | { kind: 'status'; status: number; retryAfterSeconds?: number; message?: string }
   /** Never answers, until the client aborts or the server closes. */
@@ -84,17 +134,18 @@ export type Behaviour =
   | { kind: 'reset' };
 
 /**
- * Chooses the behaviour for one chat completion request. `n` counts chat completion requests since the server
- * started or was last reset, from 1, so a function can fail the first attempt and answer the second.
+ * Chooses the behaviour for one model request (chat completion or embeddings; `req.endpoint` tells which). `n`
+ * counts model requests since the server started or was last reset, from 1, so a function can fail the first
+ * attempt and answer the second.
  */
-export type BehaviourFn = (req: CapturedChatRequest, n: number) => Behaviour;
+export type BehaviourFn = (req: CapturedModelRequest, n: number) => Behaviour;
 
 export interface HostedTestServer {
   /** Base URL for the `openai` SDK, e.g. `http://127.0.0.1:41234/v1`. */
   readonly baseURL: string;
   /** Every request received since start or the last `reset()`, in arrival order. */
   readonly requests: CapturedRequest[];
-  /** Replaces the behaviour for chat completion requests (until `reset()`). */
+  /** Replaces the behaviour for chat completion and embeddings requests (until `reset()`). */
   setBehaviour(fn: BehaviourFn): void;
   /** How many requests arrived for this path (any method, any outcome) since start or the last `reset()`. */
   callCount(path: string): number;
@@ -105,6 +156,7 @@ export interface HostedTestServer {
 }
 
 const DEFAULT_MODEL = 'hosted-test-model';
+const DEFAULT_EMBEDDING_DIMENSIONS = 576;
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const SECRET_HEADERS = new Set(['authorization', 'api-key', 'x-api-key']);
 const FLOAT = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
@@ -113,9 +165,10 @@ const CONF_MARKER = new RegExp(String.raw`TESTCONF=(${FLOAT})`);
 
 /**
  * The default behaviour: `TESTSCORE=<float>` / `TESTCONF=<float>` in the last user message set the score and
- * confidence (not clamped, so out-of-range values can test validation); otherwise 0.5 and 0.5.
+ * confidence (not clamped, so out-of-range values can test validation); otherwise 0.5 and 0.5. An embeddings
+ * request gets its input's deterministic embedding.
  */
-export function behaviourFromMarkers(req: CapturedChatRequest): Behaviour {
+export function behaviourFromMarkers(req: CapturedModelRequest): Behaviour {
   const score = SCORE_MARKER.exec(req.lastUserText)?.[1];
   const conf = CONF_MARKER.exec(req.lastUserText)?.[1];
   return {
@@ -128,11 +181,15 @@ export function behaviourFromMarkers(req: CapturedChatRequest): Behaviour {
 
 export async function startHostedTestServer(opts: HostedTestServerOptions = {}): Promise<HostedTestServer> {
   const listedModel = opts.model ?? DEFAULT_MODEL;
+  const dimensions = opts.embeddingDimensions ?? DEFAULT_EMBEDDING_DIMENSIONS;
+  if (!Number.isInteger(dimensions) || dimensions < 1) {
+    throw new RangeError(`embeddingDimensions must be a positive whole number, got ${dimensions}`);
+  }
   const requests: CapturedRequest[] = [];
   const counts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   let behaviour: BehaviourFn = behaviourFromMarkers;
-  let chatCalls = 0;
+  let modelCalls = 0;
   let responseSeq = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -166,38 +223,44 @@ export async function startHostedTestServer(opts: HostedTestServerOptions = {}):
       });
       return;
     }
-    if (captured.method !== 'POST' || path !== '/v1/chat/completions') {
+    if (captured.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/embeddings')) {
       sendError(res, 404, `Unknown request URL: ${captured.method} ${path}.`, 'unknown_url');
       return;
     }
 
-    const parsed = ChatCompletionRequestBody.safeParse(captured.body);
-    if (!parsed.success) {
-      sendError(res, 400, `Invalid chat completion request: ${z.prettifyError(parsed.error)}`);
-      return;
-    }
-    if (parsed.data.stream === true) {
-      sendError(res, 400, 'This test server does not stream (fraudflow never asks it to).');
-      return;
-    }
-    const chat: CapturedChatRequest = Object.assign(captured, {
-      body: parsed.data,
-      lastUserText: lastUserText(parsed.data),
-    });
-
-    chatCalls += 1;
-    let chosen: Behaviour;
-    try {
-      chosen = behaviour(chat, chatCalls);
-    } catch (err) {
-      sendError(res, 500, `Test server behaviour threw: ${err instanceof Error ? err.message : String(err)}`);
+    const request = modelRequest(captured);
+    if (typeof request === 'string') {
+      sendError(res, 400, request);
       return;
     }
 
-    const completion = (content: string): object => {
-      responseSeq += 1;
-      return chatCompletion(`chatcmpl-test-${responseSeq}`, parsed.data, content);
+    modelCalls += 1;
+    const chosen = chooseBehaviour(behaviour, request, modelCalls);
+    if (chosen instanceof Error) {
+      sendError(res, 500, `Test server behaviour threw: ${chosen.message}`);
+      return;
+    }
+
+    /** The 200 answer, after `latencyMs`; nothing is sent to a client that has gone. */
+    const respond = (body: object, latencyMs = 0): void => {
+      const send = (): void => {
+        if (!res.destroyed) sendJson(res, 200, body);
+      };
+      if (latencyMs <= 0) {
+        send();
+        return;
+      }
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        send();
+      }, latencyMs);
+      timers.add(timer);
     };
+    const completion = (body: ChatCompletionRequestBody, content: string): object => {
+      responseSeq += 1;
+      return chatCompletion(`chatcmpl-test-${responseSeq}`, body, content);
+    };
+
     switch (chosen.kind) {
       case 'answer': {
         const content = JSON.stringify({
@@ -205,22 +268,27 @@ export async function startHostedTestServer(opts: HostedTestServerOptions = {}):
           confidence: chosen.confidence,
           reasons: chosen.reasons ?? [],
         });
-        const respond = (): void => {
-          if (!res.destroyed) sendJson(res, 200, completion(content));
-        };
-        if (chosen.latencyMs !== undefined && chosen.latencyMs > 0) {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            respond();
-          }, chosen.latencyMs);
-          timers.add(timer);
-        } else {
-          respond();
-        }
+        respond(
+          request.endpoint === 'chat'
+            ? completion(request.body, content)
+            : embeddingList(request.body, (input) => deterministicEmbedding(input, dimensions)),
+          chosen.latencyMs,
+        );
         return;
       }
       case 'raw':
-        sendJson(res, 200, completion(chosen.content));
+        respond(
+          request.endpoint === 'chat'
+            ? completion(request.body, chosen.content)
+            : embeddingList(request.body, () => []),
+        );
+        return;
+      case 'embedding':
+        if (request.endpoint === 'chat') {
+          sendError(res, 500, "Test server behaviour 'embedding' only applies to embeddings requests.");
+        } else {
+          respond(embeddingList(request.body, () => chosen.embedding));
+        }
         return;
       case 'status': {
         const headers: Record<string, string> = {};
@@ -268,7 +336,7 @@ export async function startHostedTestServer(opts: HostedTestServerOptions = {}):
     reset() {
       requests.length = 0;
       counts.clear();
-      chatCalls = 0;
+      modelCalls = 0;
       behaviour = behaviourFromMarkers;
     },
     close() {
@@ -326,6 +394,95 @@ function messageText(content: z.infer<typeof ChatMessage>['content']): string {
 function lastUserText(body: ChatCompletionRequestBody): string {
   const user = body.messages.filter((m) => m.role === 'user').at(-1);
   return user === undefined ? '' : messageText(user.content);
+}
+
+/** The behaviour's choice, or what it threw (the request then gets a 500 saying so). */
+function chooseBehaviour(fn: BehaviourFn, request: CapturedModelRequest, n: number): Behaviour | Error {
+  try {
+    return fn(request, n);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** The request as a chat completion or embeddings request, or why it is not a valid one. */
+function modelRequest(captured: CapturedRequest): CapturedModelRequest | string {
+  if (captured.path === '/v1/chat/completions') {
+    const parsed = ChatCompletionRequestBody.safeParse(captured.body);
+    if (!parsed.success) return `Invalid chat completion request: ${z.prettifyError(parsed.error)}`;
+    if (parsed.data.stream === true) return 'This test server does not stream (fraudflow never asks it to).';
+    return Object.assign(captured, {
+      endpoint: 'chat' as const,
+      body: parsed.data,
+      lastUserText: lastUserText(parsed.data),
+    });
+  }
+  const parsed = EmbeddingRequestBody.safeParse(captured.body);
+  if (!parsed.success) return `Invalid embeddings request: ${z.prettifyError(parsed.error)}`;
+  return Object.assign(captured, {
+    endpoint: 'embeddings' as const,
+    body: parsed.data,
+    lastUserText: embeddingInputs(parsed.data).join('\n'),
+  });
+}
+
+/** One text per embedding asked for; token-id inputs as their JSON. */
+function embeddingInputs(body: EmbeddingRequestBody): string[] {
+  const { input } = body;
+  if (typeof input === 'string') return [input];
+  return input.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
+}
+
+/**
+ * A unit-length vector seeded by the text's sha256: equal texts give equal vectors, different texts unrelated
+ * ones. Rounded to 7 decimals, about what a float32 embedding carries, to keep the JSON short.
+ */
+export function deterministicEmbedding(text: string, dimensions: number): number[] {
+  const digest = createHash('sha256').update(text).digest();
+  const next = sfc32(digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12));
+  const vector = Array.from({ length: dimensions }, () => next() * 2 - 1);
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((x) => Math.round((x / norm) * 1e7) / 1e7);
+}
+
+/** sfc32: a small PRNG with 128 bits of state, so half the digest seeds it rather than 32 bits; values in [0, 1). */
+function sfc32(a: number, b: number, c: number, d: number): () => number {
+  return () => {
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The embeddings list the OpenAI API returns, one entry per input. A vector of numbers is sent as base64 float32
+ * when the request asks for it (the SDK's default), otherwise as given.
+ */
+function embeddingList(request: EmbeddingRequestBody, vectorFor: (input: string) => unknown[]): object {
+  const inputs = embeddingInputs(request);
+  const promptTokens = approxTokens(inputs.join(''));
+  return {
+    object: 'list',
+    data: inputs.map((input, index) => {
+      const vector = vectorFor(input);
+      const numeric = vector.every((x): x is number => typeof x === 'number');
+      const embedding =
+        request.encoding_format === 'base64' && numeric
+          ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+          : vector;
+      return { object: 'embedding', index, embedding };
+    }),
+    model: request.model,
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+  };
 }
 
 /** Roughly 4 characters per token, the usual rule of thumb for English text. */
