@@ -13,12 +13,13 @@ import { loadConfig } from '../../src/config';
 import { RiskAssessment } from '../../src/schemas/risk-assessment';
 import { startFaultProxy } from './fault-proxy';
 import type { FaultProxy, FaultProxyOptions } from './fault-proxy';
-import { startHostedTestServer } from './hosted-test-server';
+import { deterministicEmbedding, startHostedTestServer } from './hosted-test-server';
 import type { HostedTestServer } from './hosted-test-server';
 
 const API_KEY = 'sk-test-fault-proxy-2b9e';
 const MODEL = 'frontier-test-model';
 const CHAT_PATH = '/v1/chat/completions';
+const EMBEDDINGS_PATH = '/v1/embeddings';
 
 describe('fault proxy', () => {
   let hosted: HostedTestServer;
@@ -67,6 +68,19 @@ describe('fault proxy', () => {
     } catch {
       return false;
     }
+  }
+
+  /** The local first pass's request (src/models/first-pass.ts). */
+  function embed(client: OpenAI, input = 'txn 1 $42.50 Corner Grocery', options?: { timeout?: number }) {
+    return client.embeddings.create(
+      { model: MODEL, input, encoding_format: 'float' },
+      options?.timeout === undefined ? undefined : { timeout: options.timeout },
+    );
+  }
+
+  /** What the scoring activity accepts (activities/model-scoring.ts): a non-empty vector of finite numbers. */
+  function isUsableEmbedding(embedding: unknown[] | undefined): boolean {
+    return embedding !== undefined && embedding.length > 0 && embedding.every(Number.isFinite);
   }
 
   const noFaults = { serverError: 0, rateLimit: 0, hang: 0, reset: 0, malformed: 0, slow: 0 };
@@ -316,6 +330,126 @@ describe('fault proxy', () => {
     expect(other.outcomes).not.toEqual(first.outcomes);
   });
 
+  describe('embeddings requests', () => {
+    it('with every rate at 0 are forwarded untouched and counted like chat completions', async () => {
+      const { proxy, client } = await proxyToHosted({ faults: noFaults });
+
+      const answers = [];
+      for (let i = 0; i < 5; i += 1) answers.push(await embed(client, `txn ${i}`));
+      const chat = await score(client);
+
+      expect(answers.map((a) => a.data[0]?.embedding)).toEqual(
+        Array.from({ length: 5 }, (_, i) => deterministicEmbedding(`txn ${i}`, 576)),
+      );
+      expect(isRiskAssessment(chat.choices[0]?.message.content)).toBe(true);
+      expect(hosted.callCount(EMBEDDINGS_PATH)).toBe(5);
+      expect(proxy.counts).toEqual({ ...noFaults, forwarded: 6 });
+    });
+
+    it('serverError, rateLimit and reset fail them before the upstream sees them', async () => {
+      const { proxy, client } = await proxyToHosted({ retryAfterSeconds: 4 });
+      proxy.forceNext('serverError', 6);
+      proxy.forceNext('rateLimit');
+      proxy.forceNext('reset');
+
+      const serverErrors: unknown[] = [];
+      for (let i = 0; i < 6; i += 1) serverErrors.push(await caught(embed(client)));
+      const rateLimited = await caught(embed(client));
+      const reset = await caught(embed(client));
+      const healthy = await embed(client);
+
+      expect(serverErrors.every((err) => err instanceof InternalServerError)).toBe(true);
+      const statuses = serverErrors.map((err) => (err as InternalServerError).status);
+      expect(statuses.every((status) => status === 500 || status === 503)).toBe(true);
+      expect(rateLimited).toBeInstanceOf(RateLimitError);
+      expect((rateLimited as RateLimitError).headers.get('retry-after')).toBe('4');
+      expect(reset).toBeInstanceOf(APIConnectionError);
+      expect(reset).not.toBeInstanceOf(APIConnectionTimeoutError);
+      expect(isUsableEmbedding(healthy.data[0]?.embedding)).toBe(true);
+      expect(hosted.callCount(EMBEDDINGS_PATH)).toBe(1);
+      expect(proxy.counts).toEqual({ ...noFaults, serverError: 6, rateLimit: 1, reset: 1, forwarded: 1 });
+    });
+
+    it('hang holds one until the SDK gives up; slow forwards one intact after slowMs', async () => {
+      const { proxy, client } = await proxyToHosted({ slowMs: 400 });
+      proxy.forceNext('hang');
+      proxy.forceNext('slow');
+
+      const hung = await caught(embed(client, 'txn hang', { timeout: 300 }));
+      const started = Date.now();
+      const slow = await embed(client, 'txn slow');
+      const waited = Date.now() - started;
+
+      expect(hung).toBeInstanceOf(APIConnectionTimeoutError);
+      expect(waited).toBeGreaterThanOrEqual(400);
+      expect(slow.data[0]?.embedding).toEqual(deterministicEmbedding('txn slow', 576));
+      expect(hosted.callCount(EMBEDDINGS_PATH)).toBe(1);
+      expect(proxy.counts).toEqual({ ...noFaults, hang: 1, slow: 1, forwarded: 0 });
+    });
+
+    it('malformed keeps the 200 list but makes the embedding empty or non-numbers, both seen over a run', async () => {
+      const { proxy, client } = await proxyToHosted({ seed: 3 });
+      proxy.forceNext('malformed', 12);
+
+      const answers = [];
+      for (let i = 0; i < 12; i += 1) answers.push(await embed(client, `txn ${i}`));
+      const healthy = await embed(client, 'txn 12');
+
+      const embeddings: unknown[][] = answers.map((a) => a.data[0]?.embedding ?? []);
+      expect(embeddings.filter((e) => isUsableEmbedding(e))).toEqual([]);
+      const empty = embeddings.filter((e) => e.length === 0);
+      const nonNumbers = embeddings.filter((e) => e.length === 576 && e.every((x) => typeof x !== 'number'));
+      expect(empty.length).toBeGreaterThan(0);
+      expect(nonNumbers.length).toBeGreaterThan(0);
+      expect(empty.length + nonNumbers.length).toBe(12);
+      expect(answers.every((a) => a.object === 'list' && a.model === MODEL && a.usage.prompt_tokens > 0)).toBe(true);
+      expect(healthy.data[0]?.embedding).toEqual(deterministicEmbedding('txn 12', 576));
+      expect(hosted.callCount(EMBEDDINGS_PATH)).toBe(13);
+      expect(proxy.counts).toEqual({ ...noFaults, malformed: 12, forwarded: 1 });
+    });
+
+    it('malformed on an error answer passes the error through, counted as forwarded', async () => {
+      const { proxy, client } = await proxyToHosted();
+      hosted.setBehaviour(() => ({ kind: 'status', status: 400, message: 'input too long' }));
+      proxy.forceNext('malformed');
+
+      const err = await caught(embed(client));
+
+      expect(err).toMatchObject({ status: 400 });
+      expect(proxy.counts).toEqual({ ...noFaults, forwarded: 1 });
+    });
+
+    it('with the same seed and rates, embeddings and chat completions draw one reproducible sequence', async () => {
+      async function run() {
+        const { proxy, client } = await proxyToHosted({ seed: 5, faults: { serverError: 0.3, rateLimit: 0.3 } });
+        const outcomes: number[] = [];
+        for (let i = 0; i < 60; i += 1) {
+          const call = i % 2 === 0 ? embed(client) : score(client);
+          outcomes.push(
+            await call.then(
+              () => 200,
+              (err: unknown) => (err as InternalServerError).status,
+            ),
+          );
+        }
+        return { outcomes, counts: proxy.counts };
+      }
+
+      const first = await run();
+      const replay = await run();
+
+      expect(replay.outcomes).toEqual(first.outcomes);
+      expect(first.outcomes.filter((s) => s === 429).length).toBe(first.counts.rateLimit);
+      expect(first.outcomes.filter((s) => s === 500 || s === 503).length).toBe(first.counts.serverError);
+      expect(first.counts.rateLimit).toBeGreaterThan(5);
+      expect(first.counts.serverError).toBeGreaterThan(5);
+      // Faults land on both kinds of model call.
+      const faulted = (parity: number) => first.outcomes.filter((s, i) => i % 2 === parity && s !== 200).length;
+      expect(faulted(0)).toBeGreaterThan(0);
+      expect(faulted(1)).toBeGreaterThan(0);
+    });
+  });
+
   describe('streamed answers', () => {
     let sse: Server;
     let release: () => void = () => {};
@@ -375,7 +509,7 @@ describe('fault proxy', () => {
     });
   });
 
-  it('in front of the real Ollama with faults off, a real completion passes through', async () => {
+  it('in front of the real Ollama with faults off, a real completion and a real embedding pass through', async () => {
     const { localModel } = loadConfig();
     const ollama = new URL(localModel.baseURL);
     const proxy = await startFaultProxy({ upstream: ollama.origin });
@@ -395,11 +529,20 @@ describe('fault proxy', () => {
       temperature: 0,
     });
 
+    const embedding = await client.embeddings.create({
+      model: localModel.model,
+      input: '$42.50 Corner Grocery grocery_pos US card_present',
+      encoding_format: 'float',
+    });
+
     expect(models.data.map((m) => m.id)).toContain(localModel.model);
+    // SmolLM2-135M's hidden size: the dimension the shipped scoring policy's probe expects.
+    expect(embedding.data[0]?.embedding).toHaveLength(576);
+    expect(isUsableEmbedding(embedding.data[0]?.embedding)).toBe(true);
     expect(completion.model).toBe(localModel.model);
     expect(completion.choices[0]?.message.content?.trim().length).toBeGreaterThan(0);
     expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
     expect(completion.usage?.completion_tokens).toBeLessThanOrEqual(20);
-    expect(proxy.counts).toEqual({ ...noFaults, forwarded: 1 });
+    expect(proxy.counts).toEqual({ ...noFaults, forwarded: 2 });
   });
 });

@@ -1,9 +1,10 @@
 /**
  * A fault-injecting HTTP proxy for OpenAI-compatible endpoints (the local Ollama, the hosted test server, a real
- * provider). Each chat completion request (a POST whose path ends in `/chat/completions`) is, with seeded
- * probabilities, answered with a server error, a rate limit, a hang, a reset socket, a malformed model answer or a
- * slow answer; every other request is forwarded untouched. The chaos suite and the failover-policy tests put it
- * between the `openai` SDK and a model to see each row of the error taxonomy (docs/architecture.md) happen.
+ * provider). Each model call (a POST whose path ends in `/chat/completions`, or in `/embeddings`, which the local
+ * first pass uses) is, with seeded probabilities, answered with a server error, a rate limit, a hang, a reset
+ * socket, a malformed model answer or a slow answer; every other request is forwarded untouched. The chaos suite
+ * and the failover-policy tests put it between the `openai` SDK and a model to see each row of the error taxonomy
+ * (docs/architecture.md) happen.
  *
  * Faults are exclusive per request and drawn from a seeded PRNG (mulberry32), so a run is reproducible: the same
  * seed, rates and request order give the same sequence of faults.
@@ -24,7 +25,7 @@ import { pipeline } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 
-/** Probability (0..1) of each fault per chat completion request. The rates must add up to at most 1. */
+/** Probability (0..1) of each fault per model call. The rates must add up to at most 1. */
 export interface FaultRates {
   /**
    * Answer 500 with an OpenAI-style error body, or 503 with Ollama's "server busy" body; 500 or 503 50/50.
@@ -47,9 +48,10 @@ export interface FaultRates {
    */
   reset?: number;
   /**
-   * Forward, then replace the assistant message `content` of the upstream's 200 JSON answer with malformed model
-   * output (truncated JSON, prose, wrong field names or types, out-of-range scores). Any other answer (an error,
-   * a stream) is passed through and counted as `forwarded`.
+   * Forward, then make the upstream's 200 JSON answer malformed: a chat completion's assistant message `content`
+   * becomes bad model output (truncated JSON, prose, wrong field names or types, out-of-range scores); an
+   * embeddings answer's `data[0].embedding` becomes empty or non-numbers (nulls, numbers as strings). Any other
+   * answer (an error, a stream) is passed through and counted as `forwarded`.
    * @default 0
    */
   malformed?: number;
@@ -62,7 +64,7 @@ export interface FaultRates {
 
 export type FaultKind = keyof FaultRates;
 
-/** Chat completion requests by what the proxy did to each; every request is counted exactly once. */
+/** Model calls by what the proxy did to each; every call is counted exactly once. */
 export type FaultCounts = Record<FaultKind | 'forwarded', number>;
 
 export interface FaultProxyOptions {
@@ -101,14 +103,13 @@ export interface FaultProxyOptions {
 export interface FaultProxy {
   /** Base URL, e.g. `http://127.0.0.1:41234`; append the upstream's API prefix (`/v1`) for the SDK's `baseURL`. */
   readonly url: string;
-  /** A snapshot of how many chat completion requests got each fault, or were `forwarded` untouched. */
+  /** A snapshot of how many model calls got each fault, or were `forwarded` untouched. */
   readonly counts: Readonly<FaultCounts>;
   /** Replaces the fault rates (unset kinds become 0). Throws a RangeError on a rate outside 0..1 or a sum above 1. */
   setFaults(rates: FaultRates): void;
   /**
-   * Forces the next `n` (default 1) chat completion requests to `kind` (`'forwarded'`: no fault), ahead of the
-   * rates. Calls queue up in order; forced requests do not draw from the PRNG, so the random sequence resumes
-   * where it was.
+   * Forces the next `n` (default 1) model calls to `kind` (`'forwarded'`: no fault), ahead of the rates. Calls
+   * queue up in order; forced requests do not draw from the PRNG, so the random sequence resumes where it was.
    */
   forceNext(kind: FaultKind | 'forwarded', n?: number): void;
   /** Stops listening, ends hanging and in-flight requests and drops every connection. Safe to call twice. */
@@ -130,6 +131,16 @@ const MALFORMED_OUTPUTS: readonly string[] = [
   '{"riskScore": 5, "confidence": 0.9, "reasons": []}',
   '```json\n{"riskScore": 0.9, "confidence": 0.8, "reasons": ["foreign"]}\n```',
   '',
+];
+
+/**
+ * Unusable embeddings in place of the real one (`length` values): empty, and non-numbers, as a server that prints
+ * NaN through JSON (null) or numbers as strings sends them. A base64 embedding becomes an empty string instead.
+ */
+const MALFORMED_EMBEDDINGS: readonly ((length: number, embedding: unknown[]) => unknown[])[] = [
+  () => [],
+  (length) => Array.from({ length }, () => null),
+  (_length, embedding) => embedding.map(String),
 ];
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded. */
@@ -232,7 +243,12 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     if (upstreamRes !== undefined) pipeAnswer(upstreamRes, res);
   };
 
-  const forwardMalformed = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+  const forwardMalformed = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    endpoint: ModelEndpoint,
+  ): Promise<void> => {
     const upstreamRes = await openUpstream(req, res, body);
     if (upstreamRes === undefined) {
       counts.forwarded += 1;
@@ -245,8 +261,12 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       return;
     }
     const raw = await buffer(upstreamRes);
-    const output = MALFORMED_OUTPUTS[Math.floor(pickVariant() * MALFORMED_OUTPUTS.length)] ?? 'not json';
-    const rewritten = replaceAssistantContent(decode(raw, upstreamRes.headers['content-encoding']), output);
+    const text = decode(raw, upstreamRes.headers['content-encoding']);
+    const variant = pickVariant();
+    const rewritten =
+      endpoint === 'chat'
+        ? replaceAssistantContent(text, MALFORMED_OUTPUTS[pick(variant, MALFORMED_OUTPUTS.length)] ?? 'not json')
+        : replaceEmbedding(text, MALFORMED_EMBEDDINGS[pick(variant, MALFORMED_EMBEDDINGS.length)] ?? (() => []));
     const headers = forwardableHeaders(upstreamRes.headers);
     if (rewritten === undefined) {
       counts.forwarded += 1;
@@ -260,7 +280,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     res.end(rewritten);
   };
 
-  const handleChat = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handleModelCall = async (req: IncomingMessage, res: ServerResponse, endpoint: ModelEndpoint): Promise<void> => {
     // Decided on arrival, so concurrent requests draw in the order they reached the proxy.
     const kind = nextFault();
     // The whole request is read first: a real server fails after it has the request, not while it is being sent.
@@ -293,7 +313,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         req.socket.destroy();
         return;
       case 'malformed':
-        return forwardMalformed(req, res, body);
+        return forwardMalformed(req, res, body, endpoint);
       case 'slow': {
         const timer = setTimeout(() => {
           timers.delete(timer);
@@ -311,9 +331,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   };
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const isChat = req.method === 'POST' && path.endsWith('/chat/completions');
-    (isChat ? handleChat(req, res) : forward(req, res)).catch((err: unknown) => {
+    const endpoint = modelEndpoint(req);
+    (endpoint === undefined ? forward(req, res) : handleModelCall(req, res, endpoint)).catch((err: unknown) => {
       if (!res.headersSent && !res.destroyed) {
         sendJson(res, 502, openAiError(`fault proxy failed: ${err instanceof Error ? err.message : String(err)}`, 502));
       } else {
@@ -361,6 +380,22 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       return closing;
     },
   };
+}
+
+type ModelEndpoint = 'chat' | 'embeddings';
+
+/** Which model call a request is, if any: a POST to `.../chat/completions` or `.../embeddings`. */
+function modelEndpoint(req: IncomingMessage): ModelEndpoint | undefined {
+  if (req.method !== 'POST') return undefined;
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (path.endsWith('/chat/completions')) return 'chat';
+  if (path.endsWith('/embeddings')) return 'embeddings';
+  return undefined;
+}
+
+/** An index in 0..length-1 from a draw in [0, 1). */
+function pick(draw: number, length: number): number {
+  return Math.min(length - 1, Math.floor(draw * length));
 }
 
 /** mulberry32: a tiny, fast 32-bit PRNG; plenty for picking faults, and the same on every platform. */
@@ -449,6 +484,34 @@ function replaceAssistantContent(text: string | undefined, content: string): str
     }
   }
   return replaced ? JSON.stringify(completion) : undefined;
+}
+
+/**
+ * The embeddings answer with `data[0].embedding` replaced by `malformed` of it; `undefined` if it is not an
+ * embeddings answer.
+ */
+function replaceEmbedding(
+  text: string | undefined,
+  malformed: (length: number, embedding: unknown[]) => unknown[],
+): string | undefined {
+  if (text === undefined) return undefined;
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(answer) || !Array.isArray(answer.data)) return undefined;
+  const first: unknown = answer.data[0];
+  if (!isRecord(first)) return undefined;
+  if (Array.isArray(first.embedding)) {
+    first.embedding = malformed(first.embedding.length, first.embedding as unknown[]);
+  } else if (typeof first.embedding === 'string') {
+    first.embedding = '';
+  } else {
+    return undefined;
+  }
+  return JSON.stringify(answer);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
