@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runChaos } from './chaos';
+import { decidedByModels, modelsDecided, runChaos } from './chaos';
 
 /**
  * The short chaos run: the real local model behind a fault proxy (20% of calls broken), workers SIGKILLed and
@@ -26,5 +26,12 @@ describe('chaos', () => {
     expect(report.temporalRestarts).toBe(1);
     expect(report.kafkaRestarts).toBe(1);
     expect(report.faultShare).toBeGreaterThan(0.1);
+    // The models decided, not the fallback: at least 70% of decisions came from a model answer, each backed by an
+    // ok model call (failed attempts were retried or escalated), not every decision a fallback review.
+    const byModel = decidedByModels(report);
+    expect(byModel).toBeGreaterThanOrEqual(0.7 * report.decided);
+    expect(report.modelPathWithoutOkCall).toBe(0);
+    expect(report.modelCallOutcomes.ok).toBeGreaterThanOrEqual(byModel);
+    expect(modelsDecided(report)).toBe(true);
   }, 1_200_000);
 });

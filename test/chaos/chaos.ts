@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor } from '../../src/codec';
 import type { Config } from '../../src/config';
 import { loadConfig } from '../../src/config';
 import { produceTransactions } from '../../src/generator/produce';
@@ -39,6 +40,11 @@ export interface ChaosOptions {
   restartKafka?: boolean;
   /** Give up waiting after this long. @default 1800 */
   timeoutSeconds?: number;
+  /**
+   * Once every transaction is decided, how long workflows still running (a publish being retried) may take, in
+   * seconds. @default 120
+   */
+  settleSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -61,7 +67,12 @@ export interface ChaosReport {
   faultShare: number;
   drainSeconds: number;
   totalSeconds: number;
+  /** Decisions (first copies) by path: `rules`, `local`, `escalated`, `fallback`. */
   decisionsByPath: Record<string, number>;
+  /** The model calls recorded in the decisions, by outcome (`ok`, `invalid_output`, `error`, `skipped`). */
+  modelCallOutcomes: Record<string, number>;
+  /** Decisions on path `local` or `escalated` without a model call whose outcome is `ok`: must be 0. */
+  modelPathWithoutOkCall: number;
 }
 
 /** 30% of model calls fail in some way, so even a short run's realized share stays above 20%. */
@@ -114,7 +125,11 @@ async function restartService(config: Config, name: 'temporal' | 'kafka'): Promi
   await service.ready(180_000);
 }
 
-/** Deterministic instant "local model": a third ambiguous, the rest confident either way, by transaction. */
+/**
+ * Deterministic instant "local model". Under an embedding-probe policy (the default) it embeds each first-pass
+ * text by its hash; under a generated-score policy a third of transactions are ambiguous and the rest confident
+ * either way.
+ */
 function instantLocalBehaviour(server: HostedTestServer): void {
   server.setBehaviour((req) => {
     const h = createHash('sha256').update(req.lastUserText).digest()[0] ?? 0;
@@ -123,6 +138,21 @@ function instantLocalBehaviour(server: HostedTestServer): void {
       ? { kind: 'answer', riskScore: 0.1, confidence: 0.9 }
       : { kind: 'answer', riskScore: 0.9, confidence: 0.9 };
   });
+}
+
+/**
+ * Whether the models, not the safety net, decided: at least 70% of decisions came from a model answer (path
+ * `local` or `escalated`), each of them backed by an `ok` model call. A run where every call failed and everything
+ * went to fallback review fails this. Some fallbacks are legitimate under chaos (a local circuit open while the
+ * budget ledger cannot be read), so it is a share, not all.
+ */
+export function modelsDecided(report: ChaosReport): boolean {
+  return report.decided > 0 && decidedByModels(report) >= 0.7 * report.decided && report.modelPathWithoutOkCall === 0;
+}
+
+/** Decisions on path `local` or `escalated`. */
+export function decidedByModels(report: ChaosReport): number {
+  return (report.decisionsByPath.local ?? 0) + (report.decisionsByPath.escalated ?? 0);
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
@@ -203,11 +233,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let conflictingCopies = 0;
   let deadLettered = 0;
   let byPath: Record<string, number> = {};
+  let callOutcomes: Record<string, number> = {};
+  let modelPathWithoutOk = 0;
   const scan = async () => {
     const first = new Map<string, string>();
     let dups = 0;
     let conflicts = 0;
     const paths: Record<string, number> = {};
+    const outcomes: Record<string, number> = {};
+    let unbacked = 0;
     for await (const m of readKafkaRange(kafka, { kind: 'kafka', topic: topics.decisions }, 15_000)) {
       const raw = m.value?.toString('utf8') ?? '';
       const decision = JSON.parse(raw) as Decision;
@@ -215,6 +249,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       if (seen === undefined) {
         first.set(decision.transactionId, raw);
         paths[decision.path] = (paths[decision.path] ?? 0) + 1;
+        for (const call of decision.modelCalls) outcomes[call.outcome] = (outcomes[call.outcome] ?? 0) + 1;
+        const byModel = decision.path === 'local' || decision.path === 'escalated';
+        if (byModel && !decision.modelCalls.some((c) => c.outcome === 'ok')) unbacked++;
       } else if (seen === raw) dups++;
       else conflicts++;
     }
@@ -226,6 +263,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     conflictingCopies = conflicts;
     deadLettered = letters;
     byPath = paths;
+    callOutcomes = outcomes;
+    modelPathWithoutOk = unbacked;
   };
 
   let worker = spawnRole(['worker', 'all'], env, log);
@@ -288,14 +327,39 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
   const drainSeconds = (Date.now() - produceDone) / 1000;
 
-  // Settle, rescan (late duplicates count too), then count scoring workflows still running on this run's queues.
-  await new Promise((r) => setTimeout(r, 3000));
-  await Promise.race([scan(), new Promise((r) => setTimeout(r, 60_000))]).catch(() => undefined);
+  // Settle: no more kills, and scoring workflows still running on this run's queues get time to finish. A worker
+  // killed mid-publish leaves its workflows waiting out the publish's 30 s start-to-close timeout before a retry
+  // completes them (their decision is already on the topic), so the wait is bounded by settleSeconds, not 3 s.
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const running = await client.workflow.count(
-    `TaskQueue = '${taskQueuesFor(prefix).orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' AND ExecutionStatus = 'Running'`,
-  );
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterFor(config),
+  });
+  const countRunning = async () =>
+    (
+      await client.workflow.count(
+        `TaskQueue = '${taskQueuesFor(prefix).orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' AND ExecutionStatus = 'Running'`,
+      )
+    ).count;
+  const settleBy = Date.now() + (opts.settleSeconds ?? 120) * 1000;
+  let running = await countRunning();
+  while (running > 0 && Date.now() < settleBy) {
+    if (exited(worker)) worker = spawnRole(['worker', 'all'], env, log);
+    await new Promise((r) => setTimeout(r, 2000));
+    running = await countRunning();
+  }
+  // Rescan: late duplicates count too.
+  await Promise.race([scan(), new Promise((r) => setTimeout(r, 60_000))]).catch(() => undefined);
+  // Counted; now nothing of this run may outlive it on the dev server (the day's budget ledger included).
+  for await (const wf of client.workflow.list({
+    query: `TaskQueue = '${taskQueuesFor(prefix).orchestration}' AND ExecutionStatus = 'Running'`,
+  })) {
+    await client.workflow
+      .getHandle(wf.workflowId, wf.runId)
+      .terminate('chaos run finished')
+      .catch(() => undefined);
+  }
 
   // SIGTERM drains; a client stuck across the broker restart gets 15 s before SIGKILL.
   await Promise.all(
@@ -330,7 +394,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     conflictingCopies,
     deadLettered,
     lost: produced.transactionIds.filter((t) => !firstByTxn.has(t)).length,
-    runningAfterSettle: running.count,
+    runningAfterSettle: running,
     workerKills,
     temporalRestarts,
     kafkaRestarts,
@@ -340,5 +404,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     drainSeconds,
     totalSeconds: (Date.now() - started) / 1000,
     decisionsByPath: byPath,
+    modelCallOutcomes: callOutcomes,
+    modelPathWithoutOkCall: modelPathWithoutOk,
   };
 }
