@@ -104,3 +104,18 @@ export class InvalidTransactionEventError extends Error {
     super(message);
   }
 }
+
+/** Thrown at start-up when a Kafka topic fraudflow reads or writes does not exist; says which and how to create it. */
+export class MissingTopicError extends Error {
+  override name = 'MissingTopicError';
+  constructor(
+    readonly topic: string,
+    readonly variable: string,
+  ) {
+    super(
+      `Kafka topic '${topic}' (${variable}) does not exist. \`fraudflow stack up\` creates the configured topics on ` +
+        `the local broker; elsewhere create it, e.g. kafka-topics.sh --create --topic ${topic} --partitions 6, ` +
+        `or point ${variable} at an existing topic.`,
+    );
+  }
+}

@@ -11,6 +11,8 @@ import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
 import { runTuneCommand } from './tune';
+import { MissingTopicError } from '../errors';
+import { PolicyFileError } from '../scoring/policy-file';
 import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack';
 import { runWorkers, workerRoles } from '../../workers/run';
 import type { WorkerRole } from '../../workers/run';
@@ -308,7 +310,8 @@ program
   });
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof StackError) {
+  // Errors that say what to do are printed as they are; anything else with its stack.
+  if (err instanceof StackError || err instanceof MissingTopicError || err instanceof PolicyFileError) {
     console.error(`fraudflow: ${err.message}`);
   } else {
     console.error(err);

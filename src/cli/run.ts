@@ -3,6 +3,10 @@
  * streams synthetic transactions through Kafka, shows live progress and ends with a summary.
  */
 import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { setLogDestination } from '../observability/logger';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { dataConverterFor } from '../codec';
@@ -36,8 +40,18 @@ export interface RunOptions {
   timeoutSeconds: number;
 }
 
+/** The main job's log lines go to a file, so the terminal shows progress and the summary only. */
+function logToFile(config: Config): string {
+  const file = path.join(config.dataDir, 'logs', `run-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  setLogDestination(pino.destination({ dest: file, sync: false }));
+  return file;
+}
+
 export async function runMainJob(config: Config, opts: RunOptions): Promise<void> {
   await stackUp(config);
+  const logFile = logToFile(config);
+  console.log(`fraudflow: logs of this run go to ${logFile}`);
   const started = Date.now();
   // Retried activity failures are expected here and visible in each workflow's history; keep the console readable.
   installRuntime(config, { quiet: true, sdkMetrics: true });

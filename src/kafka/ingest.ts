@@ -13,7 +13,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import { z } from 'zod';
 import type { Config } from '../config';
-import { InvalidTransactionEventError } from '../errors';
+import { InvalidTransactionEventError, MissingTopicError } from '../errors';
 import type { DeadLetter } from '../schemas/dead-letter';
 import { TransactionEvent } from '../schemas/transaction-event';
 import type { ScoringSettings } from '../scoring/settings';
@@ -115,6 +115,13 @@ interface Refusal {
   reason: DeadLetter['reason'];
   detail: string;
   conflict?: DeadLetter['conflict'];
+}
+
+/** Fails fast with a readable {@link MissingTopicError} instead of a consumer that cannot subscribe. */
+async function requireTopics(admin: Admin, wanted: Array<{ topic: string; variable: string }>): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = wanted.find((w) => !existing.has(w.topic));
+  if (missing) throw new MissingTopicError(missing.topic, missing.variable);
 }
 
 export async function startIngest(opts: IngestOptions): Promise<Ingest> {
@@ -390,6 +397,15 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
 
   await producer.connect();
   await admin.connect();
+  try {
+    await requireTopics(admin, [
+      { topic, variable: 'TOPIC_TRANSACTIONS' },
+      { topic: deadLetterTopic, variable: 'TOPIC_DEAD_LETTER' },
+    ]);
+  } catch (err) {
+    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    throw err;
+  }
   await runConsumer(consumer);
   const watchdog = startStallWatchdog({
     admin,
