@@ -1,8 +1,9 @@
 /**
  * The non-durable baseline: one kafkajs consumer that parses each event, applies the rules, asks the instant
- * model through the openai SDK (same prompt and response format as scoreWithLocalModel) and produces a decision
- * JSON. No Temporal: a crash loses whatever was in flight. Concurrency matches the ingest (INGEST_MAX_IN_FLIGHT
- * across partitions, the same partitionsConsumedConcurrently), offsets move after each batch is answered.
+ * model through the openai SDK (the same first pass as scoreWithLocalModel: embedding, probe, calibration over card
+ * history kept in memory) and produces a decision JSON. No Temporal: a crash loses whatever was in flight.
+ * Concurrency matches the ingest (INGEST_MAX_IN_FLIGHT across partitions, the same partitionsConsumedConcurrently),
+ * offsets move after each batch is answered.
  */
 import type { EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import OpenAI from 'openai';
@@ -12,10 +13,12 @@ import { produceTransactions } from '../../src/generator/produce';
 import { Slots } from '../../src/concurrency';
 import { createKafka } from '../../src/kafka/client';
 import { parseTransactionMessage } from '../../src/kafka/ingest';
-import { localRiskAssessmentJsonSchema, RiskAssessment } from '../../src/schemas/risk-assessment';
 import type { DecisionOutcome } from '../../src/schemas/decision';
 import { finalOutcome, outcomeForScore } from '../../src/scoring/decide';
-import { buildScoringMessages } from '../../src/scoring/prompt';
+import { ReplayCardHistory } from '../../src/features/replay-history';
+import { embedFirstPass, firstPassText } from '../../src/models/first-pass';
+import { calibrate } from '../../src/scoring/calibration';
+import { predictLogit } from '../../src/scoring/logistic';
 import { evaluateRules, hasEffect } from '../../src/scoring/rules';
 import {
   Cleanup,
@@ -60,6 +63,8 @@ async function startDirectScorer(config: Config, groupId: string, topics: { tran
     timeout: config.localModel.timeoutMs,
   });
   const slots = new Slots(config.ingest.maxInFlight);
+  const history = new ReplayCardHistory();
+  const { firstPass } = config.scoringPolicy.policy;
   let modelFailures = 0;
 
   async function score(message: KafkaMessage): Promise<void> {
@@ -71,18 +76,14 @@ async function startDirectScorer(config: Config, groupId: string, topics: { tran
     if (!hasEffect(ruleHits, 'decline')) {
       const started = performance.now();
       try {
-        const completion = await openai.chat.completions.create({
-          model: config.localModel.model,
-          messages: buildScoringMessages(event, 'local'),
-          response_format: {
-            type: 'json_schema',
-            json_schema: { name: 'risk_assessment', strict: true, schema: localRiskAssessmentJsonSchema },
-          },
-          temperature: 0,
-          max_tokens: 200,
-        });
-        const assessment = RiskAssessment.parse(JSON.parse(completion.choices[0]?.message?.content ?? ''));
-        riskScore = assessment.riskScore;
+        // The same first pass as the pipeline's (embedding, probe, calibration), with card history kept in this
+        // process's memory: the non-durable baseline has no feature store.
+        const features = history.featuresFor(event);
+        const { embedding } = await embedFirstPass(openai, config.localModel.model, firstPassText(event, features));
+        if (firstPass.kind !== 'embedding-probe')
+          throw new Error('the direct baseline needs an embedding-probe policy');
+        const modelLogit = predictLogit(firstPass.probe, embedding);
+        riskScore = calibrate(config.scoringPolicy.policy.calibration, event, features, modelLogit).probability;
         outcome = finalOutcome(outcomeForScore(riskScore, config.policy), ruleHits);
       } catch {
         // No retries here: that is the point of the baseline. A failed call goes to review.

@@ -1,14 +1,15 @@
 /**
- * The real local model (Ollama, escalation off): first N sequential openai SDK calls straight to Ollama with the
- * pipeline's prompt and response format, then transactions through the streaming path, paced below what Ollama
- * serves so that the pipeline's latency is service time plus orchestration, not a queue.
+ * The real local model (Ollama, escalation off): first N sequential first passes straight to Ollama through the
+ * openai SDK (the embedding of the same text the pipeline sends, card history included), then transactions
+ * through the streaming path, paced below what Ollama serves so that the pipeline's latency is service time plus
+ * orchestration, not a queue.
  */
 import OpenAI from 'openai';
 import type { Config } from '../../src/config';
 import { loadConfig } from '../../src/config';
 import { createTransactionGenerator } from '../../src/generator/synthetic';
-import { localRiskAssessmentJsonSchema } from '../../src/schemas/risk-assessment';
-import { buildScoringMessages } from '../../src/scoring/prompt';
+import { ReplayCardHistory } from '../../src/features/replay-history';
+import { embedFirstPass, firstPassText } from '../../src/models/first-pass';
 import { percentiles } from '../harness';
 import type { ScenarioResult } from '../report';
 import { runStreaming } from './streaming';
@@ -26,7 +27,7 @@ export interface RealModelOptions {
   log: (line: string) => void;
 }
 
-/** Sequential chat completions against the configured local model; one unmeasured call first loads the model. */
+/** Sequential first passes against the configured local model; one unmeasured call first loads the model. */
 async function directCalls(config: Config, calls: number): Promise<number[]> {
   const openai = new OpenAI({
     baseURL: config.localModel.baseURL,
@@ -35,18 +36,12 @@ async function directCalls(config: Config, calls: number): Promise<number[]> {
     timeout: config.localModel.timeoutMs,
   });
   const generator = createTransactionGenerator({ seed: 20_251_124 });
+  const history = new ReplayCardHistory();
   const call = async () => {
+    const event = generator.next();
+    const text = firstPassText(event, history.featuresFor(event));
     const started = performance.now();
-    await openai.chat.completions.create({
-      model: config.localModel.model,
-      messages: buildScoringMessages(generator.next(), 'local'),
-      response_format: {
-        type: 'json_schema',
-        json_schema: { name: 'risk_assessment', strict: true, schema: localRiskAssessmentJsonSchema },
-      },
-      temperature: 0,
-      max_tokens: 200,
-    });
+    await embedFirstPass(openai, config.localModel.model, text);
     return performance.now() - started;
   };
   await call();
