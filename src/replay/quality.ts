@@ -4,28 +4,17 @@
  */
 import type { ReplayResultRow } from './contracts';
 import type { TransactionEvent } from '../schemas/transaction-event';
+import type { OutcomeRates } from '../scoring/outcome-tally';
+import { addOutcome, emptyTally, outcomeRates } from '../scoring/outcome-tally';
 import { percentile } from '../cli/progress';
 import type { LogisticModel } from '../scoring/logistic';
 import { predictProbability } from '../scoring/logistic';
 import { calibrationVector } from '../scoring/calibration';
 import { recallAtFalsePositiveRate, rocAuc, sigmoid } from '../scoring/tuning';
 
-export interface QualityFigures {
-  transactions: number;
+export interface QualityFigures extends OutcomeRates {
   frauds: number;
   legitimate: number;
-  /** Share of transactions that reached a hosted model. */
-  escalationShare: number;
-  /** Legitimate transactions declined / legitimate transactions. */
-  falsePositiveRate: number;
-  /** Legitimate transactions sent to review or declined / legitimate transactions. */
-  reviewOrDeclineFalsePositiveRate: number;
-  /** Frauds sent to review or declined / frauds. */
-  recall: number;
-  /** Frauds declined / frauds. */
-  declineRecall: number;
-  /** Declined transactions that are fraud. */
-  declinePrecision: number;
   /** Hosted spend / what sending every transaction to the hosted tier would have cost. */
   hostedCostShare: number;
   hostedCostUsd: number;
@@ -41,47 +30,28 @@ const share = (n: number, d: number) => (d > 0 ? n / d : 0);
 /** Figures of a labelled replay; `hostedCallUsd` prices one hosted call for the hosted-only counterfactual. */
 export function qualityFigures(rows: readonly ReplayResultRow[], hostedCallUsd: number): QualityFigures {
   const labelled = rows.filter((r) => r.label !== undefined);
-  let frauds = 0;
-  let flaggedFraud = 0;
-  let declinedFraud = 0;
-  let declinedLegit = 0;
-  let flaggedLegit = 0;
-  let escalated = 0;
+  const tally = emptyTally();
   let hostedCostUsd = 0;
   const paths: Record<string, number> = {};
   const outcomes: Record<string, number> = {};
   const localLatencies: number[] = [];
   for (const { decision, label } of labelled) {
-    const fraud = label!.isFraud;
-    frauds += fraud ? 1 : 0;
-    const flagged = decision.decision !== 'approve';
-    const declined = decision.decision === 'decline';
-    if (fraud) {
-      flaggedFraud += flagged ? 1 : 0;
-      declinedFraud += declined ? 1 : 0;
-    } else {
-      flaggedLegit += flagged ? 1 : 0;
-      declinedLegit += declined ? 1 : 0;
-    }
-    if (decision.modelCalls.some((c) => c.tier === 'hosted')) escalated++;
+    addOutcome(tally, label!.isFraud, {
+      decline: decision.decision === 'decline' ? 1 : 0,
+      flag: decision.decision === 'approve' ? 0 : 1,
+      escalated: decision.modelCalls.some((c) => c.tier === 'hosted'),
+    });
     hostedCostUsd += decision.modelCalls.reduce((s, c) => s + c.costUsd, 0);
     paths[decision.path] = (paths[decision.path] ?? 0) + 1;
     outcomes[decision.decision] = (outcomes[decision.decision] ?? 0) + 1;
     for (const c of decision.modelCalls) if (c.tier === 'local' && c.outcome === 'ok') localLatencies.push(c.latencyMs);
   }
-  const legit = labelled.length - frauds;
   const hostedOnlyCostUsd = labelled.length * hostedCallUsd;
   localLatencies.sort((a, b) => a - b);
   return {
-    transactions: labelled.length,
-    frauds,
-    legitimate: legit,
-    escalationShare: share(escalated, labelled.length),
-    falsePositiveRate: share(declinedLegit, legit),
-    reviewOrDeclineFalsePositiveRate: share(flaggedLegit, legit),
-    recall: share(flaggedFraud, frauds),
-    declineRecall: share(declinedFraud, frauds),
-    declinePrecision: share(declinedFraud, declinedFraud + declinedLegit),
+    ...outcomeRates(tally),
+    frauds: tally.fraud,
+    legitimate: tally.legit,
     hostedCostShare: share(hostedCostUsd, hostedOnlyCostUsd),
     hostedCostUsd,
     hostedOnlyCostUsd,

@@ -4,6 +4,8 @@
  * Pure: `fraudflow tune` gathers the rows, embeddings and hosted samples and writes the policy file.
  */
 import type { DecisionOutcome } from '../schemas/decision';
+import type { OutcomeRates } from './outcome-tally';
+import { addOutcome, emptyTally, outcomeRates } from './outcome-tally';
 import type { LogisticModel } from './logistic';
 import { fitLogistic, predictLogit, sigmoid } from './logistic';
 
@@ -50,14 +52,7 @@ export interface OperatingPoint {
   hostedMode?: 'decides' | 'raises';
 }
 
-export interface QualityFigures {
-  transactions: number;
-  recall: number;
-  falsePositiveRate: number;
-  reviewOrDeclineFalsePositiveRate: number;
-  declinePrecision: number;
-  escalationShare: number;
-}
+export type QualityFigures = OutcomeRates;
 
 const severity: Record<DecisionOutcome, number> = { approve: 0, review: 1, decline: 2 };
 const outcomeAt = (p: number, point: OperatingPoint): DecisionOutcome =>
@@ -65,56 +60,35 @@ const outcomeAt = (p: number, point: OperatingPoint): DecisionOutcome =>
 
 /** Expected figures of an operating point; escalated rows count by the hosted tier's measured rates. */
 export function simulate(rows: readonly TuningRow[], point: OperatingPoint, hosted?: HostedRates): QualityFigures {
-  let fraud = 0;
-  let legit = 0;
-  let flaggedFraud = 0;
-  let declinedFraud = 0;
-  let declinedLegit = 0;
-  let flaggedLegit = 0;
-  let escalated = 0;
-  for (const row of rows) {
-    if (row.isFraud) fraud++;
-    else legit++;
-    let decline: number;
-    let flag: number;
-    const inBand =
-      point.escalation && row.probability >= point.escalation.low && row.probability <= point.escalation.high;
-    if (row.ruleFloor === 'decline') {
-      decline = 1;
-      flag = 1;
-    } else if ((inBand || row.ruleEscalates) && hosted) {
-      escalated++;
-      const rates = row.isFraud ? hosted.fraud : hosted.legit;
-      // `raises`: the first pass's own outcome stands and the hosted answer can only add to it.
-      const local = point.hostedMode === 'raises' ? outcomeAt(row.probability, point) : 'approve';
-      decline = local === 'decline' ? 1 : rates.decline;
-      flag = row.ruleFloor === 'review' || local !== 'approve' ? 1 : rates.flag;
-    } else {
-      // Not escalated (or no hosted tier): the first pass decides; an unescalated band answer is at least review.
-      if (inBand || row.ruleEscalates) escalated += hosted ? 1 : 0;
-      let outcome = outcomeAt(row.probability, point);
-      if (severity[row.ruleFloor] > severity[outcome]) outcome = row.ruleFloor;
-      if ((inBand || row.ruleEscalates) && outcome === 'approve') outcome = 'review';
-      decline = outcome === 'decline' ? 1 : 0;
-      flag = outcome === 'approve' ? 0 : 1;
-    }
-    if (row.isFraud) {
-      flaggedFraud += flag;
-      declinedFraud += decline;
-    } else {
-      flaggedLegit += flag;
-      declinedLegit += decline;
-    }
+  const tally = emptyTally();
+  for (const row of rows) addOutcome(tally, row.isFraud, simulatedOutcome(row, point, hosted));
+  return outcomeRates(tally);
+}
+
+/** One row's expected outcome under an operating point. */
+function simulatedOutcome(
+  row: TuningRow,
+  point: OperatingPoint,
+  hosted: HostedRates | undefined,
+): { decline: number; flag: number; escalated: boolean } {
+  const inBand =
+    point.escalation !== null && row.probability >= point.escalation.low && row.probability <= point.escalation.high;
+  if (row.ruleFloor === 'decline') return { decline: 1, flag: 1, escalated: false };
+  if ((inBand || row.ruleEscalates) && hosted) {
+    const rates = row.isFraud ? hosted.fraud : hosted.legit;
+    // `raises`: the first pass's own outcome stands and the hosted answer can only add to it.
+    const local = point.hostedMode === 'raises' ? outcomeAt(row.probability, point) : 'approve';
+    return {
+      decline: local === 'decline' ? 1 : rates.decline,
+      flag: row.ruleFloor === 'review' || local !== 'approve' ? 1 : rates.flag,
+      escalated: true,
+    };
   }
-  const declined = declinedFraud + declinedLegit;
-  return {
-    transactions: rows.length,
-    recall: fraud ? flaggedFraud / fraud : 0,
-    falsePositiveRate: legit ? declinedLegit / legit : 0,
-    reviewOrDeclineFalsePositiveRate: legit ? flaggedLegit / legit : 0,
-    declinePrecision: declined ? declinedFraud / declined : 1,
-    escalationShare: rows.length ? escalated / rows.length : 0,
-  };
+  // No hosted tier: the first pass decides, and an answer escalation would have judged is at least review.
+  let outcome = outcomeAt(row.probability, point);
+  if (severity[row.ruleFloor] > severity[outcome]) outcome = row.ruleFloor;
+  if ((inBand || row.ruleEscalates) && outcome === 'approve') outcome = 'review';
+  return { decline: outcome === 'decline' ? 1 : 0, flag: outcome === 'approve' ? 0 : 1, escalated: false };
 }
 
 export function withinLimits(f: QualityFigures, limits: TuningLimits): boolean {
