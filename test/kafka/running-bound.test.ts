@@ -52,19 +52,31 @@ describe('running-workflow bound', () => {
     expect([...lag.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(events.length - bound);
 
     // Ending the running workflows frees the bound: the next ones start, never more than the bound at once.
-    for (let round = 0; round < 3; round++) {
+    // Visibility can lag under load: a pass may miss a just-started workflow, so the pass repeats until the
+    // next ones have started.
+    const terminateRunning = async () => {
       for await (const wf of pipeline.client.workflow.list({
         query: `TaskQueue = '${pipeline.settings.taskQueues.orchestration}' AND ExecutionStatus = 'Running'`,
       })) {
-        await pipeline.client.workflow.getHandle(wf.workflowId).terminate('test frees the bound');
+        await pipeline.client.workflow
+          .getHandle(wf.workflowId)
+          .terminate('test frees the bound')
+          .catch(() => undefined);
       }
+    };
+    for (let round = 0; round < 3; round++) {
       const target = bound * (round + 2);
       const until = Date.now() + 60_000;
+      let lastPass = 0;
       while (Date.now() < until && (pipeline.ingest?.counters.started ?? 0) < target) {
+        if (Date.now() - lastPass > 3_000) {
+          await terminateRunning();
+          lastPass = Date.now();
+        }
         samples.push(await running());
         await new Promise((r) => setTimeout(r, 200));
       }
-      expect(pipeline.ingest?.counters.started).toBe(target);
+      expect(pipeline.ingest?.counters.started).toBeGreaterThanOrEqual(target);
     }
     samples.push(await running());
     expect(Math.max(...samples)).toBeLessThanOrEqual(bound);
