@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../src/config';
 import { classifyModelError, InvalidModelOutputError, ModelCallError, ModelFailureType } from '../src/errors';
+import type { ModelErrorContext } from '../src/errors';
 import { transientModelFailures } from '../src/failure-types';
 import { logger } from '../src/observability/logger';
 import { recordModelCall } from '../src/observability/metrics';
@@ -93,18 +94,28 @@ async function scoreWith(
   }
 }
 
+/** The local model's raw output for a first pass: log-odds of fraud before calibration, and what it cost. */
+interface RawFirstPass {
+  logit: number;
+  confidence: number;
+  reasons: string[];
+  inputTokens: number;
+  outputTokens: number;
+}
+
 /** The local model's raw output for the policy's first pass: log-odds of fraud, before calibration. */
 async function rawFirstPass(
   target: ModelTarget,
   req: ScoreRequest,
   policy: ScoringPolicyFile,
-  context: { provider: string; model: string; transactionId: string },
-): Promise<{ logit: number; confidence: number; reasons: string[]; inputTokens: number; outputTokens: number }> {
+  context: ModelErrorContext,
+): Promise<RawFirstPass> {
   if (policy.firstPass.kind === 'generated-score') {
     const messages = buildScoringMessages(req.event, 'local', [], req.features);
     const generated = await generateAssessment(target, messages, context, Context.current().cancellationSignal);
     const { riskScore, confidence, reasons } = generated.assessment;
-    return { logit: logit(riskScore), confidence, reasons, ...generated };
+    const { inputTokens, outputTokens } = generated;
+    return { logit: logit(riskScore), confidence, reasons, inputTokens, outputTokens };
   }
   return embeddingLogit(target, req, policy.firstPass.probe, context);
 }
@@ -114,8 +125,8 @@ async function embeddingLogit(
   target: ModelTarget,
   req: ScoreRequest,
   probe: LogisticModel,
-  context: { provider: string; model: string; transactionId: string },
-): Promise<{ logit: number; confidence: number; reasons: string[]; inputTokens: number; outputTokens: number }> {
+  context: ModelErrorContext,
+): Promise<RawFirstPass> {
   let embedded;
   try {
     const text = firstPassText(req.event, req.features);

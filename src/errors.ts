@@ -10,7 +10,8 @@ import { ModelFailureType, nonRetryableModelFailures } from './failure-types';
 
 export { ModelFailureType, nonRetryableModelFailures } from './failure-types';
 
-interface ModelErrorContext {
+/** Which call failed: provider, model and transaction, carried by every model failure. */
+export interface ModelErrorContext {
   provider: string;
   model: string;
   transactionId: string;

@@ -20,7 +20,7 @@ import type { CardFeatures } from '../schemas/card-features';
 import type { TransactionEvent } from '../schemas/transaction-event';
 import { calibrationVector } from '../scoring/calibration';
 import { rulesFloor } from '../scoring/decide';
-import { fitLogistic, predictProbability } from '../scoring/logistic';
+import { fitLogistic } from '../scoring/logistic';
 import type { LogisticModel } from '../scoring/logistic';
 import { writePolicyFile } from '../scoring/policy-file';
 import type { ScoringPolicyFile } from '../scoring/policy-file';
@@ -300,9 +300,4 @@ export async function runTuneCommand(config: Config, opts: TuneOptions): Promise
   const written = writePolicyFile(opts.out, policy);
   log(`policy ${written.hash} written to ${opts.out}`);
   return written.policy;
-}
-
-/** Probability of fraud for one row under a fitted calibration without the model (the ablation's baseline). */
-export function featuresOnlyProbability(model: LogisticModel, event: TransactionEvent, features: CardFeatures): number {
-  return predictProbability(model, calibrationVector(event, features));
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { classifyModelError, InvalidModelOutputError } from '../errors';
+import type { ModelErrorContext } from '../errors';
 import { localRiskAssessmentJsonSchema, RiskAssessment, riskAssessmentJsonSchema } from '../schemas/risk-assessment';
 import type { ChatMessage } from '../scoring/prompt';
 import type { ModelTarget } from './clients';
@@ -16,7 +17,7 @@ const maxAnswerTokens = 200;
 export async function generateAssessment(
   target: ModelTarget,
   messages: ChatMessage[],
-  context: { provider: string; model: string; transactionId: string },
+  context: ModelErrorContext,
   signal?: AbortSignal,
 ): Promise<{ assessment: RiskAssessment; model: string; inputTokens: number; outputTokens: number }> {
   let completion;
@@ -50,10 +51,7 @@ export async function generateAssessment(
 }
 
 /** An LLM's answer is untrusted input: parse JSON, then the schema; either failure is InvalidModelOutput. */
-function parseAssessment(
-  content: string,
-  context: { provider: string; model: string; transactionId: string },
-): RiskAssessment {
+function parseAssessment(content: string, context: ModelErrorContext): RiskAssessment {
   let json: unknown;
   try {
     json = JSON.parse(content);
