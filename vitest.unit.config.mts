@@ -21,6 +21,7 @@ export default defineConfig({
       'test/replay/sources.test.ts',
       'test/generator/synthetic.test.ts',
       'test/compose.test.ts',
+      'test/workflows/history-replay.test.ts',
       'test/unit/**/*.test.ts',
     ],
     testTimeout: 120_000,
