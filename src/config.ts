@@ -114,10 +114,16 @@ export const Env = z.object({
     .default(64 * 1024),
   /**
    * Scoring workflows allowed to run at once on the orchestration task queue, counted across every ingest process
-   * through Temporal's visibility store; past it the ingest stops fetching and the backlog waits in Kafka.
-   * @default 2000
+   * through Temporal's visibility store; past it the ingest stops fetching and the backlog waits in Kafka. Size it
+   * as decisions per second × decision latency with room to spare: more only queues work in Temporal's store
+   * (docs/operations.md). @default 200
    */
-  INGEST_MAX_RUNNING_WORKFLOWS: z.coerce.number().int().min(1).default(2000),
+  INGEST_MAX_RUNNING_WORKFLOWS: z.coerce.number().int().min(1).default(200),
+  /**
+   * Scoring workflow starts per second, across every ingest process: a backlog is admitted at this pace, not all at
+   * once. The default suits the dev server's SQLite store; a production cluster takes far more. @default 50
+   */
+  INGEST_MAX_STARTS_PER_SECOND: z.coerce.number().positive().default(50),
   /** A consumer that has fetched nothing for this long while its partitions have lag is restarted. @default 60000 */
   INGEST_STALL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
 
@@ -271,6 +277,7 @@ export interface Config {
     maxInFlight: number;
     maxEventBytes: number;
     maxRunningWorkflows: number;
+    maxStartsPerSecond: number;
     stallTimeoutMs: number;
   };
   featureStore: {
@@ -378,6 +385,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxInFlight: env.INGEST_MAX_IN_FLIGHT,
       maxEventBytes: env.INGEST_MAX_EVENT_BYTES,
       maxRunningWorkflows: env.INGEST_MAX_RUNNING_WORKFLOWS,
+      maxStartsPerSecond: env.INGEST_MAX_STARTS_PER_SECOND,
       stallTimeoutMs: env.INGEST_STALL_TIMEOUT_MS,
     },
     featureStore,

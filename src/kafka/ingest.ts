@@ -157,6 +157,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     `AND ExecutionStatus = 'Running'`;
   const budget = new RunningWorkflowBudget({
     max: maxRunning,
+    maxStartsPerSecond: config.ingest.maxStartsPerSecond,
     countRunning: async () => (await client.workflow.count(runningQuery)).count,
     sharers: () => groupMembers,
     onRefresh: (running) => {

@@ -11,6 +11,11 @@ export interface RunningBudgetOptions {
   max: number;
   /** Ingest processes sharing the bound (members of the consumer group); each admits its share of the headroom. */
   sharers: () => number;
+  /**
+   * Workflow starts per second for all ingest processes together: a burst is admitted at this pace rather than
+   * all at once, so the server's store is not handed seconds of work in one go. @default unlimited
+   */
+  maxStartsPerSecond?: number;
   /** @default 500 */
   refreshMs?: number;
   /**
@@ -101,11 +106,37 @@ export class RunningWorkflowBudget {
       return;
     }
     this.recent = this.recent.filter((t) => t > now - this.lagMs);
-    const headroom = this.opts.max - this.running - this.recent.length;
-    const share = Math.floor(headroom / Math.max(1, this.opts.sharers()));
-    // A bound smaller than the number of ingests still lets one workflow through once nothing runs.
-    this.allowance = share > 0 ? share : headroom > 0 && this.running === 0 ? 1 : 0;
+    this.allowance = admissions({
+      max: this.opts.max,
+      running: this.running,
+      recentStarts: this.recent.length,
+      sharers: Math.max(1, this.opts.sharers()),
+      perRefreshCap: this.opts.maxStartsPerSecond
+        ? (this.opts.maxStartsPerSecond * this.refreshMs) / 1000
+        : Number.POSITIVE_INFINITY,
+    });
     this.refreshedAt = Date.now();
     this.opts.onRefresh?.(this.running);
   }
+}
+
+/**
+ * How many starts one ingest may admit until its next refresh. Each ingest owns 1/sharers of the headroom and
+ * takes off its own recent starts, which the count may not show yet; the other ingests' recent starts are not
+ * visible here, so each ingest keeps to its share rather than to the whole headroom. The rate cap is split the same
+ * way, and is at least one start per refresh.
+ */
+export function admissions(a: {
+  max: number;
+  running: number;
+  recentStarts: number;
+  sharers: number;
+  perRefreshCap: number;
+}): number {
+  const headroom = a.max - a.running;
+  const share = Math.floor(headroom / a.sharers) - a.recentStarts;
+  const cap = Math.max(1, Math.floor(a.perRefreshCap / a.sharers));
+  // A bound smaller than the number of ingests still lets one workflow through once nothing runs.
+  if (share <= 0) return headroom > 0 && a.running === 0 && a.recentStarts === 0 ? 1 : 0;
+  return Math.min(share, cap);
 }
