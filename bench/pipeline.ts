@@ -38,6 +38,19 @@ function tail(file: string, lines = 15): string {
  * Starts `fraudflow <args>` with `env`, and resolves once its output contains `ready` (a line the command prints
  * when it is serving). Fails with the log's tail if the process exits first or is not ready within `timeoutMs`.
  */
+/** Pipeline processes still running: killed when the bench exits or is interrupted, so none outlives it. */
+const liveChildren = new Set<ChildProcess>();
+const killLiveChildren = () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+};
+process.once('exit', killLiveChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killLiveChildren();
+    process.exit(130);
+  });
+}
+
 async function startCli(
   role: PipelineProcess['role'],
   args: string[],
@@ -54,9 +67,11 @@ async function startCli(
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
+  liveChildren.add(child);
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
+      liveChildren.delete(child);
       exit = { code, signal };
       resolve();
     }),

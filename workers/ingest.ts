@@ -19,6 +19,12 @@ export async function runIngest(config: Config): Promise<void> {
     console.log(
       `fraudflow ingest: ${config.kafka.topics.transactions} → scoring workflows (group ${config.ingest.groupId})`,
     );
+    // A stall drill: SIGUSR2 pauses the consumer behind the ingest's back, as a consumer stuck after a broker restart
+    // stops fetching; the stall watchdog must notice and replace it (docs/operations.md).
+    process.on('SIGUSR2', () => {
+      console.log('fraudflow ingest: SIGUSR2, pausing the consumer (stall drill)');
+      ingest.consumer().pause([{ topic: config.kafka.topics.transactions }]);
+    });
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         console.log(`fraudflow ingest: ${signal}, draining in-flight starts`);

@@ -25,6 +25,9 @@ describe('chaos', () => {
     expect(report.workerKills).toBeGreaterThanOrEqual(1);
     expect(report.temporalRestarts).toBe(1);
     expect(report.kafkaRestarts).toBe(1);
+    // The stalled consumer was noticed and replaced: the five transactions sent behind the stall were decided.
+    expect(report.stallsInjected).toBe(1);
+    expect(report.consumerRestarts).toBeGreaterThanOrEqual(1);
     expect(report.faultShare).toBeGreaterThan(0.1);
     // The models decided, not the fallback: at least 70% of decisions came from a model answer, each backed by an
     // ok model call (failed attempts were retried or escalated), not every decision a fallback review.

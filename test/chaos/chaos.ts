@@ -38,6 +38,11 @@ export interface ChaosOptions {
   killEverySeconds?: number;
   restartTemporal?: boolean;
   restartKafka?: boolean;
+  /**
+   * Halfway, stall the ingest's consumer (SIGUSR2 pauses it behind the ingest's back) and produce a few more
+   * transactions: the stall watchdog must replace the consumer for them to be decided. @default true
+   */
+  injectStall?: boolean;
   /** Give up waiting after this long. @default 1800 */
   timeoutSeconds?: number;
   /**
@@ -62,6 +67,9 @@ export interface ChaosReport {
   workerKills: number;
   temporalRestarts: number;
   kafkaRestarts: number;
+  stallsInjected: number;
+  /** Consumers the ingest replaced (from its log); at least the stalls injected. */
+  consumerRestarts: number;
   faultsInjected: Record<string, number>;
   modelCalls: number;
   faultShare: number;
@@ -102,6 +110,18 @@ function spawnRole(args: string[], env: NodeJS.ProcessEnv, log: (l: string) => v
   });
   child.stdout?.resume();
   return child;
+}
+
+/** Counts the consumer restarts the ingest logs (`ingest consumer stalled; restarting it`) on its stdout. */
+function countConsumerRestarts(ingest: ChildProcess): () => number {
+  let restarts = 0;
+  let partial = '';
+  ingest.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    restarts += lines.filter((l) => l.includes('ingest consumer stalled; restarting it')).length;
+  });
+  return () => restarts;
 }
 
 /** Exited already, by itself or by a signal (a signalled child has a null exitCode). */
@@ -188,6 +208,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     METRICS_PORT: '0',
     SDK_METRICS_PORT: '0',
     INGEST_GROUP_ID: `chaos-${id}`,
+    INGEST_STALL_TIMEOUT_MS: '8000',
     LOCAL_MODEL_BASE_URL: `${localProxy.url}/v1`,
     LOCAL_MODEL_TIMEOUT_MS: '8000',
     HOSTED_MODEL_TIMEOUT_MS: '5000',
@@ -269,7 +290,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   let worker = spawnRole(['worker', 'all'], env, log);
   const ingest = spawnRole(['ingest'], env, log);
+  const consumerRestarts = countConsumerRestarts(ingest);
   let workerKills = 0;
+  let stallsInjected = 0;
   let temporalRestarts = 0;
   let kafkaRestarts = 0;
 
@@ -277,7 +300,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const invalidShare = opts.invalidShare ?? 0.02;
   const total = Math.round(opts.count / (1 - invalidShare));
   const produced = await produceTransactions(config, { rate: 0, count: total, invalidShare, fraudShare: 0.1 });
-  const valid = produced.sent - produced.invalid;
+  let valid = produced.sent - produced.invalid;
   const produceDone = Date.now();
   log(`chaos ${id}: produced ${valid} valid and ${produced.invalid} invalid in ${produced.seconds.toFixed(1)}s`);
 
@@ -316,6 +339,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       log(`chaos ${id}: restarting the Kafka broker at ${Math.round(progress * 100)}%`);
       await restartService(config, 'kafka');
       kafkaRestarts++;
+    }
+    if (opts.injectStall !== false && stallsInjected === 0 && progress >= 0.45) {
+      log(`chaos ${id}: stalling the ingest's consumer (SIGUSR2) at ${Math.round(progress * 100)}%, then 5 more`);
+      ingest.kill('SIGUSR2');
+      stallsInjected++;
+      const more = await produceTransactions(config, { rate: 0, count: 5, invalidShare: 0, fraudShare: 0.1 });
+      produced.transactionIds.push(...more.transactionIds);
+      valid += more.sent;
     }
     if (Date.now() - lastLog > 5000) {
       log(
@@ -398,6 +429,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     workerKills,
     temporalRestarts,
     kafkaRestarts,
+    stallsInjected,
+    consumerRestarts: consumerRestarts(),
     faultsInjected,
     modelCalls,
     faultShare: modelCalls ? (modelCalls - forwarded) / modelCalls : 0,
