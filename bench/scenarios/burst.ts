@@ -69,6 +69,9 @@ export async function runBurst(opts: BurstOptions): Promise<ScenarioResult> {
         HOSTED_PROVIDERS: '[]',
         LOCAL_MODEL_BASE_URL: instant.server.baseURL,
         LOCAL_SCORING_CONCURRENCY: '100',
+        // Two ingests, two workers and the dev server on one small host: at the default bound (200) the dev server's
+        // store falls seconds behind under a sustained burst; 50 keeps it healthy (docs/performance.md).
+        INGEST_MAX_RUNNING_WORKFLOWS: '50',
       },
       opts.env,
     );
