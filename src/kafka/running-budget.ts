@@ -19,9 +19,10 @@ export interface RunningBudgetOptions {
   /** @default 500 */
   refreshMs?: number;
   /**
-   * Starts this recent may not be in the visibility count yet (it is updated asynchronously, seconds behind on a
-   * loaded server); they are added to it.
-   * @default 5000
+   * Starts this recent may not be in the visibility count yet (it is updated asynchronously, behind on a loaded
+   * server); they are added to it. Each ingest's own recent starts count against its share whether or not the count
+   * shows them already, so the window also caps an ingest's start rate at about (bound ÷ members) ÷ (decision
+   * latency + window): kept short. @default 1500
    */
   visibilityLagMs?: number;
   onRefresh?: (running: number) => void;
@@ -50,7 +51,7 @@ export class RunningWorkflowBudget {
 
   constructor(private readonly opts: RunningBudgetOptions) {
     this.refreshMs = opts.refreshMs ?? 500;
-    this.lagMs = opts.visibilityLagMs ?? 5000;
+    this.lagMs = opts.visibilityLagMs ?? 1500;
   }
 
   /** Whether some batch is waiting for the bound to free up: the ingest is holding the backlog in Kafka. */
