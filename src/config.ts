@@ -176,6 +176,8 @@ export const Env = z.object({
   HOSTED_BUDGET_EXHAUSTED: z.enum(['local', 'review']).default('local'),
   /** Where replays keep their prepared chunks and decisions (shared storage when workers run on several hosts). */
   REPLAY_DIR: z.string().optional(),
+  /** Fine-tuning runs and the model registry (`fraudflow model`). @default <data dir>/models */
+  MODELS_DIR: z.string().optional(),
   /** Orchestration worker: workflow tasks processed at once (workflow code is CPU work on the event loop). */
   ORCHESTRATION_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(1).default(40),
   /** Orchestration worker: publishing, budget-ledger and replay activities run at once. */

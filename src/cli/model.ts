@@ -42,7 +42,10 @@ export interface TrainOptions {
   log?: (line: string) => void;
 }
 
-export const registryFile = (config: Config) => path.join(stackLayout(config).modelsData, 'registry.json');
+/** Where runs and the registry live: MODELS_DIR, or the data dir's models folder. */
+const modelsDir = (config: Config) => config.env.MODELS_DIR ?? stackLayout(config).modelsData;
+
+export const registryFile = (config: Config) => path.join(modelsDir(config), 'registry.json');
 
 export async function runModelTrain(config: Config, opts: TrainOptions): Promise<RegisteredModel> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -56,7 +59,7 @@ export async function runModelTrain(config: Config, opts: TrainOptions): Promise
     .digest('hex')
     .slice(0, 10);
   const tag = opts.tag ?? `${base.split(':')[0]}:ft-${runId}`;
-  const runDir = path.join(stackLayout(config).modelsData, 'runs', runId);
+  const runDir = path.join(modelsDir(config), 'runs', runId);
   fs.mkdirSync(runDir, { recursive: true });
   writeOnce(path.join(runDir, 'train.txt'), text);
   log(

@@ -1,0 +1,105 @@
+/**
+ * `fraudflow model train` end to end on the real stack, in a small configuration: a labelled replay, a few
+ * fine-tuning steps with llama.cpp, the import into Ollama through a Modelfile, the registry entry, and one
+ * transaction scored through the pipeline by the new tag with the policy fitted for it.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryFile, runModelTrain } from '../../src/cli/model';
+import { loadConfig } from '../../src/config';
+import type { Config } from '../../src/config';
+import { createTransactionGenerator } from '../../src/generator/synthetic';
+import { readRegistry } from '../../src/models/registry';
+import type { RegisteredModel } from '../../src/models/registry';
+import { ollamaDigest } from '../../src/models/ollama-import';
+import { runReplayCommand } from '../../src/replay/run';
+import { loadPolicyFile } from '../../src/scoring/policy-file';
+import { defaultTuningLimits } from '../../src/scoring/tuning';
+import type { TestPipeline } from '../support/pipeline';
+import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+
+describe('fraudflow model train', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-train-'));
+  const tag = `fraudflow-test:ft-${randomUUID().slice(0, 8)}`;
+  let config: Config;
+  let apiBase: string;
+  let pipeline: TestPipeline | undefined;
+
+  beforeAll(() => {
+    config = loadConfig({
+      ...process.env,
+      REPLAY_DIR: path.join(tmp, 'replays'),
+      MODELS_DIR: path.join(tmp, 'models'),
+      TASK_QUEUE_PREFIX: `test-train-${randomUUID().slice(0, 8)}`,
+      HOSTED_ESCALATION_ENABLED: 'false',
+      METRICS_PORT: '0',
+      SDK_METRICS_PORT: '0',
+    });
+    apiBase = `http://${config.env.OLLAMA_HOST}`;
+  });
+
+  afterAll(async () => {
+    await pipeline?.close();
+    await fetch(`${apiBase}/api/delete`, { method: 'DELETE', body: JSON.stringify({ model: tag }) });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('fine-tunes, imports, registers the lineage, and the new tag scores a transaction', async () => {
+    // 240 labelled transactions, a quarter fraud, prepared (features and labels) but not scored.
+    const generator = createTransactionGenerator({ seed: 11, fraudShare: 0.25, idPrefix: `train-${randomUUID()}` });
+    const file = path.join(tmp, 'history.jsonl');
+    fs.writeFileSync(file, Array.from({ length: 240 }, () => JSON.stringify(generator.next())).join('\n') + '\n');
+    const replay = await runReplayCommand(config, {
+      source: file,
+      chunkSize: 120,
+      chunkParallelism: 2,
+      prepareOnly: true,
+      workers: true,
+      log: () => undefined,
+    });
+
+    const entry = await runModelTrain(config, {
+      replayIds: [replay.replayId],
+      tag,
+      hyperparameters: { maxRows: 16, epochs: 1, learningRate: 1e-4, contextSize: 256, quantization: 'Q4_1' },
+      shares: { train: 0.5, calibrate: 0.25 },
+      limits: defaultTuningLimits,
+      log: () => undefined,
+    });
+
+    const registered: RegisteredModel | undefined = readRegistry(registryFile(config)).models.find(
+      (m) => m.tag === tag,
+    );
+    expect(registered).toEqual(entry);
+    expect(entry.digest).toBe(await ollamaDigest(apiBase, tag));
+    expect(entry.base).toEqual({
+      tag: config.localModel.model,
+      digest: await ollamaDigest(apiBase, config.localModel.model),
+    });
+    expect(entry.digest).not.toBe(entry.base.digest);
+    expect(entry.trainingData).toMatchObject({ replayIds: [replay.replayId], rows: 16, frauds: 8 });
+    expect(Date.parse(entry.trainingData.until)).toBeLessThanOrEqual(Date.parse(entry.heldOut.from));
+    for (const figures of [entry.heldOut.base, entry.heldOut.fineTuned]) {
+      expect(figures.rows).toBe(60);
+      expect(figures.auc).toBeGreaterThanOrEqual(0);
+      expect(figures.auc).toBeLessThanOrEqual(1);
+    }
+    const policy = loadPolicyFile(entry.policy.file);
+    expect(policy.hash).toBe(entry.policy.hash);
+    expect(policy.policy.localModel).toBe(tag);
+    const modelfile = fs.readFileSync(path.join(path.dirname(entry.policy.file), 'Modelfile'), 'utf8');
+    expect(modelfile).toMatch(/^FROM .*fine-tuned-Q4_1\.gguf$/m);
+
+    pipeline = await startTestPipeline({
+      name: 'finetuned',
+      env: { LOCAL_MODEL_NAME: tag, SCORING_POLICY_FILE: entry.policy.file, HOSTED_ESCALATION_ENABLED: 'false' },
+    });
+    await pipeline.send([{ key: 'k', value: sampleTransaction() }]);
+    const [decision] = await pipeline.waitForDecisions(1, 120_000);
+    expect(decision!.modelCalls[0]).toMatchObject({ model: tag, tier: 'local', outcome: 'ok' });
+    expect(decision!.path).toBe('local');
+  }, 1_800_000);
+});
