@@ -18,6 +18,7 @@ export default defineConfig({
       'test/codec/payload-codec.test.ts',
       'test/models/circuit-breaker.test.ts',
       'test/models/model-lifecycle.test.ts',
+      'test/models/assignment.test.ts',
       'test/replay/report.test.ts',
       'test/replay/sources.test.ts',
       'test/generator/synthetic.test.ts',

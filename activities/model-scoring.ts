@@ -24,6 +24,8 @@ import { logit, predictLogit } from '../src/scoring/logistic';
 import type { LogisticModel } from '../src/scoring/logistic';
 import type { LoadedPolicy, ScoringPolicyFile } from '../src/scoring/policy-file';
 import { embedFirstPass, firstPassText } from '../src/models/first-pass';
+import { resolvePolicy } from '../src/models/assigned-settings';
+import type { ModelAssignmentStore } from '../src/models/assignment';
 import type { CardFeatures } from '../src/schemas/card-features';
 
 export interface ModelScore {
@@ -35,8 +37,10 @@ export interface ScoreRequest {
   event: TransactionEvent;
   /** The card's point-in-time history features: in the first pass's input and in the hosted prompt. */
   features: CardFeatures;
-  /** The scoring policy the workflow was started with; the local worker refuses to score with another. */
+  /** The scoring policy the workflow was started with: the worker's configured one, or one promoted since. */
   policyHash?: string;
+  /** The local model the policy belongs to (a promoted champion's); @default the worker's LOCAL_MODEL_NAME */
+  model?: string;
 }
 
 export interface EscalationRequest extends ScoreRequest {
@@ -149,16 +153,37 @@ async function embeddingLogit(
   return { logit: predictLogit(probe, embedding), confidence: 1, reasons: [], inputTokens, outputTokens: 0 };
 }
 
+const renamed = new WeakMap<ModelTarget, Map<string, ModelTarget>>();
+
+/**
+ * The endpoint asked for another model (the one a promoted policy belongs to): the same client, with that model's
+ * name and its own digest lookup, kept per endpoint and model.
+ */
+function withModel(endpoint: ModelTarget, model: string): ModelTarget {
+  if (model === endpoint.model) return endpoint;
+  let byModel = renamed.get(endpoint);
+  if (!byModel) renamed.set(endpoint, (byModel = new Map<string, ModelTarget>()));
+  let target = byModel.get(model);
+  if (!target) byModel.set(model, (target = { ...endpoint, model, digest: undefined }));
+  return target;
+}
+
 /** First pass: the local model's raw output, calibrated with the card's features into a fraud probability. */
-async function scoreFirstPass(target: ModelTarget, req: ScoreRequest, policy: LoadedPolicy): Promise<ModelScore> {
+async function scoreFirstPass(
+  endpoint: ModelTarget,
+  req: ScoreRequest,
+  policy: LoadedPolicy | undefined,
+): Promise<ModelScore> {
+  // The endpoint's model unless the workflow names the one its (promoted) policy belongs to.
+  const target = req.model ? withModel(endpoint, req.model) : endpoint;
   const context = { provider: target.provider, model: target.model, transactionId: req.event.transactionId };
   if (target.misconfigured) {
     throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
   }
-  if (req.policyHash !== undefined && req.policyHash !== policy.hash) {
+  if (!policy) {
     throw ApplicationFailure.create({
       type: ModelFailureType.misconfigured,
-      message: `this worker scores with policy ${policy.hash} (${policy.file}); the workflow asked for ${req.policyHash}`,
+      message: `the workflow asked for scoring policy ${req.policyHash}, which this worker neither has nor finds in the model store`,
       nonRetryable: true,
     });
   }
@@ -225,12 +250,19 @@ async function escalate(
   };
 }
 
-export function createModelScoringActivities(deps: { config: Config; models: ModelClients }) {
+export function createModelScoringActivities(deps: {
+  config: Config;
+  models: ModelClients;
+  /** Where promoted policies are found; without it, only the configured policy scores. */
+  assignments?: ModelAssignmentStore;
+}) {
   /** First pass on a local model server (full view of the transaction, data stays in the network). */
-  const scoreWithLocalModel = (req: ScoreRequest): Promise<ModelScore> => {
+  const scoreWithLocalModel = async (req: ScoreRequest): Promise<ModelScore> => {
+    // A store that cannot be read fails this attempt (retried); a policy that is nowhere fails for good.
+    const policy = await resolvePolicy(req.policyHash, deps.config.scoringPolicy, deps.assignments);
     const target = deps.models.local.acquire();
     if (!target) throw circuitOpen('local', 'every local endpoint is open', req.event.transactionId);
-    return scoreWith(target, req.event, () => scoreFirstPass(target, req, deps.config.scoringPolicy));
+    return scoreWith(target, req.event, () => scoreFirstPass(target, req, policy));
   };
 
   /** Escalation to one hosted provider (redacted view only). The workflow walks the provider chain. */

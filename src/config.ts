@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { defaultRedactedFields } from './scoring/redaction';
-import { defaultPolicyPath, loadPolicyFile, PolicyFileError } from './scoring/policy-file';
+import { defaultPolicyPath, loadPolicyFile, PolicyFileError, policyThresholds } from './scoring/policy-file';
 import type { LoadedPolicy, ScoringPolicyFile } from './scoring/policy-file';
 
 const csv = z
@@ -498,16 +498,14 @@ function resolveThresholds(
   | 'hostedDeclineAt'
   | 'hostedMode'
 > {
-  const t = policy.thresholds;
+  const fromPolicy = policyThresholds(policy);
   const resolved = {
-    approveBelow: env.SCORE_APPROVE_BELOW ?? t.reviewAt,
-    declineAt: env.SCORE_DECLINE_AT ?? t.declineAt,
-    ambiguousLow: env.AMBIGUOUS_LOW ?? t.escalation?.low ?? 1,
-    ambiguousHigh: env.AMBIGUOUS_HIGH ?? t.escalation?.high ?? 0,
-    minConfidence: env.MIN_CONFIDENCE ?? t.minConfidence,
-    hostedReviewAt: t.hosted.reviewAt,
-    hostedDeclineAt: t.hosted.declineAt,
-    hostedMode: t.hosted.mode,
+    ...fromPolicy,
+    approveBelow: env.SCORE_APPROVE_BELOW ?? fromPolicy.approveBelow,
+    declineAt: env.SCORE_DECLINE_AT ?? fromPolicy.declineAt,
+    ambiguousLow: env.AMBIGUOUS_LOW ?? fromPolicy.ambiguousLow,
+    ambiguousHigh: env.AMBIGUOUS_HIGH ?? fromPolicy.ambiguousHigh,
+    minConfidence: env.MIN_CONFIDENCE ?? fromPolicy.minConfidence,
   };
   if (env.AMBIGUOUS_LOW !== undefined && env.AMBIGUOUS_HIGH !== undefined && env.AMBIGUOUS_LOW > env.AMBIGUOUS_HIGH) {
     throw new ConfigError('invalid fraudflow configuration: AMBIGUOUS_LOW must not exceed AMBIGUOUS_HIGH');

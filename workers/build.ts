@@ -2,6 +2,7 @@
  * Worker builders shared by the entry points, the dev mode and the tests: one per role, each with the task queue
  * and slot sizes its work needs.
  */
+import type { ModelAssignmentStore } from '../src/models/assignment';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -147,9 +148,15 @@ export interface WorkerDeps {
  * when a replay runs it as a local activity (bounded by the local model's capacity, like the local worker).
  */
 export async function createOrchestrationWorker(
-  deps: WorkerDeps & { producer: Producer; client: Client; models: ModelClients; featureStore: CardHistoryStore },
+  deps: WorkerDeps & {
+    producer: Producer;
+    client: Client;
+    models: ModelClients;
+    featureStore: CardHistoryStore;
+    assignments?: ModelAssignmentStore;
+  },
 ): Promise<Worker> {
-  const { scoreWithLocalModel } = createModelScoringActivities({ config: deps.config, models: deps.models });
+  const { scoreWithLocalModel } = createModelScoringActivities(deps);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
@@ -177,8 +184,10 @@ export async function createOrchestrationWorker(
 }
 
 /** First-pass scoring: as many activity slots as the local model server runs requests in parallel. */
-export function createLocalScoringWorker(deps: WorkerDeps & { models: ModelClients }): Promise<Worker> {
-  const { scoreWithLocalModel } = createModelScoringActivities({ config: deps.config, models: deps.models });
+export function createLocalScoringWorker(
+  deps: WorkerDeps & { models: ModelClients; assignments?: ModelAssignmentStore },
+): Promise<Worker> {
+  const { scoreWithLocalModel } = createModelScoringActivities(deps);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
@@ -191,7 +200,7 @@ export function createLocalScoringWorker(deps: WorkerDeps & { models: ModelClien
 
 /** Escalation: the task queue's dispatch rate is limited server-side, shared by every hosted worker. */
 export function createHostedScoringWorker(deps: WorkerDeps & { models: ModelClients }): Promise<Worker> {
-  const { escalateToHostedModel } = createModelScoringActivities({ config: deps.config, models: deps.models });
+  const { escalateToHostedModel } = createModelScoringActivities(deps);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,

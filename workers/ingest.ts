@@ -3,19 +3,21 @@ import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../src/codec';
 import type { Config } from '../src/config';
 import { startIngest } from '../src/kafka/ingest';
+import { createAssignmentStore } from '../src/models/assignment';
 import { startMetricsServer } from '../src/observability/metrics';
 import { scoringSettingsFromConfig } from '../src/scoring/settings';
 
 export async function runIngest(config: Config): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const metricsServer = await startMetricsServer(config.env.METRICS_PORT, config.env.METRICS_HOST);
+  const assignments = createAssignmentStore(config);
   try {
     const client = new Client({
       connection,
       namespace: config.temporal.namespace,
       dataConverter: dataConverterFor(config),
     });
-    const ingest = await startIngest({ config, client, settings: scoringSettingsFromConfig(config) });
+    const ingest = await startIngest({ config, client, settings: scoringSettingsFromConfig(config), assignments });
     console.log(
       `fraudflow ingest: ${config.kafka.topics.transactions} → scoring workflows (group ${config.ingest.groupId})`,
     );
@@ -36,6 +38,7 @@ export async function runIngest(config: Config): Promise<void> {
     await ingest.stop();
     console.log(`fraudflow ingest: stopped ${JSON.stringify(ingest.counters)}`);
   } finally {
+    await assignments.close();
     await connection.close();
     await metricsServer?.close();
   }

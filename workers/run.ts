@@ -7,6 +7,7 @@ import { dataConverterFor } from '../src/codec';
 import { loadConfigOrExit } from '../src/config';
 import { createKafka } from '../src/kafka/client';
 import { createModelClients } from '../src/models/clients';
+import { createAssignmentStore } from '../src/models/assignment';
 import { Client, Connection } from '@temporalio/client';
 import { taskQueuesFor } from '../src/task-queues';
 import { logger } from '../src/observability/logger';
@@ -38,13 +39,14 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
   });
   const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
   const featureStore = createFeatureStore(config);
+  const assignments = createAssignmentStore(config);
   try {
     const workers: Worker[] = [];
     if (role === 'orchestration' || role === 'all') {
       await producer.connect();
-      workers.push(await createOrchestrationWorker({ ...deps, producer, client, models, featureStore }));
+      workers.push(await createOrchestrationWorker({ ...deps, producer, client, models, featureStore, assignments }));
     }
-    if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models }));
+    if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models, assignments }));
     if (role === 'hosted-scoring' || role === 'all') workers.push(await createHostedScoringWorker({ ...deps, models }));
     logger.info(
       {
@@ -63,6 +65,7 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await featureStore.close();
+    await assignments.close();
     await producer.disconnect();
     await connection.close();
     await clientConnection.close();

@@ -229,7 +229,7 @@ export async function decideTransaction(
 
   /** Steps 2 and 3, bounded by the decision deadline. Sets `local`, `hosted` and (when decided) `path`. */
   async function scoreWithModels(features: CardFeatures): Promise<void> {
-    const request = { event, features, policyHash: settings.policyFileHash };
+    const request = { event, features, policyHash: settings.policyFileHash, model: settings.local.model };
     // 2. First pass on the local model.
     status.stage = 'local';
     const localStarted = Date.now();

@@ -11,7 +11,7 @@ import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
 import { runTuneCommand } from './tune';
-import { runModelList, runModelTrain } from './model';
+import { runModelList, runModelPromote, runModelRollback, runModelTrain } from './model';
 import { defaultHyperparameters } from '../models/fine-tune';
 import { MissingTopicError } from '../errors';
 import { PolicyFileError } from '../scoring/policy-file';
@@ -308,8 +308,24 @@ model
 
 model
   .command('list')
-  .description('fine-tuned models in the registry, with their lineage and held-out figures')
+  .description('the champion, and fine-tuned models in the registry with their lineage and held-out figures')
   .action(() => runModelList(loadConfigOrExit()));
+
+model
+  .command('promote')
+  .argument('<tag>', 'an Ollama model tag: a registered fine-tuned model, or any model with --policy')
+  .description('make the model and its scoring policy decide new transactions, without restarting anything')
+  .option('--policy <file>', "the scoring policy fitted for the model (default: the registry's)")
+  .action(async (tag: string, opts: { policy?: string }) => {
+    await runModelPromote(loadConfigOrExit(), tag, opts.policy);
+  });
+
+model
+  .command('rollback')
+  .description('return to the previous champion')
+  .action(async () => {
+    await runModelRollback(loadConfigOrExit());
+  });
 
 interface TrainCommandOptions {
   tag?: string;

@@ -1,6 +1,8 @@
 /**
  * `fraudflow model train | list`: fine-tune the local model on labelled replays and keep its lineage.
  *
+ * promote | rollback: which model and policy decide new transactions, kept in the online store (src/models/assignment.ts).
+ *
  * train: the replays' labelled rows are split by time into a training slice (the fine-tuning set is drawn from it),
  * a calibration slice (the base and the fine-tuned model each get a scoring policy fitted there, the same way) and a
  * held-out slice (both policies measured there, never fitted on). Every step writes its result into a run folder
@@ -15,6 +17,8 @@ import type { Config } from '../config';
 import type { FineTuneHyperparameters, TrainingProgress } from '../models/fine-tune';
 import { dequantize, fineTune, quantizeTo } from '../models/fine-tune';
 import { createOllamaModel, modelfileFor, ollamaDigest } from '../models/ollama-import';
+import type { ModelAssignment, PolicyRef } from '../models/assignment';
+import { createAssignmentStore, promote, rollback } from '../models/assignment';
 import type { RegisteredModel } from '../models/registry';
 import { readRegistry, registerModel } from '../models/registry';
 import type { LabelledTransaction, TimeSlices } from '../models/training-set';
@@ -250,7 +254,13 @@ export function comparisonTable(m: RegisteredModel): string {
   ].join('\n');
 }
 
-export function runModelList(config: Config): void {
+export async function runModelList(config: Config): Promise<void> {
+  const store = createAssignmentStore(config);
+  try {
+    console.log(describeAssignment(await store.current(), config));
+  } finally {
+    await store.close();
+  }
   const registry = readRegistry(registryFile(config));
   if (registry.models.length === 0) {
     console.log(`no fine-tuned models yet (${registryFile(config)}); run fraudflow model train <replayId...>`);
@@ -261,5 +271,50 @@ export function runModelList(config: Config): void {
       `${m.tag}  ${m.digest.slice(0, 12)}  from ${m.base.tag}  data ${m.trainingData.hash}  policy ${m.policy.hash}  ` +
         `held-out recall@1%FPR ${m.heldOut.base.recallAt1PctFpr} → ${m.heldOut.fineTuned.recallAt1PctFpr}  ${m.createdAt}`,
     );
+  }
+}
+
+/** What `promote` deploys: a registered model's own policy, or `policyFile` for any model Ollama serves. */
+function policyRefFor(config: Config, tag: string, policyFile?: string): { model: string; file: string } {
+  if (policyFile) return { model: tag, file: policyFile };
+  const entry = readRegistry(registryFile(config)).models.find((m) => m.tag === tag);
+  if (!entry) throw new Error(`${tag} is not in the model registry; give its policy with --policy <file>`);
+  return { model: tag, file: entry.policy.file };
+}
+
+function describeAssignment(a: ModelAssignment, config: Config): string {
+  const name = (r: PolicyRef | null) =>
+    r
+      ? `${r.model} (policy ${r.policyHash})`
+      : `${config.localModel.model} (configured policy ${config.scoringPolicy.hash})`;
+  const challenger = a.challenger ? `; challenger ${name(a.challenger)} in shadow` : '';
+  return `champion ${name(a.champion)}${challenger}; ${a.previous.length} earlier champion(s) kept for rollback (version ${a.version})`;
+}
+
+/** The model and its policy decide every transaction the ingest fetches from now on; no restart. */
+export async function runModelPromote(config: Config, tag: string, policyFile?: string): Promise<ModelAssignment> {
+  const ref = policyRefFor(config, tag, policyFile);
+  if (!(await ollamaDigest(ollamaApi(config), ref.model)))
+    throw new Error(`Ollama at ${config.env.OLLAMA_HOST} has no model ${ref.model}`);
+  const store = createAssignmentStore(config);
+  try {
+    const policyHash = await store.storePolicy(fs.readFileSync(ref.file, 'utf8'));
+    const assignment = await store.update((a) => promote(a, { model: ref.model, policyHash }));
+    console.log(`promoted: ${describeAssignment(assignment, config)}`);
+    return assignment;
+  } finally {
+    await store.close();
+  }
+}
+
+/** The champion before the current one decides again. */
+export async function runModelRollback(config: Config): Promise<ModelAssignment> {
+  const store = createAssignmentStore(config);
+  try {
+    const assignment = await store.update(rollback);
+    console.log(`rolled back: ${describeAssignment(assignment, config)}`);
+    return assignment;
+  } finally {
+    await store.close();
   }
 }

@@ -15,6 +15,7 @@ import { produceTransactions } from '../generator/produce';
 import { createKafka } from '../kafka/client';
 import { startIngest } from '../kafka/ingest';
 import { createModelClients } from '../models/clients';
+import { createAssignmentStore } from '../models/assignment';
 import { qualityFigures } from '../replay/quality';
 import type { Decision } from '../schemas/decision';
 import { scoringSettingsFromConfig } from '../scoring/settings';
@@ -69,14 +70,15 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const models = createModelClients(config);
   const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
   const featureStore = createFeatureStore(config);
+  const assignments = createAssignmentStore(config);
   const workers: Worker[] = [
-    await createOrchestrationWorker({ ...deps, producer: publisher, client, models, featureStore }),
-    await createLocalScoringWorker({ ...deps, models }),
+    await createOrchestrationWorker({ ...deps, producer: publisher, client, models, featureStore, assignments }),
+    await createLocalScoringWorker({ ...deps, models, assignments }),
     await createHostedScoringWorker({ ...deps, models }),
   ];
   const running = workers.map((w) => w.run());
   const settings = scoringSettingsFromConfig(config);
-  const ingest = await startIngest({ config, client, settings });
+  const ingest = await startIngest({ config, client, settings, assignments });
 
   // Ids read txn-<seed>-<n>: a fresh seed per run tells this run's decisions apart.
   const seed = randomInt(0, 2 ** 31);
@@ -182,6 +184,7 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
     await featureStore.close();
+    await assignments.close();
     await watcher.disconnect();
     await publisher.disconnect();
     await connection.close();

@@ -26,6 +26,8 @@ import { Slots } from '../concurrency';
 import { createKafka } from './client';
 import { eventContentHash } from './content-hash';
 import { RunningWorkflowBudget } from './running-budget';
+import { AssignedSettings } from '../models/assigned-settings';
+import type { ModelAssignmentStore } from '../models/assignment';
 import { startStallWatchdog } from './stall-watchdog';
 
 export interface IngestOptions {
@@ -44,6 +46,8 @@ export interface IngestOptions {
   maxRunningWorkflows?: number;
   /** @default config.ingest.stallTimeoutMs */
   stallTimeoutMs?: number;
+  /** Where promotions are read (before every batch); without it, new workflows always get `settings`. */
+  assignments?: ModelAssignmentStore;
   log?: (line: string) => void;
 }
 
@@ -144,6 +148,14 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     peakRunningWorkflows: 0,
   };
   const slots = new Slots(config.ingest.maxInFlight);
+  let unreadableAssignment = false;
+  const assignedSettings = opts.assignments
+    ? new AssignedSettings(settings, opts.assignments, (err) => {
+        if (!unreadableAssignment)
+          log(`ingest: model assignment unreadable (${(err as Error).message}); keeping the last`);
+        unreadableAssignment = true;
+      })
+    : undefined;
   let stopping = false;
   let groupMembers = 1;
   let assigned: number[] | undefined;
@@ -230,9 +242,9 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   async function startScoring(
     event: TransactionEvent,
     contentHash: string,
-    partition: number,
-    message: KafkaMessage,
+    at: { partition: number; message: KafkaMessage; settings: ScoringSettings },
   ): Promise<Refusal | boolean> {
+    const { partition, message } = at;
     const workflowId = scoringWorkflowId(event.transactionId);
     let delay = 250;
     for (;;) {
@@ -250,7 +262,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
               {
                 event,
                 source: { kind: 'kafka', topic, partition, offset: message.offset, timestamp: kafkaTimestamp(message) },
-                settings,
+                settings: at.settings,
               },
             ],
             staticSummary: `${event.transactionId}: ${formatMoney(event.amount)} at ${event.merchant.name} (MCC ${event.merchant.mcc})`,
@@ -273,11 +285,12 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     }
   }
 
-  async function handle(message: KafkaMessage, partition: number, parsed: Parsed) {
+  async function handle(message: KafkaMessage, partition: number, parsed: Parsed, batchSettings: ScoringSettings) {
     if ('invalid' in parsed) {
       return deadLetter(message, partition, { reason: parsed.invalid.reason, detail: parsed.invalid.message });
     }
-    const outcome = await startScoring(parsed.event, parsed.contentHash, partition, message);
+    const at = { partition, message, settings: batchSettings };
+    const outcome = await startScoring(parsed.event, parsed.contentHash, at);
     // A duplicate started nothing: its admission goes back to the running-workflow budget.
     if (outcome !== true) budget.refund();
     if (typeof outcome === 'object') await deadLetter(message, partition, outcome);
@@ -298,6 +311,8 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     const { batch } = payload;
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     const pending: Array<Promise<void>> = [];
+    // The champion in force when this batch arrived: a promotion takes effect from the next batch.
+    const batchSettings = (await assignedSettings?.next()) ?? settings;
     let failure: unknown;
     const live = () => payload.isRunning() && !payload.isStale() && !stopping && !failure;
     for (const message of batch.messages) {
@@ -317,7 +332,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
       counters.received++;
       await slots.acquire();
       pending.push(
-        handle(message, batch.partition, parsed)
+        handle(message, batch.partition, parsed, batchSettings)
           .catch((err: unknown) => {
             failure ??= err;
           })

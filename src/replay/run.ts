@@ -13,6 +13,7 @@ import { dataConverterFor } from '../codec';
 import type { Config } from '../config';
 import { createKafka } from '../kafka/client';
 import { createModelClients } from '../models/clients';
+import { createAssignmentStore } from '../models/assignment';
 import type { ScoringSettings } from '../scoring/settings';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { stackUp } from '../stack';
@@ -159,14 +160,15 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
   const connection = opts.workers ? await connectWorker(config) : undefined;
   // Replay computes card history from the replayed rows themselves; the live store is never read or written.
   const featureStore = createFeatureStore(config);
+  const assignments = createAssignmentStore(config);
   try {
     if (connection) {
       await producer.connect();
       const models = createModelClients(config);
       const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
       workers.push(
-        await createOrchestrationWorker({ ...deps, producer, client, models, featureStore }),
-        await createLocalScoringWorker({ ...deps, models }),
+        await createOrchestrationWorker({ ...deps, producer, client, models, featureStore, assignments }),
+        await createLocalScoringWorker({ ...deps, models, assignments }),
         await createHostedScoringWorker({ ...deps, models }),
       );
       running.push(...workers.map((w) => w.run()));
@@ -219,6 +221,7 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
     for (const w of workers) w.shutdown();
     await Promise.allSettled(running);
     await featureStore.close();
+    await assignments.close();
     await producer.disconnect();
     await connection?.close();
   }

@@ -93,16 +93,41 @@ export function loadPolicyFile(file: string = defaultPolicyPath): LoadedPolicy {
   } catch (err) {
     throw new PolicyFileError(`scoring policy ${file} cannot be read (${(err as Error).message}); run fraudflow tune`);
   }
+  return {
+    file,
+    policy: parsePolicyText(text, file),
+    hash: createHash('sha256').update(text).digest('hex').slice(0, 16),
+  };
+}
+
+/** The decision thresholds a policy file sets, named as the scoring workflow reads them. */
+export function policyThresholds(policy: ScoringPolicyFile) {
+  const t = policy.thresholds;
+  return {
+    approveBelow: t.reviewAt,
+    declineAt: t.declineAt,
+    // An empty escalation band is low 1, high 0: no probability is inside it.
+    ambiguousLow: t.escalation?.low ?? 1,
+    ambiguousHigh: t.escalation?.high ?? 0,
+    minConfidence: t.minConfidence,
+    hostedReviewAt: t.hosted.reviewAt,
+    hostedDeclineAt: t.hosted.declineAt,
+    hostedMode: t.hosted.mode,
+  };
+}
+
+/** A policy file's text, parsed and validated; `name` says which policy in errors. */
+export function parsePolicyText(text: string, name: string): ScoringPolicyFile {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new PolicyFileError(`scoring policy ${file} is not JSON: ${(err as Error).message}`);
+    throw new PolicyFileError(`scoring policy ${name} is not JSON: ${(err as Error).message}`);
   }
   const parsed = ScoringPolicyFile.safeParse(json);
   if (!parsed.success)
-    throw new PolicyFileError(`scoring policy ${file} is invalid:\n${z.prettifyError(parsed.error)}`);
-  return { file, policy: parsed.data, hash: createHash('sha256').update(text).digest('hex').slice(0, 16) };
+    throw new PolicyFileError(`scoring policy ${name} is invalid:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 export function writePolicyFile(file: string, policy: ScoringPolicyFile): LoadedPolicy {

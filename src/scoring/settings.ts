@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Config, ScoringPolicy } from '../config';
 import type { TaskQueues } from '../task-queues';
 import { taskQueuesFor } from '../task-queues';
+import type { LoadedPolicy } from './policy-file';
+import { policyThresholds } from './policy-file';
 import { promptVersion } from './prompt';
 
 /** Timeouts and retries for one model provider, as Temporal activity options. */
@@ -112,4 +114,18 @@ export function policyHash(
     hosted: settings.hosted.map((h) => h.provider),
   });
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
+}
+
+/**
+ * The settings with another local model and the policy fitted for it: what a promoted champion scores with. Its
+ * thresholds are the policy file's as fitted (the SCORE_* overrides apply to the configured policy only).
+ */
+export function settingsWithModel(base: ScoringSettings, model: string, loaded: LoadedPolicy): ScoringSettings {
+  const changed = {
+    ...base,
+    policy: { ...base.policy, ...policyThresholds(loaded.policy) },
+    local: { ...base.local, model },
+    policyFileHash: loaded.hash,
+  };
+  return { ...changed, policyHash: policyHash(changed) };
 }

@@ -16,6 +16,8 @@ import { createKafka } from '../../src/kafka/client';
 import type { Ingest } from '../../src/kafka/ingest';
 import { startIngest } from '../../src/kafka/ingest';
 import { createModelClients } from '../../src/models/clients';
+import { createAssignmentStore } from '../../src/models/assignment';
+import type { ModelAssignmentStore } from '../../src/models/assignment';
 import type { DeadLetter } from '../../src/schemas/dead-letter';
 import type { Decision } from '../../src/schemas/decision';
 import type { TransactionEvent, TransactionEventInput } from '../../src/schemas/transaction-event';
@@ -52,6 +54,8 @@ export interface TestPipeline {
   client: Client;
   topics: { transactions: string; decisions: string; deadLetter: string };
   ingest?: Ingest;
+  /** Which model and policy this pipeline's new workflows get (promotions are scoped to its task queues). */
+  assignments: ModelAssignmentStore;
   decisions: Decision[];
   deadLetters: DeadLetter[];
   /** Sends raw values (Buffers are sent as is, objects as JSON) keyed as given. */
@@ -121,10 +125,11 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
   const models = createModelClients(config);
   const deps = { config, connection, taskQueues };
   const featureStore = createFeatureStore(config);
+  const assignments = createAssignmentStore(config, `test-${suffix}`);
   const workers: Worker[] = [
-    await createOrchestrationWorker({ ...deps, producer, client: env.client, models, featureStore }),
+    await createOrchestrationWorker({ ...deps, producer, client: env.client, models, featureStore, assignments }),
   ];
-  if (opts.localWorker !== false) workers.push(await createLocalScoringWorker({ ...deps, models }));
+  if (opts.localWorker !== false) workers.push(await createLocalScoringWorker({ ...deps, models, assignments }));
   workers.push(await createHostedScoringWorker({ ...deps, models }));
   const running = workers.map((w) => w.run());
 
@@ -148,7 +153,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
   }
 
   const ingest = opts.ingest
-    ? await startIngest({ config, client: env.client, settings, log: () => undefined })
+    ? await startIngest({ config, client: env.client, settings, assignments, log: () => undefined })
     : undefined;
 
   return {
@@ -157,6 +162,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     client: env.client,
     topics,
     ingest,
+    assignments,
     decisions,
     deadLetters,
     async send(messages) {
@@ -185,6 +191,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
       await featureStore.close();
+      await assignments.close();
       await Promise.all(consumers.map((c) => c.disconnect()));
       await producer.disconnect();
       await connection.close();
