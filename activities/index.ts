@@ -3,6 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Config } from '../src/config';
 import type { ModelClients } from '../src/models/clients';
 import { createModelScoringActivities } from './model-scoring';
+import { createShadowScoringActivities } from './shadow-scoring';
 import { createPublishingActivities } from './publishing';
 import { createBudgetActivities } from './budget';
 import { createReplayActivities } from './replay';
@@ -14,6 +15,7 @@ import type { TaskQueues } from '../src/task-queues';
 export type { ModelScore, ScoreRequest, EscalationRequest } from './model-scoring';
 export type { PublishRequest } from './publishing';
 export { createModelScoringActivities } from './model-scoring';
+export { createShadowScoringActivities } from './shadow-scoring';
 export { createPublishingActivities } from './publishing';
 export { createBudgetActivities } from './budget';
 export { createReplayActivities } from './replay';
@@ -33,6 +35,7 @@ export function createActivities(deps: {
   return {
     ...createFeatureActivities({ store: deps.featureStore }),
     ...createModelScoringActivities(deps),
+    ...createShadowScoringActivities(deps),
     ...createPublishingActivities(deps),
     ...createBudgetActivities(deps),
     ...createReplayActivities(deps),

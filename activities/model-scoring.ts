@@ -52,7 +52,16 @@ function costUsd(target: ModelTarget, inputTokens: number, outputTokens: number)
   return (inputTokens * target.inputUsdPerMTok + outputTokens * target.outputUsdPerMTok) / 1_000_000;
 }
 
-function circuitOpen(provider: string, detail: string, transactionId: string): ApplicationFailure {
+/** The workflow asked for a policy this worker neither has nor finds in the model store: retrying cannot help. */
+export function unknownPolicy(hash: string | undefined): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: ModelFailureType.misconfigured,
+    message: `the workflow asked for scoring policy ${hash}, which this worker neither has nor finds in the model store`,
+    nonRetryable: true,
+  });
+}
+
+export function circuitOpen(provider: string, detail: string, transactionId: string): ApplicationFailure {
   return ApplicationFailure.create({
     type: ModelFailureType.circuitOpen,
     message: `${provider}: circuit open on this worker (${detail}); failing fast`,
@@ -62,7 +71,7 @@ function circuitOpen(provider: string, detail: string, transactionId: string): A
 }
 
 /** Calls one endpoint whose circuit has already admitted this call, and reports the outcome to the breaker. */
-async function scoreWith(
+export async function scoreWith(
   target: ModelTarget,
   event: TransactionEvent,
   callModel: () => Promise<ModelScore>,
@@ -169,7 +178,7 @@ function withModel(endpoint: ModelTarget, model: string): ModelTarget {
 }
 
 /** First pass: the local model's raw output, calibrated with the card's features into a fraud probability. */
-async function scoreFirstPass(
+export async function scoreFirstPass(
   endpoint: ModelTarget,
   req: ScoreRequest,
   policy: LoadedPolicy | undefined,
@@ -180,13 +189,7 @@ async function scoreFirstPass(
   if (target.misconfigured) {
     throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
   }
-  if (!policy) {
-    throw ApplicationFailure.create({
-      type: ModelFailureType.misconfigured,
-      message: `the workflow asked for scoring policy ${req.policyHash}, which this worker neither has nor finds in the model store`,
-      nonRetryable: true,
-    });
-  }
+  if (!policy) throw unknownPolicy(req.policyHash);
   const started = performance.now();
   const raw = await rawFirstPass(target, req, policy.policy, context);
   const calibrated = calibrate(policy.policy.calibration, req.event, req.features, raw.logit);

@@ -158,6 +158,10 @@ export const Env = z.object({
   /** The decision SLA: past it with no usable model answer, the decision is review. */
   DECISION_DEADLINE_MS: z.coerce.number().int().min(1000).default(120_000),
   LOCAL_SCORING_CONCURRENCY: z.coerce.number().int().min(1).optional(),
+  /** First passes a shadow-scoring worker runs at once for a challenger model. @default 1 */
+  SHADOW_SCORING_CONCURRENCY: z.coerce.number().int().min(1).default(1),
+  /** How long a workflow waits for its challenger's shadow score after publishing the decision. @default 5000 */
+  SHADOW_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
 
   HOSTED_PROVIDERS: hostedProviders.default(defaultHostedProviders),
   /** API key of the default hosted stand-in (an OpenAI-compatible server we run); real providers name their own. */

@@ -6,6 +6,8 @@ export interface TaskQueues {
   localScoring: string;
   /** Escalation to hosted providers; rate limited server-side per task queue. */
   hostedScoring: string;
+  /** A challenger model's first passes, in shadow: capacity of its own, so the champion never waits for it. */
+  shadowScoring: string;
 }
 
 export function taskQueuesFor(prefix: string): TaskQueues {
@@ -13,6 +15,7 @@ export function taskQueuesFor(prefix: string): TaskQueues {
     orchestration: `${prefix}-orchestration`,
     localScoring: `${prefix}-local-scoring`,
     hostedScoring: `${prefix}-hosted-scoring`,
+    shadowScoring: `${prefix}-shadow-scoring`,
   };
 }
 

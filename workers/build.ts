@@ -19,6 +19,7 @@ import type { Client } from '@temporalio/client';
 import {
   createBudgetActivities,
   createModelScoringActivities,
+  createShadowScoringActivities,
   createPublishingActivities,
   createReplayActivities,
 } from '../activities';
@@ -195,6 +196,24 @@ export function createLocalScoringWorker(
     taskQueue: deps.taskQueues.localScoring,
     activities: { scoreWithLocalModel },
     maxConcurrentActivityTaskExecutions: deps.config.localModel.concurrency,
+  });
+}
+
+/**
+ * Shadow scoring: a challenger's first passes, with slots of their own (SHADOW_SCORING_CONCURRENCY), so a slow or
+ * failing challenger never takes a slot from the champion's first passes.
+ */
+export function createShadowScoringWorker(
+  deps: WorkerDeps & { models: ModelClients; assignments?: ModelAssignmentStore },
+): Promise<Worker> {
+  const { scoreChallenger } = createShadowScoringActivities(deps);
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.temporal.namespace,
+    dataConverter: dataConverterFor(deps.config),
+    taskQueue: deps.taskQueues.shadowScoring,
+    activities: { scoreChallenger },
+    maxConcurrentActivityTaskExecutions: deps.config.env.SHADOW_SCORING_CONCURRENCY,
   });
 }
 

@@ -15,13 +15,14 @@ import { startMetricsServer } from '../src/observability/metrics';
 import {
   connectWorker,
   createHostedScoringWorker,
+  createShadowScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
   installRuntime,
   createFeatureStore,
 } from './build';
 
-export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'all'] as const;
+export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'shadow-scoring', 'all'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
 
 export async function runWorkers(role: WorkerRole): Promise<void> {
@@ -46,8 +47,11 @@ export async function runWorkers(role: WorkerRole): Promise<void> {
       await producer.connect();
       workers.push(await createOrchestrationWorker({ ...deps, producer, client, models, featureStore, assignments }));
     }
-    if (role === 'local-scoring' || role === 'all') workers.push(await createLocalScoringWorker({ ...deps, models, assignments }));
+    if (role === 'local-scoring' || role === 'all')
+      workers.push(await createLocalScoringWorker({ ...deps, models, assignments }));
     if (role === 'hosted-scoring' || role === 'all') workers.push(await createHostedScoringWorker({ ...deps, models }));
+    if (role === 'shadow-scoring' || role === 'all')
+      workers.push(await createShadowScoringWorker({ ...deps, models, assignments }));
     logger.info(
       {
         role,

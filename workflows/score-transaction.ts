@@ -11,6 +11,7 @@ import {
   ApplicationFailure,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -28,6 +29,7 @@ import type {
   ModelCall,
   RuleHit,
   ScoringPath,
+  ShadowScore,
 } from '../src/schemas/decision';
 import { decisionVersion } from '../src/schemas/versions';
 import { toMajorUnits } from '../src/money';
@@ -379,6 +381,52 @@ export async function decideTransaction(
   return { decision, provider: chosen?.call.provider ?? (path === 'rules' ? 'rules' : 'none') };
 }
 
+/**
+ * Marks workflows whose code scores a challenger in shadow. Workflows started by older code never ran the step;
+ * `patched` keeps them replaying as they ran (docs/operations.md, "Changing workflow code").
+ */
+export const shadowScoringPatch = 'shadow-scoring-1';
+
+/**
+ * The challenger's first pass on the decided transaction, on the shadow task queue, one attempt within
+ * SHADOW_TIMEOUT_MS. It starts after the decision is published and its failure is only recorded: the champion's
+ * decision neither waits for it nor changes.
+ */
+async function scoreInShadow(
+  input: ScoreTransactionInput,
+  shadow: NonNullable<ScoringSettings['shadow']>,
+  decision: Decision,
+  features: CardFeatures,
+): Promise<ShadowScore> {
+  const { scoreChallenger } = proxyActivities<FraudflowActivities>({
+    taskQueue: input.settings.taskQueues.shadowScoring,
+    scheduleToCloseTimeout: shadow.timeoutMs,
+    retry: { maximumAttempts: 1 },
+    summary: `shadow ${shadow.model}`,
+  });
+  const started = Date.now();
+  const firstPass = decision.modelCalls.find((c) => c.tier === 'local' && c.outcome === 'ok');
+  try {
+    return await scoreChallenger({
+      event: input.event,
+      features,
+      policyHash: shadow.policyFileHash,
+      model: shadow.model,
+      champion: { decision: decision.decision, ruleHits: decision.ruleHits, firstPassScore: firstPass?.riskScore },
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const error = firstLine(failureDetail(err).error).slice(0, 300);
+    return {
+      model: shadow.model,
+      policyHash: shadow.policyFileHash,
+      outcome: 'error',
+      latencyMs: Date.now() - started,
+      error,
+    };
+  }
+}
+
 export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Promise<Decision> {
   const info = workflowInfo();
   const status: ScoringStatus = { stage: 'rules', ruleHits: [], modelCalls: [], timeline: [] };
@@ -405,6 +453,11 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   // (one visibility write fewer per decision; see docs/performance.md).
   status.stage = 'publishing';
   await publishDecision({ decision, topic: input.settings.decisionsTopic });
+  const { shadow } = input.settings;
+  if (shadow && decision.features && patched(shadowScoringPatch)) {
+    decision.shadow = await scoreInShadow(input, shadow, decision, decision.features);
+    observer.note(`shadow ${decision.shadow.model}: ${decision.shadow.decision ?? decision.shadow.outcome}`);
+  }
   upsertSearchAttributes([
     { key: FraudDecision, value: decision.decision },
     { key: FraudRiskScore, value: decision.riskScore },

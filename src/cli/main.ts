@@ -11,7 +11,7 @@ import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
 import { runTuneCommand } from './tune';
-import { runModelList, runModelPromote, runModelRollback, runModelTrain } from './model';
+import { runModelList, runModelPromote, runModelRollback, runModelShadow, runModelTrain } from './model';
 import { defaultHyperparameters } from '../models/fine-tune';
 import { MissingTopicError } from '../errors';
 import { PolicyFileError } from '../scoring/policy-file';
@@ -318,6 +318,17 @@ model
   .option('--policy <file>', "the scoring policy fitted for the model (default: the registry's)")
   .action(async (tag: string, opts: { policy?: string }) => {
     await runModelPromote(loadConfigOrExit(), tag, opts.policy);
+  });
+
+model
+  .command('shadow')
+  .argument('[tag]', 'the challenger: a registered fine-tuned model, or any model with --policy')
+  .description('score a challenger in shadow on live traffic beside the champion (never changes a decision)')
+  .option('--policy <file>', "the scoring policy fitted for the model (default: the registry's)")
+  .option('--stop', 'stop shadow scoring')
+  .action(async (tag: string | undefined, opts: { policy?: string; stop?: boolean }) => {
+    if (!tag && !opts.stop) throw new Error('give the challenger tag, or --stop');
+    await runModelShadow(loadConfigOrExit(), opts.stop ? undefined : tag, opts.policy);
   });
 
 model

@@ -18,7 +18,7 @@ import type { FineTuneHyperparameters, TrainingProgress } from '../models/fine-t
 import { dequantize, fineTune, quantizeTo } from '../models/fine-tune';
 import { createOllamaModel, modelfileFor, ollamaDigest } from '../models/ollama-import';
 import type { ModelAssignment, PolicyRef } from '../models/assignment';
-import { createAssignmentStore, promote, rollback } from '../models/assignment';
+import { createAssignmentStore, promote, rollback, shadow } from '../models/assignment';
 import type { RegisteredModel } from '../models/registry';
 import { readRegistry, registerModel } from '../models/registry';
 import type { LabelledTransaction, TimeSlices } from '../models/training-set';
@@ -313,6 +313,29 @@ export async function runModelRollback(config: Config): Promise<ModelAssignment>
   try {
     const assignment = await store.update(rollback);
     console.log(`rolled back: ${describeAssignment(assignment, config)}`);
+    return assignment;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Scores the model (with its policy) in shadow beside the champion on live traffic; no tag stops shadowing. */
+export async function runModelShadow(
+  config: Config,
+  tag: string | undefined,
+  policyFile?: string,
+): Promise<ModelAssignment> {
+  const store = createAssignmentStore(config);
+  try {
+    let ref: PolicyRef | null = null;
+    if (tag) {
+      const chosen = policyRefFor(config, tag, policyFile);
+      if (!(await ollamaDigest(ollamaApi(config), chosen.model)))
+        throw new Error(`Ollama at ${config.env.OLLAMA_HOST} has no model ${chosen.model}`);
+      ref = { model: chosen.model, policyHash: await store.storePolicy(fs.readFileSync(chosen.file, 'utf8')) };
+    }
+    const assignment = await store.update((a) => shadow(a, ref));
+    console.log(`${tag ? 'shadowing' : 'shadow stopped'}: ${describeAssignment(assignment, config)}`);
     return assignment;
   } finally {
     await store.close();

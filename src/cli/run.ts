@@ -24,6 +24,7 @@ import { taskQueuesFor } from '../task-queues';
 import {
   connectWorker,
   createHostedScoringWorker,
+  createShadowScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
   createFeatureStore,
@@ -74,6 +75,7 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const workers: Worker[] = [
     await createOrchestrationWorker({ ...deps, producer: publisher, client, models, featureStore, assignments }),
     await createLocalScoringWorker({ ...deps, models, assignments }),
+    await createShadowScoringWorker({ ...deps, models, assignments }),
     await createHostedScoringWorker({ ...deps, models }),
   ];
   const running = workers.map((w) => w.run());

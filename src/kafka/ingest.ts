@@ -154,7 +154,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
         if (!unreadableAssignment)
           log(`ingest: model assignment unreadable (${(err as Error).message}); keeping the last`);
         unreadableAssignment = true;
-      })
+      }, config.env.SHADOW_TIMEOUT_MS)
     : undefined;
   let stopping = false;
   let groupMembers = 1;

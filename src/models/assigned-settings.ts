@@ -17,6 +17,7 @@ export class AssignedSettings {
     private readonly configured: ScoringSettings,
     private readonly store: ModelAssignmentStore,
     private readonly onError: (err: unknown) => void,
+    private readonly shadowTimeoutMs = 5000,
   ) {
     this.current = configured;
   }
@@ -35,10 +36,15 @@ export class AssignedSettings {
   }
 
   private async settingsFor(a: ModelAssignment): Promise<ScoringSettings> {
-    if (!a.champion) return this.configured;
-    const policy: LoadedPolicy | undefined = await this.store.policy(a.champion.policyHash);
-    if (!policy) throw new AssignmentError(`champion policy ${a.champion.policyHash} is not in the store`);
-    return settingsWithModel(this.configured, a.champion.model, policy);
+    let settings = this.configured;
+    if (a.champion) {
+      const policy: LoadedPolicy | undefined = await this.store.policy(a.champion.policyHash);
+      if (!policy) throw new AssignmentError(`champion policy ${a.champion.policyHash} is not in the store`);
+      settings = settingsWithModel(settings, a.champion.model, policy);
+    }
+    if (!a.challenger) return settings;
+    const { model, policyHash } = a.challenger;
+    return { ...settings, shadow: { model, policyFileHash: policyHash, timeoutMs: this.shadowTimeoutMs } };
   }
 }
 

@@ -37,6 +37,26 @@ export const metrics = {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers: [registry],
   }),
+  shadowScores: new Counter({
+    name: 'fraudflow_shadow_scores_total',
+    help: "Challenger first passes in shadow, by whether the challenger's outcome agreed with the champion's",
+    labelNames: ['model', 'agreement'] as const,
+    registers: [registry],
+  }),
+  shadowScoreDelta: new Histogram({
+    name: 'fraudflow_shadow_score_delta',
+    help: "Challenger's fraud probability minus the champion's, per transaction scored in shadow",
+    labelNames: ['model'] as const,
+    buckets: [-0.5, -0.2, -0.1, -0.05, -0.01, 0.01, 0.05, 0.1, 0.2, 0.5],
+    registers: [registry],
+  }),
+  shadowLatency: new Histogram({
+    name: 'fraudflow_shadow_latency_seconds',
+    help: "Latency of the challenger's first pass in shadow",
+    labelNames: ['model'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  }),
   modelTokens: new Counter({
     name: 'fraudflow_model_tokens_total',
     help: 'Tokens by provider, tier and direction (input, output)',

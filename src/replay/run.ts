@@ -21,6 +21,7 @@ import { taskQueuesFor } from '../task-queues';
 import {
   connectWorker,
   createHostedScoringWorker,
+  createShadowScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
   createFeatureStore,
@@ -169,6 +170,7 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
       workers.push(
         await createOrchestrationWorker({ ...deps, producer, client, models, featureStore, assignments }),
         await createLocalScoringWorker({ ...deps, models, assignments }),
+        await createShadowScoringWorker({ ...deps, models, assignments }),
         await createHostedScoringWorker({ ...deps, models }),
       );
       running.push(...workers.map((w) => w.run()));

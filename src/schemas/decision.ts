@@ -66,6 +66,21 @@ export const RuleHit = z.object({
 });
 export type RuleHit = z.infer<typeof RuleHit>;
 
+/** A challenger's first pass on the same transaction, scored in shadow after the decision: it changes nothing. */
+export const ShadowScore = z.object({
+  model: z.string(),
+  policyHash: z.string(),
+  outcome: z.enum(['ok', 'error']),
+  /** The challenger's calibrated probability and the outcome its own thresholds give it. */
+  riskScore: z.number().min(0).max(1).optional(),
+  decision: DecisionOutcome.optional(),
+  /** Whether that outcome is the champion's first-pass outcome. */
+  agrees: z.boolean().optional(),
+  latencyMs: z.number().int().min(0),
+  error: z.string().optional(),
+});
+export type ShadowScore = z.infer<typeof ShadowScore>;
+
 export const Decision = z.object({
   schemaVersion: z.literal(decisionVersion),
   transactionId: z.string(),
@@ -84,5 +99,7 @@ export const Decision = z.object({
   /** Hash of the prompt version and scoring policy, so two runs can be told apart and reproduced. */
   policyHash: z.string(),
   promptVersion: z.string(),
+  /** The challenger's answer when one was scored in shadow (on the workflow's result; published decisions leave first). */
+  shadow: ShadowScore.optional(),
 });
 export type Decision = z.infer<typeof Decision>;

@@ -44,6 +44,8 @@ export interface ScoringSettings {
    * model, not by orchestration. @default false
    */
   localFirstPassAsLocalActivity?: boolean;
+  /** A challenger scored in shadow after the decision is published: its model, policy and time allowed. */
+  shadow?: { model: string; policyFileHash: string; timeoutMs: number };
 }
 
 function callPolicy(

@@ -29,6 +29,7 @@ import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import {
   connectWorker,
   createHostedScoringWorker,
+  createShadowScoringWorker,
   createLocalScoringWorker,
   createOrchestrationWorker,
   createFeatureStore,
@@ -131,6 +132,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
   ];
   if (opts.localWorker !== false) workers.push(await createLocalScoringWorker({ ...deps, models, assignments }));
   workers.push(await createHostedScoringWorker({ ...deps, models }));
+  workers.push(await createShadowScoringWorker({ ...deps, models, assignments }));
   const running = workers.map((w) => w.run());
 
   const decisions: Decision[] = [];
