@@ -5,6 +5,7 @@
  *   streaming-instant   N events as fast as possible through Kafka → ingest → workflows, instant model
  *   streaming-200ms     the same with a model that answers in 200 ms; orchestration overhead = latency − model
  *   half-load-overhead  paced at half of streaming-instant's throughput; p99 overhead target ≤ 100 ms
+ *   half-load-shadow    the same pace with a challenger scored in shadow; target: ≤ 5% more p99 latency
  *   bare-temporal       the ceiling: as many workflows with 2 no-op activities, same worker settings
  *   direct              the non-durable baseline: consumer → openai SDK → decision topic, no Temporal
  *   real-model          Ollama through the pipeline next to sequential direct SDK calls
@@ -57,6 +58,7 @@ const executionOrder: ScenarioId[] = [
   'direct',
   'streaming-200ms',
   'half-load-overhead',
+  'half-load-shadow',
   'real-model',
   'replay',
   'burst',
@@ -117,6 +119,8 @@ async function main(): Promise<number> {
   if (unknown.length > 0)
     throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${scenarioIds.join(', ')}`);
   const selected = new Set(requested as ScenarioId[]);
+  // half-load-shadow is judged against half-load-overhead at the same pace.
+  if (selected.has('half-load-shadow')) selected.add('half-load-overhead');
   // half-load-overhead is paced from streaming-instant's measured maximum, so it needs that run first.
   if (selected.has('half-load-overhead') && halfLoadRate === undefined && !selected.has('streaming-instant')) {
     log('half-load-overhead needs the maximum throughput: running streaming-instant first');
@@ -127,7 +131,7 @@ async function main(): Promise<number> {
   fs.mkdirSync(outDir, { recursive: true });
   if (
     [...selected].some(
-      (s) => s.startsWith('streaming') || s === 'half-load-overhead' || s === 'real-model' || s === 'burst',
+      (s) => s.startsWith('streaming') || s.startsWith('half-load') || s === 'real-model' || s === 'burst',
     )
   ) {
     // fraudflow runs as the Docker image runs it: compiled, its workflow bundle built beforehand (WORKFLOW_BUNDLE_PATH).
@@ -217,9 +221,11 @@ async function main(): Promise<number> {
             log,
           })
         ).result;
-      case 'half-load-overhead': {
+      case 'half-load-overhead':
+      case 'half-load-shadow': {
         const max = results.get('streaming-instant')?.throughputPerSec;
         const rate = halfLoadRate ?? (max !== undefined ? Math.round(max * 5) / 10 : undefined);
+        const shadow = id === 'half-load-shadow';
         if (rate === undefined) {
           return {
             id,
@@ -231,9 +237,10 @@ async function main(): Promise<number> {
         return (
           await runStreaming({
             id,
-            description: `${count} events paced at ${rate}/s (half of streaming-instant's maximum), instant model`,
+            description: `${count} events paced at ${rate}/s (half of streaming-instant's maximum), instant model${shadow ? ', a challenger in shadow' : ''}`,
             count,
             rate,
+            shadow,
             model: { latencyMs: 0 },
             env,
             logDir: outDir,

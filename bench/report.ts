@@ -6,6 +6,7 @@ export const scenarioIds = [
   'streaming-instant',
   'streaming-200ms',
   'half-load-overhead',
+  'half-load-shadow',
   'bare-temporal',
   'direct',
   'real-model',
@@ -128,6 +129,22 @@ export function ratiosOf(results: ScenarioResult[]): Record<string, number | nul
 }
 
 /** The four targets, each checked against what this run measured (nothing here is a constant result). */
+/** Shadow scoring's cost: the champion's p99 decision latency at half load, with and without a challenger. */
+function shadowCheck(results: ScenarioResult[]): TargetCheck {
+  const target = "shadow adds ≤ 5% to the champion's p99 latency at half load";
+  const without = byId(results, 'half-load-overhead')?.latencyMs?.p99;
+  const shadowRun = byId(results, 'half-load-shadow');
+  const withShadow = shadowRun?.latencyMs?.p99;
+  if (without === undefined || withShadow === undefined)
+    return { target, measured: 'needs half-load-overhead and half-load-shadow', verdict: 'not measured' };
+  const added = withShadow / without - 1;
+  return {
+    target,
+    measured: `p99 ${Math.round(withShadow)} ms with a challenger vs ${Math.round(without)} ms without: ${(added * 100).toFixed(1)}% (${shadowRun?.note ?? ''})`,
+    verdict: added <= 0.05 ? 'PASS' : 'MISS',
+  };
+}
+
 export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const ours = byId(results, 'streaming-instant')?.throughputPerSec;
@@ -154,6 +171,7 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
             verdict: 'not measured',
           },
   );
+  checks.push(shadowCheck(results));
   const half = byId(results, 'half-load-overhead');
   const p99 = half?.overheadMs?.p99;
   checks.push(

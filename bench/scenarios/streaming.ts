@@ -5,6 +5,8 @@
 import type { Config } from '../../src/config';
 import { produceTransactions } from '../../src/generator/produce';
 import { Decision } from '../../src/schemas/decision';
+import type { Config } from '../../src/config';
+import { createAssignmentStore, shadow } from '../../src/models/assignment';
 import {
   Cleanup,
   createBenchTopics,
@@ -38,6 +40,8 @@ export interface StreamingOptions {
   profileDir?: string;
   /** Give up once no decision has arrived for this long. @default 60 s */
   stallMs?: number;
+  /** Score a challenger (the shipped policy under another name, same model) in shadow on this scenario's traffic. */
+  shadow?: boolean;
   log: (line: string) => void;
 }
 
@@ -103,6 +107,10 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       ingestCounters ??= await pipeline.close();
     });
 
+    if (opts.shadow) {
+      const stopShadow = await assignChallenger(config);
+      cleanup.add('stop shadow scoring', stopShadow);
+    }
     // Production starts only once the ingest owns its partitions: a rebalance is not part of any latency.
     await waitForStableGroup(kafkaTopics.admin, setup.ingestGroupId);
     await waitForStableGroup(kafkaTopics.admin, watcher.groupId);
@@ -170,5 +178,20 @@ export function settingsOf(config: Config): Record<string, string | number | boo
     partitions: config.kafka.partitions,
     partitionsConsumedConcurrently: Math.min(config.kafka.partitions, 8),
     PAYLOAD_ENCRYPTION: config.codec.enabled,
+  };
+}
+
+/**
+ * Puts a challenger in shadow for the scenario's deployment (its task-queue prefix): the configured policy under
+ * another name, so its hash differs, on the same model. Returns how to stop it.
+ */
+async function assignChallenger(config: Config): Promise<() => Promise<void>> {
+  const store = createAssignmentStore(config);
+  const challenger = { ...config.scoringPolicy.policy, name: 'bench-challenger' };
+  const policyHash = await store.storePolicy(`${JSON.stringify(challenger, null, 1)}\n`);
+  await store.update((a) => shadow(a, { model: config.localModel.model, policyHash }));
+  return async () => {
+    await store.update((a) => shadow(a, null));
+    await store.close();
   };
 }
