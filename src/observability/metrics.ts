@@ -39,7 +39,7 @@ export const metrics = {
   }),
   shadowScores: new Counter({
     name: 'fraudflow_shadow_scores_total',
-    help: "Challenger first passes in shadow, by whether the challenger's outcome agreed with the champion's",
+    help: "Challenger first passes in shadow: agree or disagree with the champion's outcome, or failed",
     labelNames: ['model', 'agreement'] as const,
     registers: [registry],
   }),
