@@ -35,10 +35,12 @@ export function createShadowScoringActivities(deps: {
     const target = deps.models.local.acquire();
     if (!target) throw circuitOpen('local', 'every local endpoint is open', req.event.transactionId);
     const started = performance.now();
-    const score = await scoreWith(target, req.event, () => scoreFirstPass(target, req, policy)).catch((err: unknown) => {
-      metrics.shadowScores.inc({ model: req.model, agreement: 'failed' });
-      throw err;
-    });
+    const score = await scoreWith(target, req.event, () => scoreFirstPass(target, req, policy)).catch(
+      (err: unknown) => {
+        metrics.shadowScores.inc({ model: req.model, agreement: 'failed' });
+        throw err;
+      },
+    );
     const latencyMs = Math.round(performance.now() - started);
     const riskScore = score.assessment.riskScore;
     const own = outcomeForScore(riskScore, policyThresholds(policy.policy));

@@ -5,7 +5,6 @@
 import type { Config } from '../../src/config';
 import { produceTransactions } from '../../src/generator/produce';
 import { Decision } from '../../src/schemas/decision';
-import type { Config } from '../../src/config';
 import { createAssignmentStore, shadow } from '../../src/models/assignment';
 import {
   Cleanup,

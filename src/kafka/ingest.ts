@@ -150,11 +150,16 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   const slots = new Slots(config.ingest.maxInFlight);
   let unreadableAssignment = false;
   const assignedSettings = opts.assignments
-    ? new AssignedSettings(settings, opts.assignments, (err) => {
-        if (!unreadableAssignment)
-          log(`ingest: model assignment unreadable (${(err as Error).message}); keeping the last`);
-        unreadableAssignment = true;
-      }, config.env.SHADOW_TIMEOUT_MS)
+    ? new AssignedSettings(
+        settings,
+        opts.assignments,
+        (err) => {
+          if (!unreadableAssignment)
+            log(`ingest: model assignment unreadable (${(err as Error).message}); keeping the last`);
+          unreadableAssignment = true;
+        },
+        config.env.SHADOW_TIMEOUT_MS,
+      )
     : undefined;
   let stopping = false;
   let groupMembers = 1;
