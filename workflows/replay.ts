@@ -12,17 +12,18 @@ import {
   condition,
   continueAsNew,
   defineQuery,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
-  workflowInfo,
   WorkflowIdReusePolicy,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FraudflowActivities } from '../activities';
 import type { ReplayChunkResult, ReplayResultRow, ReplaySource, ScoringWindow } from '../src/replay/contracts';
 import type { ScoringSettings } from '../src/scoring/settings';
-import { decideTransaction, silentObserver } from './score-transaction';
+import { decideTransaction, scoreInShadow, shadowScoringPatch, silentObserver } from './score-transaction';
 
 export interface ReplayOptions {
   /** Rows per chunk workflow. */
@@ -195,6 +196,9 @@ export async function replayChunkWorkflow(input: ReplayChunkInput): Promise<Repl
         silentObserver(),
         { workflowId: info.workflowId, runId: info.runId, budgetKey: `${info.workflowId}:${row.event.transactionId}` },
       );
+      // A challenger in shadow: scored after the champion's decision, beside it in the results (report --compare).
+      if (input.settings.shadow && patched(shadowScoringPatch))
+        decision.shadow = await scoreInShadow(row.event, input.settings, decision, row.features);
       results.push({
         line: row.line,
         decision,

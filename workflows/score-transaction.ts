@@ -392,14 +392,16 @@ export const shadowScoringPatch = 'shadow-scoring-1';
  * SHADOW_TIMEOUT_MS. It starts after the decision is published and its failure is only recorded: the champion's
  * decision neither waits for it nor changes.
  */
-async function scoreInShadow(
-  input: ScoreTransactionInput,
-  shadow: NonNullable<ScoringSettings['shadow']>,
+export async function scoreInShadow(
+  event: TransactionEvent,
+  settings: ScoringSettings,
   decision: Decision,
   features: CardFeatures,
 ): Promise<ShadowScore> {
+  const shadow = settings.shadow;
+  if (!shadow) throw new Error('no challenger in these settings');
   const { scoreChallenger } = proxyActivities<FraudflowActivities>({
-    taskQueue: input.settings.taskQueues.shadowScoring,
+    taskQueue: settings.taskQueues.shadowScoring,
     scheduleToCloseTimeout: shadow.timeoutMs,
     retry: { maximumAttempts: 1 },
     summary: `shadow ${shadow.model}`,
@@ -408,7 +410,7 @@ async function scoreInShadow(
   const firstPass = decision.modelCalls.find((c) => c.tier === 'local' && c.outcome === 'ok');
   try {
     return await scoreChallenger({
-      event: input.event,
+      event,
       features,
       policyHash: shadow.policyFileHash,
       model: shadow.model,
@@ -453,9 +455,8 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   // (one visibility write fewer per decision; see docs/performance.md).
   status.stage = 'publishing';
   await publishDecision({ decision, topic: input.settings.decisionsTopic });
-  const { shadow } = input.settings;
-  if (shadow && decision.features && patched(shadowScoringPatch)) {
-    decision.shadow = await scoreInShadow(input, shadow, decision, decision.features);
+  if (input.settings.shadow && decision.features && patched(shadowScoringPatch)) {
+    decision.shadow = await scoreInShadow(input.event, input.settings, decision, decision.features);
     observer.note(`shadow ${decision.shadow.model}: ${decision.shadow.decision ?? decision.shadow.outcome}`);
   }
   upsertSearchAttributes([

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { numberOption } from './options';
 import { codecKeyring } from '../codec';
-import { compareCommand, rebuildReport, runReplayCommand } from '../replay/run';
+import { compareCommand, compareShadowCommand, rebuildReport, runReplayCommand } from '../replay/run';
 import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
 import { runTuneCommand } from './tune';
-import { runModelList, runModelPromote, runModelRollback, runModelShadow, runModelTrain } from './model';
+import { policyRefFor, runModelList, runModelPromote, runModelRollback, runModelShadow, runModelTrain } from './model';
 import { defaultHyperparameters } from '../models/fine-tune';
 import { MissingTopicError } from '../errors';
 import { PolicyFileError } from '../scoring/policy-file';
@@ -169,6 +169,8 @@ program
   )
   .option('--no-local-activities', 'run the first pass as a regular activity on the local-scoring queue')
   .option('--no-workers', 'do not run workers in this process (a worker fleet serves the task queues)')
+  .option('--shadow <tag>', 'also score a challenger model in shadow beside every decision (report --compare <id>)')
+  .option('--shadow-policy <file>', "the challenger's scoring policy (default: the model registry's)")
   .action(
     async (
       source: string,
@@ -187,10 +189,15 @@ program
         rowParallelism?: number;
         localActivities: boolean;
         workers: boolean;
+        shadow?: string;
+        shadowPolicy?: string;
       },
     ) => {
       const env = opts.policy ? { ...process.env, SCORING_POLICY_FILE: opts.policy } : process.env;
-      await runReplayCommand(loadConfigOrExit(env), {
+      const config = loadConfigOrExit(env);
+      const challenger = opts.shadow ? policyRefFor(config, opts.shadow, opts.shadowPolicy) : undefined;
+      await runReplayCommand(config, {
+        shadow: challenger && { model: challenger.model, policyFile: challenger.file },
         source,
         scoreFrom: opts.scoreFrom,
         scoreUntil: opts.scoreUntil,
@@ -356,14 +363,20 @@ interface TrainCommandOptions {
 
 program
   .command('report')
-  .description('rebuild a replay report, or compare two: report <replayId> | report --compare <runA> <runB>')
+  .description(
+    'rebuild a replay report, or compare: report <replayId> | report --compare <runA> <runB> | report --compare <replayId> (its shadow challenger)',
+  )
   .argument('[replayIds...]')
   .option('--compare', 'compare two replays side by side')
   .action(async (ids: string[], opts: { compare?: boolean }) => {
     const config = loadConfigOrExit();
     const [a, b] = ids;
     if (opts.compare) {
-      if (ids.length !== 2 || !a || !b) throw new Error('report --compare needs exactly two replay ids');
+      if (ids.length === 1 && a) {
+        compareShadowCommand(config, a);
+        return;
+      }
+      if (ids.length !== 2 || !a || !b) throw new Error('report --compare needs two replay ids, or one with a shadow');
       compareCommand(config, a, b);
       return;
     }

@@ -275,7 +275,7 @@ export async function runModelList(config: Config): Promise<void> {
 }
 
 /** What `promote` deploys: a registered model's own policy, or `policyFile` for any model Ollama serves. */
-function policyRefFor(config: Config, tag: string, policyFile?: string): { model: string; file: string } {
+export function policyRefFor(config: Config, tag: string, policyFile?: string): { model: string; file: string } {
   if (policyFile) return { model: tag, file: policyFile };
   const entry = readRegistry(registryFile(config)).models.find((m) => m.tag === tag);
   if (!entry) throw new Error(`${tag} is not in the model registry; give its policy with --policy <file>`);

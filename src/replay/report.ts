@@ -124,6 +124,29 @@ export type BacktestReport = z.infer<typeof BacktestReport>;
 
 const scoreBuckets = 10;
 
+/**
+ * The rows as the challenger scored in shadow would have decided them: its outcome and probability from its first
+ * pass alone (no escalation, so no hosted cost); a row it failed to score goes to review, as a failed first pass
+ * does. Rows without a shadow answer are left out.
+ */
+export function challengerRows(rows: readonly ScoredRow[]): ScoredRow[] {
+  return rows.flatMap((row) => {
+    const shadow = row.decision.shadow;
+    if (!shadow) return [];
+    const answer =
+      shadow.outcome === 'ok' && shadow.decision && shadow.riskScore !== undefined
+        ? { decision: shadow.decision, riskScore: shadow.riskScore, path: 'local' as const }
+        : { decision: 'review' as const, riskScore: 0.5, path: 'fallback' as const };
+    const decision: Decision = {
+      ...row.decision,
+      ...answer,
+      policyHash: shadow.policyHash,
+      modelCalls: [],
+    };
+    return [{ ...row, decision }];
+  });
+}
+
 export function buildBacktestReport(rows: ScoredRow[], opts: BacktestOptions): BacktestReport {
   const byOutcome = { approve: 0, review: 0, decline: 0 };
   const byPath = { rules: 0, local: 0, escalated: 0, fallback: 0 };

@@ -37,8 +37,14 @@ import {
 import type { ReplaySource } from './contracts';
 import { describeSource } from './contracts';
 import type { ScoringWindow } from './contracts';
-import type { BacktestReport } from './report';
-import { buildBacktestReport, compareReports, renderComparisonHtml, renderReportHtml } from './report';
+import {
+  BacktestReport,
+  buildBacktestReport,
+  challengerRows,
+  compareReports,
+  renderComparisonHtml,
+  renderReportHtml,
+} from './report';
 import type { ColumnMapping, ReplayMappingName } from './sources';
 import { detectFormat, mappingFor } from './sources';
 import type { ReplayReportSettings } from './store';
@@ -63,6 +69,8 @@ export interface ReplayCommandOptions {
   localActivities?: boolean;
   /** Prepare rows (events, features, labels) without scoring them. @default false */
   prepareOnly?: boolean;
+  /** A challenger scored in shadow beside every decision: its model and its policy file (report --compare). */
+  shadow?: { model: string; policyFile: string };
   /** Run workers in this process (the default); off when a worker fleet serves the task queues. */
   workers: boolean;
   log?: (line: string) => void;
@@ -131,6 +139,20 @@ function reportPaths(store: ReplayStore, replayId: string) {
   return { json: path.join(store.dir(replayId), 'report.json'), html: path.join(store.dir(replayId), 'report.html') };
 }
 
+/** The challenger's policy goes to the model store, where the shadow-scoring worker finds it by hash. */
+async function shadowFor(
+  config: Config,
+  challenger: { model: string; policyFile: string },
+): Promise<NonNullable<ScoringSettings['shadow']>> {
+  const store = createAssignmentStore(config);
+  try {
+    const policyFileHash = await store.storePolicy(fs.readFileSync(challenger.policyFile, 'utf8'));
+    return { model: challenger.model, policyFileHash, timeoutMs: config.env.SHADOW_TIMEOUT_MS };
+  } finally {
+    await store.close();
+  }
+}
+
 export async function runReplayCommand(config: Config, opts: ReplayCommandOptions): Promise<BacktestReport> {
   const log = opts.log ?? ((l: string) => console.log(l));
   await stackUp(config, { log: () => undefined });
@@ -140,6 +162,7 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
   const settings = {
     ...scoringSettingsFromConfig(config),
     localFirstPassAsLocalActivity: opts.localActivities ?? true,
+    shadow: opts.shadow ? await shadowFor(config, opts.shadow) : undefined,
   };
   const source = parseReplaySource(opts);
   const window = scoringWindow(opts);
@@ -147,7 +170,8 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
     opts.replayId ??
     defaultReplayId(
       source,
-      `${settings.policyHash}:${window?.from ?? ''}:${window?.until ?? ''}${opts.prepareOnly ? ':prepare' : ''}`,
+      `${settings.policyHash}:${window?.from ?? ''}:${window?.until ?? ''}${opts.prepareOnly ? ':prepare' : ''}` +
+        (settings.shadow ? `:shadow=${settings.shadow.model}/${settings.shadow.policyFileHash}` : ''),
     );
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({
@@ -348,6 +372,35 @@ export function compareCommand(config: Config, a: string, b: string, log: (l: st
   const out = path.join(config.replayDir, `compare-${a}-vs-${b}.html`);
   fs.writeFileSync(out, renderComparisonHtml(ra, rb));
   for (const m of comparison.metrics) {
+    log(
+      `${m.label.padEnd(36)} ${String(m.a ?? 'n/a').padStart(12)} ${String(m.b ?? 'n/a').padStart(12)}  Δ ${m.delta ?? 'n/a'}`,
+    );
+  }
+  log(out);
+  return out;
+}
+
+/** `fraudflow report --compare <replayId>`: a replay's champion against the challenger it scored in shadow. */
+export function compareShadowCommand(config: Config, replayId: string, log: (l: string) => void = console.log): string {
+  const store = new ReplayStore(config.replayDir);
+  const rows = store.readResults(replayId).map((r) => ({ decision: r.decision, label: r.label }));
+  const challenger = rows.find((r) => r.decision.shadow)?.decision.shadow;
+  if (!challenger) throw new Error(`replay ${replayId} scored no challenger in shadow (replay --shadow <tag>)`);
+  const champion = BacktestReport.parse(JSON.parse(fs.readFileSync(reportPaths(store, replayId).json, 'utf8')));
+  const { hostedPricing } =
+    store.readReportSettings(replayId) ?? reportSettingsFor(config, scoringSettingsFromConfig(config));
+  const shadowReport = buildBacktestReport(challengerRows(rows), {
+    replayId: `${replayId} challenger ${challenger.model}`,
+    policyHash: challenger.policyHash,
+    thresholds: champion.thresholds,
+    hostedPricing,
+    startedAt: champion.startedAt,
+    finishedAt: champion.finishedAt,
+    invalidRows: [],
+  });
+  const out = path.join(config.replayDir, `compare-${replayId}-shadow.html`);
+  fs.writeFileSync(out, renderComparisonHtml(champion, shadowReport));
+  for (const m of compareReports(champion, shadowReport).metrics) {
     log(
       `${m.label.padEnd(36)} ${String(m.a ?? 'n/a').padStart(12)} ${String(m.b ?? 'n/a').padStart(12)}  Δ ${m.delta ?? 'n/a'}`,
     );

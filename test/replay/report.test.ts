@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BacktestReport,
   buildBacktestReport,
+  challengerRows,
   compareReports,
   renderComparisonHtml,
   renderReportHtml,
@@ -340,5 +341,26 @@ describe('HTML', () => {
     expect(page).toContain('+0.100'); // decline rate 0.3 → 0.4
     expect(page).toContain('different policies');
     expect(page).not.toMatch(/https?:\/\/|<script/);
+  });
+});
+
+describe('challenger rows (a replay with a challenger in shadow)', () => {
+  const base = row({ id: 's1', decision: 'approve', path: 'local', score: 0.1, fraud: true, calls: [local(100)] });
+  const shadowOf = (shadow: Decision['shadow']): ScoredRow => ({ ...base, decision: { ...base.decision, shadow } });
+
+  it("decides each row as the challenger's first pass did, with no hosted cost, and leaves out rows it never saw", () => {
+    const rows = [
+      shadowOf({ model: 'm:ft', policyHash: 'p2', outcome: 'ok', riskScore: 0.9, decision: 'decline', latencyMs: 5 }),
+      shadowOf({ model: 'm:ft', policyHash: 'p2', outcome: 'error', latencyMs: 5, error: 'down' }),
+      base,
+    ];
+    const challenger = challengerRows(rows);
+    expect(challenger).toHaveLength(2);
+    expect(challenger[0]!.decision).toMatchObject({ decision: 'decline', riskScore: 0.9, path: 'local' });
+    expect(challenger[0]!.decision.policyHash).toBe('p2');
+    expect(challenger[0]!.decision.modelCalls).toEqual([]);
+    // A challenger that failed sends the transaction to review, as a failed first pass does.
+    expect(challenger[1]!.decision).toMatchObject({ decision: 'review', path: 'fallback' });
+    expect(challenger.every((r) => r.label?.isFraud === true)).toBe(true);
   });
 });
