@@ -1,0 +1,64 @@
+/**
+ * A replay with a challenger in shadow (real stack): every replayed decision carries the challenger's answer, and
+ * `report --compare <replayId>` puts the champion and the challenger side by side on the labelled rows.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { createTransactionGenerator } from '../../src/generator/synthetic';
+import { compareShadowCommand, runReplayCommand } from '../../src/replay/run';
+import { ReplayStore } from '../../src/replay/store';
+
+describe('replay with a challenger in shadow', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-replay-shadow-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('records the challenger on every row and compares it with the champion', async () => {
+    const config = loadConfig({
+      ...process.env,
+      REPLAY_DIR: path.join(tmp, 'replays'),
+      TASK_QUEUE_PREFIX: `test-replay-shadow-${randomUUID().slice(0, 8)}`,
+      HOSTED_ESCALATION_ENABLED: 'false',
+      SHADOW_SCORING_CONCURRENCY: '2',
+      METRICS_PORT: '0',
+      SDK_METRICS_PORT: '0',
+    });
+    const generator = createTransactionGenerator({ seed: 5, fraudShare: 0.3, idPrefix: `shadow-${randomUUID()}` });
+    const file = path.join(tmp, 'history.jsonl');
+    fs.writeFileSync(file, Array.from({ length: 24 }, () => JSON.stringify(generator.next())).join('\n') + '\n');
+    // The challenger: the configured policy with stricter review and decline thresholds, on the same model.
+    const challenger = {
+      ...config.scoringPolicy.policy,
+      name: 'replay-challenger',
+      thresholds: { ...config.scoringPolicy.policy.thresholds, reviewAt: 0.01, declineAt: 0.02 },
+    };
+    const policyFile = path.join(tmp, 'challenger.json');
+    fs.writeFileSync(policyFile, `${JSON.stringify(challenger, null, 1)}\n`);
+
+    const report = await runReplayCommand(config, {
+      source: file,
+      chunkSize: 12,
+      chunkParallelism: 2,
+      workers: true,
+      shadow: { model: config.localModel.model, policyFile },
+      log: () => undefined,
+    });
+    const rows = new ReplayStore(config.replayDir).readResults(report.replayId);
+    expect(rows).toHaveLength(24);
+    for (const r of rows) {
+      expect(r.decision.shadow).toMatchObject({ model: config.localModel.model, outcome: 'ok' });
+      // Same model and calibration: the same probability; the challenger's thresholds flag almost everything.
+      expect(r.decision.shadow!.riskScore).toBeCloseTo(r.decision.riskScore, 3);
+    }
+    const lines: string[] = [];
+    const out = compareShadowCommand(config, report.replayId, (l) => lines.push(l));
+    expect(fs.existsSync(out)).toBe(true);
+    expect(lines.length).toBeGreaterThan(3);
+    const flagged = rows.filter((r) => r.decision.shadow!.decision !== 'approve').length;
+    const championFlagged = rows.filter((r) => r.decision.decision !== 'approve').length;
+    expect(flagged).toBeGreaterThanOrEqual(championFlagged);
+  }, 600_000);
+});
