@@ -19,6 +19,7 @@ export default defineConfig({
       'test/models/circuit-breaker.test.ts',
       'test/models/model-lifecycle.test.ts',
       'test/models/assignment.test.ts',
+      'test/models/assigned-settings.test.ts',
       'test/replay/report.test.ts',
       'test/replay/sources.test.ts',
       'test/generator/synthetic.test.ts',
