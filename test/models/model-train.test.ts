@@ -95,6 +95,7 @@ describe('fraudflow model train', () => {
 
     pipeline = await startTestPipeline({
       name: 'finetuned',
+      ingest: true,
       env: { LOCAL_MODEL_NAME: tag, SCORING_POLICY_FILE: entry.policy.file, HOSTED_ESCALATION_ENABLED: 'false' },
     });
     await pipeline.send([{ key: 'k', value: sampleTransaction() }]);

@@ -50,8 +50,10 @@ describe('replay with a challenger in shadow', () => {
     expect(rows).toHaveLength(24);
     for (const r of rows) {
       expect(r.decision.shadow).toMatchObject({ model: config.localModel.model, outcome: 'ok' });
-      // Same model and calibration: the same first-pass probability (a rule decline scores 1 without a model).
-      if (r.decision.path === 'local') expect(r.decision.shadow!.riskScore).toBeCloseTo(r.decision.riskScore, 3);
+      // Same model and calibration: about the same first-pass probability (Ollama's embeddings vary slightly with
+      // what else is in the batch; a rule decline scores 1 without a model).
+      if (r.decision.path === 'local')
+        expect(Math.abs(r.decision.shadow!.riskScore! - r.decision.riskScore)).toBeLessThan(0.05);
     }
     const lines: string[] = [];
     const out = compareShadowCommand(config, report.replayId, (l) => lines.push(l));
