@@ -32,7 +32,7 @@ import type { TuningLimits } from '../scoring/tuning';
 import { ensureTrainerTools } from '../stack/llama-cpp';
 import { stackLayout } from '../stack/layout';
 import type { FitOptions } from './tune';
-import { embedRows, fitScoringPolicy, readLabelledTransactions } from './tune';
+import { embedRows, embeddingCacheFile, fitScoringPolicy, readLabelledTransactions } from './tune';
 
 export interface TrainOptions {
   replayIds: string[];
@@ -205,7 +205,7 @@ async function fitAndMeasure(
   },
 ): Promise<{ loaded: LoadedPolicy; figures: PolicyFigures }> {
   const rows = [...a.slices.calibrate, ...a.slices.heldOut];
-  const cache = path.join(a.runDir, `embeddings-${a.model.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
+  const cache = embeddingCacheFile(a.runDir, a.model);
   const embeddings = await embedRows(config, a.model, cache, rows, a.log);
   const calibrateCount = a.slices.calibrate.length;
   const fitOptions: FitOptions = {

@@ -75,9 +75,9 @@ export function readLabelledTransactions(store: ReplayStore, replayId: string): 
   return rows;
 }
 
-/** Where a replay's embeddings by one model are cached. */
-export function embeddingCacheFile(store: ReplayStore, replayId: string, model: string): string {
-  return path.join(store.dir(replayId), `embeddings-${model.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
+/** The file a model's embeddings are cached in, inside `dir` (a replay's folder, a training run's). */
+export function embeddingCacheFile(dir: string, model: string): string {
+  return path.join(dir, `embeddings-${model.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
 }
 
 /** Embeddings of every row through a local model, cached in `cacheFile` (a re-run costs nothing). */
@@ -209,7 +209,7 @@ export async function runTuneCommand(config: Config, opts: TuneOptions): Promise
   log(
     `tuning on replay ${opts.replayId}: ${rows.length} labelled rows (${rows.filter((r) => r.isFraud).length} fraud), ${new Date(rows[0]!.at).toISOString()} – ${new Date(rows.at(-1)!.at).toISOString()}`,
   );
-  const embeddings = await embedRows(config, model, embeddingCacheFile(store, opts.replayId, model), rows, log);
+  const embeddings = await embedRows(config, model, embeddingCacheFile(store.dir(opts.replayId), model), rows, log);
   const policy = await fitScoringPolicy(config, model, rows, embeddings, {
     ...opts,
     name: path.basename(opts.out, '.json'),
