@@ -84,6 +84,7 @@ describe('docker-compose.yml', () => {
         'worker-orchestration',
         'worker-local-scoring',
         'worker-hosted-scoring',
+        'worker-shadow-scoring',
         'ingest',
       ]),
     );
@@ -95,6 +96,7 @@ describe('docker-compose.yml', () => {
       'worker-orchestration': ['worker', 'orchestration'],
       'worker-local-scoring': ['worker', 'local-scoring'],
       'worker-hosted-scoring': ['worker', 'hosted-scoring'],
+      'worker-shadow-scoring': ['worker', 'shadow-scoring'],
       ingest: ['ingest'],
       'codec-server': ['codec-server'],
     });
@@ -190,7 +192,7 @@ describe('docker-compose.yml', () => {
   it('points every scoring service at the compose service names and the ports those services listen on', () => {
     const listen = listenPorts();
     expect(listen.kafka.bound).toBe(listen.kafka.advertised);
-    expect(scoringServices).toHaveLength(4);
+    expect(scoringServices).toHaveLength(5);
     for (const [name, s] of scoringServices) {
       const config = loadConfig(environmentOf(s));
       expect(config.temporal.address, name).toBe(`temporal:${listen.temporal}`);
@@ -219,7 +221,7 @@ describe('docker-compose.yml', () => {
   it('gives every scoring service the Redis feature store, declared in config.ts, once Redis answers PING', () => {
     expect(Object.keys(Env.shape)).toContain('FEATURE_STORE_URL');
     expect(scoringServices.map(([name]) => name).sort()).toEqual(
-      ['ingest', 'worker-hosted-scoring', 'worker-local-scoring', 'worker-orchestration'].sort(),
+      ['ingest', 'worker-hosted-scoring', 'worker-local-scoring', 'worker-orchestration', 'worker-shadow-scoring'].sort(),
     );
     for (const [name, s] of scoringServices) {
       expect(environmentOf(s).FEATURE_STORE_URL, name).toBe(`redis://redis:${listenPorts().redis}/0`);

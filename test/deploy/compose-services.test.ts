@@ -25,10 +25,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataConverterFor } from '../../src/codec';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
+import { createAssignmentStore, shadow } from '../../src/models/assignment';
 import { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { sampleTransaction } from '../support/pipeline';
@@ -162,19 +164,12 @@ describe('docker-compose.yml services as local processes', () => {
 
   const logs = () => running.map((r) => `--- ${r.name}\n${fs.readFileSync(r.logFile, 'utf8').slice(-2000)}`).join('\n');
 
-  it('scores a transaction end to end, every service with its own data dir and the one shared keyring', async () => {
-    expect(running.map((r) => r.name).sort()).toEqual(
-      ['codec-server', 'ingest', 'worker-hosted-scoring', 'worker-local-scoring', 'worker-orchestration'].sort(),
-    );
-    const ingest = running.find((r) => r.name === 'ingest');
-    const transactionsTopic = loadConfig(ingest?.env ?? {}).kafka.topics.transactions;
-    expect(transactionsTopic).toBe(isolation.TOPIC_TRANSACTIONS);
-
+  /** Sends one event to the compose ingest's topic and waits for its decision on the decisions topic. */
+  async function decide(event: TransactionEvent, transactionsTopic: string): Promise<Decision> {
     const kafka = createKafka(local, 'compose-e2e-check');
-    const consumer = kafka.consumer({ groupId: `compose-e2e-check-${run}` });
+    const consumer = kafka.consumer({ groupId: `compose-e2e-check-${run}-${event.transactionId}` });
     await consumer.connect();
     await consumer.subscribe({ topic: isolation.TOPIC_DECISIONS, fromBeginning: true });
-    const event = TransactionEvent.parse(sampleTransaction());
     const decided = new Promise<Decision>((resolve) => {
       void consumer.run({
         eachMessage: ({ message }) => {
@@ -191,16 +186,33 @@ describe('docker-compose.yml services as local processes', () => {
       messages: [{ key: event.transactionId, value: JSON.stringify(event) }],
     });
     await producer.disconnect();
-
     const timeout = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error(`no decision within 150 s\n${logs()}`)), 150_000),
     );
-    let decision: Decision;
     try {
-      decision = await Promise.race([decided, timeout]);
+      return await Promise.race([decided, timeout]);
     } finally {
       await consumer.disconnect();
     }
+  }
+
+  it('scores a transaction end to end, every service with its own data dir and the one shared keyring', async () => {
+    expect(running.map((r) => r.name).sort()).toEqual(
+      [
+        'codec-server',
+        'ingest',
+        'worker-hosted-scoring',
+        'worker-local-scoring',
+        'worker-orchestration',
+        'worker-shadow-scoring',
+      ].sort(),
+    );
+    const ingest = running.find((r) => r.name === 'ingest');
+    const transactionsTopic = loadConfig(ingest?.env ?? {}).kafka.topics.transactions;
+    expect(transactionsTopic).toBe(isolation.TOPIC_TRANSACTIONS);
+
+    const event = TransactionEvent.parse(sampleTransaction());
+    const decision = await decide(event, transactionsTopic);
     expect(decision.transactionId).toBe(event.transactionId);
     expect(decision.modelCalls.some((c) => c.tier === 'local' && c.outcome === 'ok')).toBe(true);
     for (const r of running) expect(r.child.exitCode, `${r.name}\n${logs()}`).toBeNull();
@@ -250,5 +262,41 @@ describe('docker-compose.yml services as local processes', () => {
     const metrics = await fetch(`http://127.0.0.1:${orchestration?.env.METRICS_PORT}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/fraudflow_decisions_total\{[^}]*\} 1/);
+  });
+
+  it('scores a challenger in shadow on the compose shadow-scoring worker once one is assigned', async () => {
+    const ingest = running.find((r) => r.name === 'ingest');
+    const composeConfig = loadConfig(ingest?.env ?? {});
+    // `fraudflow model shadow` for this deployment: the shipped policy on the configured model as the challenger.
+    const assignments = createAssignmentStore(local, isolation.TASK_QUEUE_PREFIX);
+    const model = composeConfig.localModel.model;
+    let policyHash: string;
+    try {
+      policyHash = await assignments.storePolicy(fs.readFileSync(composeConfig.scoringPolicy.file, 'utf8'));
+      await assignments.update((a) => shadow(a, { model, policyHash }));
+    } finally {
+      await assignments.close();
+    }
+
+    const event = TransactionEvent.parse(sampleTransaction());
+    const published = await decide(event, composeConfig.kafka.topics.transactions);
+    expect(published.shadow).toBeUndefined();
+
+    // The shadow answer is on the workflow's result, sealed with the compose keyring.
+    const connection = await Connection.connect({ address: local.temporal.address });
+    try {
+      const client = new Client({
+        connection,
+        namespace: local.temporal.namespace,
+        dataConverter: dataConverterFor(composeConfig),
+      });
+      const result = (await client.workflow.getHandle(published.workflowId).result()) as Decision;
+      expect(result.shadow, logs()).toMatchObject({ model, policyHash, outcome: 'ok' });
+    } finally {
+      await connection.close();
+    }
+    const shadowWorker = running.find((r) => r.name === 'worker-shadow-scoring');
+    const metrics = await (await fetch(`http://127.0.0.1:${shadowWorker?.env.METRICS_PORT}/metrics`)).text();
+    expect(metrics).toMatch(/fraudflow_shadow_scores_total\{[^}]*agreement="(agree|disagree)"[^}]*\} 1/);
   });
 });
