@@ -44,6 +44,8 @@ interface ScoringScenario {
   providerA?: Behaviour;
   providerB?: Behaviour;
   event?: Partial<TransactionEventInput>;
+  /** Scores a challenger in shadow after the decision (the `shadow-scoring-1` patch). */
+  shadow?: boolean;
 }
 
 const everyStandIn = (models: ModelStandIns): HostedTestServer[] => [models.local, models.providerA, models.providerB];
@@ -74,6 +76,7 @@ const scoringScenarios: ScoringScenario[] = [
     providerA: { kind: 'status', status: 401 },
     providerB: { kind: 'status', status: 403 },
   },
+  { name: 'score-transaction-shadow', path: 'local', local: answer(0.05, 0.9), shadow: true },
 ];
 
 const PackageJson = z.object({ version: z.string().min(1) });
@@ -127,15 +130,21 @@ async function recordScoring(
   if (providerB) models.providerB.setBehaviour(() => providerB);
   const event = TransactionEvent.parse(sampleTransaction(scenario.event));
   const workflowId = scoringWorkflowId(event.transactionId);
+  // The challenger: another tag on the same stand-in, with the scripted policy.
+  const shadow = { model: 'fraudflow-challenger:histories', policyFileHash: pipeline.settings.policyFileHash };
+  const settings = scenario.shadow ? { ...pipeline.settings, shadow: { ...shadow, timeoutMs: 5000 } } : pipeline.settings;
   const decision = Decision.parse(
     await pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
       taskQueue: pipeline.settings.taskQueues.orchestration,
       workflowId,
-      args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
+      args: [{ event, source: { kind: 'api' }, settings }],
     }),
   );
   if (decision.path !== scenario.path) {
     throw new Error(`${scenario.name}: the decision took path ${decision.path}, not ${scenario.path}`);
+  }
+  if (scenario.shadow && decision.shadow?.outcome !== 'ok') {
+    throw new Error(`${scenario.name}: the challenger's shadow score is ${JSON.stringify(decision.shadow)}, not ok`);
   }
   await saveHistory(pipeline, recording, workflowId, scenario.name);
 }
