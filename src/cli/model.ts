@@ -15,7 +15,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Config } from '../config';
 import type { FineTuneHyperparameters, TrainingProgress } from '../models/fine-tune';
-import { dequantize, fineTune, quantizeTo } from '../models/fine-tune';
+import { dequantize, fineTune, quantizeTo, withBaseMetadata } from '../models/fine-tune';
 import { createOllamaModel, modelfileFor, ollamaDigest } from '../models/ollama-import';
 import type { ModelAssignment, PolicyRef } from '../models/assignment';
 import { createAssignmentStore, promote, rollback, shadow } from '../models/assignment';
@@ -142,8 +142,10 @@ async function buildFineTunedModel(
         await dequantize(tools, run.baseGguf ?? layout.modelFile, file('base-f32.gguf'), logFile);
       await trainWithProgress(tools, run, logFile);
     }
-    await quantizeTo(tools, file('fine-tuned-f32.gguf'), served, run.hp.quantization, logFile);
-    for (const f32 of ['base-f32.gguf', 'fine-tuned-f32.gguf']) fs.rmSync(file(f32), { force: true });
+    const quantized = file(`fine-tuned-${run.hp.quantization}-trainer-metadata.gguf`);
+    await quantizeTo(tools, file('fine-tuned-f32.gguf'), quantized, run.hp.quantization, logFile);
+    await withBaseMetadata(tools, { base: run.baseGguf ?? layout.modelFile, tuned: quantized, out: served }, logFile);
+    for (const f of ['base-f32.gguf', 'fine-tuned-f32.gguf', quantized]) fs.rmSync(file(f), { force: true });
   }
   if (await ollamaDigest(ollamaApi(config), run.tag)) return;
   fs.writeFileSync(file('Modelfile'), modelfileFor(served));

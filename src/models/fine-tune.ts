@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import type { TrainerTools } from '../stack/llama-cpp';
 import { runToLog } from '../stack/processes';
@@ -61,6 +62,24 @@ export async function quantizeTo(
     what: `llama-quantize ${from} to ${type}`,
   });
   fs.renameSync(`${to}.part`, to);
+}
+
+/**
+ * Writes `tuned` again as `out` with every key-value of `base`: llama-finetune saves all the hyperparameters its
+ * llama.cpp knows (pooling type, soft-capping, the training context as the context length) and drops the chat
+ * template, and Ollama read such a file as an embedding-only model of unknown architecture.
+ */
+export async function withBaseMetadata(
+  tools: TrainerTools,
+  files: { base: string; tuned: string; out: string },
+  logFile: string,
+): Promise<void> {
+  const script = path.join(__dirname, 'base-metadata.py');
+  await runToLog(tools.python, [script, files.base, files.tuned, `${files.out}.part`], {
+    logFile,
+    what: `giving ${files.tuned} the metadata of ${files.base}`,
+  });
+  fs.renameSync(`${files.out}.part`, files.out);
 }
 
 /** Trains every weight of `baseF32` on `textFile`, writing `out`; progress is reported per window. */

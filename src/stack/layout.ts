@@ -19,6 +19,8 @@ export const versions = {
    * its fine-tuning and quantizing tools from it.
    */
   llamaCppPython: '0.3.36',
+  /** gguf-py (PyPI `gguf`), which gives a fine-tuned model the base's metadata. */
+  ggufPy: '0.19.0',
   /** Upstream Redis of Debian 12's redis-server package (security fixes change only the Debian revision). */
   redis: '7.0.15',
 } as const;

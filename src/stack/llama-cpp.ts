@@ -13,22 +13,49 @@ import { requireTool, runToLog, StackError } from './processes';
 export interface TrainerTools {
   finetune: string;
   quantize: string;
+  /** A Python with gguf-py, in a virtual environment of its own in the cache. */
+  python: string;
 }
 
 const targets = ['llama-finetune', 'llama-quantize'] as const;
 
-function toolsIn(binDir: string): TrainerTools {
+type Binaries = Omit<TrainerTools, 'python'>;
+
+function toolsIn(binDir: string): Binaries {
   return { finetune: path.join(binDir, 'llama-finetune'), quantize: path.join(binDir, 'llama-quantize') };
 }
 
-const present = (t: TrainerTools) => fs.existsSync(t.finetune) && fs.existsSync(t.quantize);
+const present = (t: Binaries) => fs.existsSync(t.finetune) && fs.existsSync(t.quantize);
 
-/** The tools, built first if they are not in the cache yet (a few minutes, once). */
+/** The tools, built (and gguf-py installed) first if they are not in the cache yet (a few minutes, once). */
 export async function ensureTrainerTools(
   layout: StackLayout,
   binDir: string | undefined,
   log: (line: string) => void,
 ): Promise<TrainerTools> {
+  const python = await ensureGgufPython(layout);
+  return { ...(await ensureBinaries(layout, binDir, log)), python };
+}
+
+/** `<llama.cpp home>/venv` with the pinned gguf-py, made once. */
+async function ensureGgufPython(layout: StackLayout): Promise<string> {
+  const venv = path.join(layout.llamaCppHome, `venv-gguf-${versions.ggufPy}`);
+  const python = path.join(venv, 'bin', 'python');
+  if (fs.existsSync(path.join(venv, '.complete'))) return python;
+  requireTool('python3', ['--version'], 'Install Python 3 with pip and put `python3` on PATH.');
+  const logFile = path.join(layout.buildLogs, `gguf-py-${versions.ggufPy}.log`);
+  const what = `installing gguf==${versions.ggufPy} from PyPI into ${venv}`;
+  await runToLog('python3', ['-m', 'venv', venv], { logFile, what });
+  await runToLog(python, ['-m', 'pip', 'install', '--quiet', `gguf==${versions.ggufPy}`], { logFile, what });
+  fs.writeFileSync(path.join(venv, '.complete'), '');
+  return python;
+}
+
+async function ensureBinaries(
+  layout: StackLayout,
+  binDir: string | undefined,
+  log: (line: string) => void,
+): Promise<Binaries> {
   if (binDir) {
     const given = toolsIn(binDir);
     if (!present(given)) throw new StackError(`LLAMA_CPP_BIN_DIR=${binDir} has no llama-finetune and llama-quantize`);

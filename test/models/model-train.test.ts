@@ -92,6 +92,17 @@ describe('fraudflow model train', () => {
     expect(policy.policy.localModel).toBe(tag);
     const modelfile = fs.readFileSync(path.join(path.dirname(entry.policy.file), 'Modelfile'), 'utf8');
     expect(modelfile).toMatch(/^FROM .*fine-tuned-Q4_1\.gguf$/m);
+    // Ollama reads the new model as it reads the base: same architecture and metadata, a completion model.
+    const show = async (model: string) => {
+      const res = await fetch(`${apiBase}/api/show`, { method: 'POST', body: JSON.stringify({ model }) });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { model_info: Record<string, unknown>; capabilities?: string[] };
+    };
+    const [tuned, base] = [await show(tag), await show(config.localModel.model)];
+    expect(tuned.model_info['general.architecture']).toBe('llama');
+    expect(Object.keys(tuned.model_info).sort()).toEqual(Object.keys(base.model_info).sort());
+    expect(tuned.model_info['llama.context_length']).toBe(base.model_info['llama.context_length']);
+    expect(tuned.capabilities).toEqual(base.capabilities);
 
     pipeline = await startTestPipeline({
       name: 'finetuned',
