@@ -13,7 +13,7 @@ FROM node:20-slim
 ENV NODE_ENV=production
 # Workers load the workflow bundle built above instead of running webpack at start (less memory, faster start).
 ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
-# V8 settings of every fraudflow process (processNodeOptions in workers/build.ts).
+# V8 settings of every fraudflow process (processNodeOptions in src/worker-set/runtime.ts).
 ENV NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -2,19 +2,18 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kafka } from 'kafkajs';
-import { z } from 'zod';
 import type { PreparedReplay, ReplayChunk, ReplayResultRow, ReplaySource } from '../src/replay/contracts';
 import { describeSource, inScoringWindow } from '../src/replay/contracts';
 import type { ScoringWindow } from '../src/replay/contracts';
-
-const describeWindow = (w?: ScoringWindow) =>
-  w?.from || w?.until ? ` scoring [${w.from ?? '…'}, ${w.until ?? '…'})` : '';
 import { readKafkaRange } from '../src/replay/kafka-source';
 import { readCsv, readJsonl } from '../src/replay/sources';
 import type { ReplayRow } from '../src/replay/sources';
 import type { ReplayStore } from '../src/replay/store';
-import { TransactionEvent } from '../src/schemas/transaction-event';
+import { readTransactionEvent } from '../src/schemas/transaction-event';
 import { ReplayCardHistory } from '../src/features/replay-history';
+
+const describeWindow = (w?: ScoringWindow) =>
+  w?.from || w?.until ? ` scoring [${w.from ?? '…'}, ${w.until ?? '…'})` : '';
 
 async function* readSource(source: ReplaySource, kafka: Kafka): AsyncGenerator<ReplayRow> {
   if (source.kind === 'file') {
@@ -27,21 +26,11 @@ async function* readSource(source: ReplaySource, kafka: Kafka): AsyncGenerator<R
   for await (const m of readKafkaRange(kafka, source)) {
     line++;
     const raw = m.value?.toString('utf8') ?? '';
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch (err) {
-      yield {
-        line,
-        error: `partition ${m.partition} offset ${m.offset}: invalid JSON: ${(err as Error).message}`,
-        raw,
-      };
-      continue;
-    }
-    const parsed = TransactionEvent.safeParse(json);
-    yield parsed.success
-      ? { line, event: parsed.data }
-      : { line, error: `partition ${m.partition} offset ${m.offset}: ${z.prettifyError(parsed.error)}`, raw };
+    const reading = readTransactionEvent(raw);
+    const at = `partition ${m.partition} offset ${m.offset}`;
+    if (reading.ok) yield { line, event: reading.event };
+    else if (reading.reason === 'invalid_json') yield { line, error: `${at}: invalid JSON: ${reading.detail}`, raw };
+    else yield { line, error: `${at}: ${reading.detail}`, raw };
   }
 }
 

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../src/config';
 import { setLogDestination } from '../src/observability/logger';
-import { installRuntime, processNodeOptions } from '../workers/build';
+import { installRuntime, processNodeOptions } from '../src/worker-set';
 import { compiledCli } from './pipeline';
 import type { BenchReport, ScenarioId, ScenarioResult } from './report';
 import { checkTargets, markdownReport, markdownTable, ratiosOf, scenarioIds } from './report';

@@ -120,3 +120,8 @@ export class MissingTopicError extends Error {
     );
   }
 }
+
+/** Thrown when the stack cannot be brought up, or a tool it builds or runs fails; the message names cause and fix. */
+export class StackError extends Error {
+  override name = 'StackError';
+}

@@ -2,3 +2,11 @@
 export function scoringWorkflowId(transactionId: string): string {
   return `score-${transactionId}`;
 }
+
+export function replayWorkflowId(replayId: string): string {
+  return `replay-${replayId}`;
+}
+
+export function replayChunkWorkflowId(replayId: string, chunk: number): string {
+  return `replay-${replayId}-chunk-${chunk}`;
+}

@@ -23,7 +23,7 @@ import {
   readRepoFile,
   repoRoot,
 } from './deploy/compose-file';
-import { processNodeOptions } from '../workers/build';
+import { processNodeOptions } from '../src/worker-set';
 import { fraudSearchAttributes } from '../src/search-attributes';
 
 const read = readRepoFile;

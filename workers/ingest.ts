@@ -1,45 +1,12 @@
-/** Entry point for the Kafka ingest: `fraudflow ingest`. Drains cleanly on SIGTERM/SIGINT. */
-import { Client, Connection } from '@temporalio/client';
-import { dataConverterFor } from '../src/codec';
-import type { Config } from '../src/config';
-import { startIngest } from '../src/kafka/ingest';
-import { createAssignmentStore } from '../src/models/assignment';
-import { startMetricsServer } from '../src/observability/metrics';
-import { scoringSettingsFromConfig } from '../src/scoring/settings';
+/**
+ * The Kafka ingest process: `node --import tsx workers/ingest.ts` (compiled: `node dist/workers/ingest.js`), the
+ * same process as `fraudflow ingest`, for process managers that start it without the CLI.
+ */
+import { serveIngest } from '../src/cli/ingest';
+import { loadConfigOrExit } from '../src/config';
+import { logger } from '../src/observability/logger';
 
-export async function runIngest(config: Config): Promise<void> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const metricsServer = await startMetricsServer(config.env.METRICS_PORT, config.env.METRICS_HOST);
-  const assignments = createAssignmentStore(config);
-  try {
-    const client = new Client({
-      connection,
-      namespace: config.temporal.namespace,
-      dataConverter: dataConverterFor(config),
-    });
-    const ingest = await startIngest({ config, client, settings: scoringSettingsFromConfig(config), assignments });
-    console.log(
-      `fraudflow ingest: ${config.kafka.topics.transactions} → scoring workflows (group ${config.ingest.groupId})`,
-    );
-    // A stall drill: SIGUSR2 pauses the consumer behind the ingest's back, as a consumer stuck after a broker restart
-    // stops fetching; the stall watchdog must notice and replace it (docs/operations.md).
-    process.on('SIGUSR2', () => {
-      console.log('fraudflow ingest: SIGUSR2, pausing the consumer (stall drill)');
-      ingest.consumer().pause([{ topic: config.kafka.topics.transactions }]);
-    });
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        console.log(`fraudflow ingest: ${signal}, draining in-flight starts`);
-        resolve();
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    await ingest.stop();
-    console.log(`fraudflow ingest: stopped ${JSON.stringify(ingest.counters)}`);
-  } finally {
-    await assignments.close();
-    await connection.close();
-    await metricsServer?.close();
-  }
-}
+serveIngest(loadConfigOrExit()).catch((err: unknown) => {
+  logger.error({ err }, 'fraudflow ingest stopped on an error');
+  process.exit(1);
+});

@@ -11,7 +11,6 @@ import {
   ChildWorkflowFailure,
   condition,
   continueAsNew,
-  defineQuery,
   patched,
   proxyActivities,
   setHandler,
@@ -21,9 +20,22 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FraudflowActivities } from '../activities';
-import type { ReplayChunkResult, ReplayResultRow, ReplaySource, ScoringWindow } from '../src/replay/contracts';
+import type {
+  ReplayChunkResult,
+  ReplayProgress,
+  ReplayResultRow,
+  ReplaySource,
+  ScoringWindow,
+} from '../src/replay/contracts';
+import { chunkProgressQuery, replayProgressQuery } from '../src/replay/contracts';
+import { replayChunkWorkflowId } from '../src/workflow-ids';
 import type { ScoringSettings } from '../src/scoring/settings';
-import { decideTransaction, scoreInShadow, shadowScoringPatch, silentObserver } from './score-transaction';
+import { decideTransaction, silentObserver } from './decide-transaction';
+import { scoreInShadow, shadowScoringPatch } from './score-transaction';
+
+export type { ReplayProgress } from '../src/replay/contracts';
+export { chunkProgressQuery, replayProgressQuery } from '../src/replay/contracts';
+export { replayChunkWorkflowId, replayWorkflowId } from '../src/workflow-ids';
 
 export interface ReplayOptions {
   /** Rows per chunk workflow. */
@@ -36,19 +48,6 @@ export interface ReplayOptions {
   prepareOnly?: boolean;
 }
 
-export interface ReplayProgress {
-  replayId: string;
-  prepared: boolean;
-  chunksTotal: number;
-  chunksDone: number;
-  rowsTotal: number;
-  invalidRows: number;
-  scored: number;
-  /** Chunks being scored now; each answers {@link chunkProgressQuery} with its rows decided so far. */
-  inFlightChunks?: number[];
-  done: boolean;
-}
-
 export interface ReplayInput {
   replayId: string;
   source: ReplaySource;
@@ -59,19 +58,6 @@ export interface ReplayInput {
   /** Carried across continue-as-new. */
   progress?: ReplayProgress;
   nextChunk?: number;
-}
-
-export const replayProgressQuery = defineQuery<ReplayProgress>('progress');
-
-/** Rows a chunk workflow has decided so far: progress per row, not per finished chunk. */
-export const chunkProgressQuery = defineQuery<number>('chunkProgress');
-
-export function replayWorkflowId(replayId: string): string {
-  return `replay-${replayId}`;
-}
-
-export function replayChunkWorkflowId(replayId: string, chunk: number): string {
-  return `replay-${replayId}-chunk-${chunk}`;
 }
 
 const preparing = {

@@ -24,7 +24,7 @@ import { embedFirstPass, firstPassText } from '../../src/models/first-pass';
 import { ReplayCardHistory } from '../../src/features/replay-history';
 import { percentile } from '../../src/cli/progress';
 import { runTuneCommand } from '../../src/cli/tune';
-import { runReplayCommand } from '../../src/replay/run';
+import { runReplayCommand } from '../../src/cli/replay';
 import { ReplayStore } from '../../src/replay/store';
 import { LogisticModelSchema, defaultPolicyPath, loadPolicyFile } from '../../src/scoring/policy-file';
 import { buildScoringMessages } from '../../src/scoring/prompt';

@@ -1,6 +1,6 @@
 /**
  * The ceiling: as many workflows as the streaming scenario, each running two no-op activities on the same two
- * task queues as scoreTransactionWorkflow, on workers with the same slot sizes as workers/build.ts, started as
+ * task queues as scoreTransactionWorkflow, on workers with the same slot sizes as src/worker-set/roles.ts, started as
  * fast as a client allows with the ingest's bound on in-flight starts. No Kafka, no codec, no model.
  */
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { dataConverterFor } from '../../src/codec';
 import { createTransactionGenerator } from '../../src/generator/synthetic';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
-import { connectWorker, quietBundlerLogger } from '../../workers/build';
+import { connectWorker, quietBundlerLogger } from '../../src/worker-set';
 import { createBareActivities } from '../bare-activities';
 import { RedisCardHistoryStore } from '../../src/features/store';
 import {

@@ -5,7 +5,7 @@
  * over time, the Temporal dev server's store errors ("context deadline exceeded" in its log) and what was lost.
  */
 import fs from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { connectClient } from '../../src/temporal/client';
 import { produceTransactions } from '../../src/generator/produce';
 import { createKafka } from '../../src/kafka/client';
 import { partitionLag } from '../../src/kafka/stall-watchdog';
@@ -99,9 +99,8 @@ export async function runBurst(opts: BurstOptions): Promise<ScenarioResult> {
     await waitForStableGroup(kafkaTopics.admin, setup.ingestGroupId);
     await waitForStableGroup(kafkaTopics.admin, watcher.groupId);
 
-    const connection = await Connection.connect({ address: config.temporal.address });
-    cleanup.add('close the Temporal connection', () => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = await connectClient(config);
+    cleanup.add('close the Temporal connection', () => client.connection.close());
     const runningQuery =
       `TaskQueue = '${setup.taskQueues.orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' ` +
       `AND ExecutionStatus = 'Running'`;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { createTransactionGenerator } from '../../src/generator/synthetic';
-import { runReplayCommand } from '../../src/replay/run';
+import { runReplayCommand } from '../../src/cli/replay';
 import { shortId, startInstantModel, startResourceSampler } from '../harness';
 import type { ScenarioResult } from '../report';
 

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { numberOption } from './options';
 import { codecKeyring } from '../codec';
-import { compareCommand, compareShadowCommand, rebuildReport, runReplayCommand } from '../replay/run';
+import { runReplayCommand } from './replay';
+import { compareCommand, compareShadowCommand, rebuildReport } from './report';
 import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
 import { produceTransactions } from '../generator/produce';
@@ -16,10 +17,9 @@ import { defaultHyperparameters } from '../models/fine-tune';
 import { MissingTopicError } from '../errors';
 import { PolicyFileError } from '../scoring/policy-file';
 import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack';
-import { runWorkers, workerRoles } from '../../workers/run';
-import type { WorkerRole } from '../../workers/run';
-import { runIngest } from '../../workers/ingest';
-import { writeWorkflowBundle } from '../../workers/build';
+import { servedRole, servedRoles, serveWorkers } from '../worker-set/serve';
+import { writeWorkflowBundle } from '../worker-set';
+import { serveIngest } from './ingest';
 import { runMainJob } from './run';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
@@ -91,14 +91,9 @@ program
 
 program
   .command('worker')
-  .description('run worker roles: orchestration | local-scoring | hosted-scoring | all (dev mode, one process)')
-  .argument('<role>', workerRoles.join(' | '))
-  .action(async (role: string) => {
-    if (!(workerRoles as readonly string[]).includes(role)) {
-      throw new Error(`unknown worker role '${role}'; expected one of ${workerRoles.join(', ')}`);
-    }
-    await runWorkers(role as WorkerRole);
-  });
+  .description('run worker roles: one of them, or all (dev mode, one process)')
+  .argument('<role>', servedRoles.join(' | '))
+  .action(async (role: string) => serveWorkers(loadConfigOrExit(), servedRole(role)));
 
 program
   .command('bundle-workflows')
@@ -114,7 +109,7 @@ program
 program
   .command('ingest')
   .description('consume the transactions topic and start one scoring workflow per valid event')
-  .action(async () => runIngest(loadConfigOrExit()));
+  .action(async () => serveIngest(loadConfigOrExit()));
 
 program
   .command('produce')

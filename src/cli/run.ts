@@ -5,32 +5,22 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Kafka } from 'kafkajs';
 import pino from 'pino';
-import { setLogDestination } from '../observability/logger';
-import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { dataConverterFor } from '../codec';
 import type { Config } from '../config';
 import { produceTransactions } from '../generator/produce';
+import type { ProduceTransactionsResult } from '../generator/produce';
 import { createKafka } from '../kafka/client';
 import { startIngest } from '../kafka/ingest';
-import { createModelClients } from '../models/clients';
 import { createAssignmentStore } from '../models/assignment';
+import { setLogDestination } from '../observability/logger';
+import { startMetricsServer } from '../observability/metrics';
 import { qualityFigures } from '../replay/quality';
 import type { Decision } from '../schemas/decision';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { stackUp } from '../stack';
-import { taskQueuesFor } from '../task-queues';
-import {
-  connectWorker,
-  createHostedScoringWorker,
-  createShadowScoringWorker,
-  createLocalScoringWorker,
-  createOrchestrationWorker,
-  createFeatureStore,
-  installRuntime,
-} from '../../workers/build';
-import { startMetricsServer } from '../observability/metrics';
+import { connectClient } from '../temporal/client';
+import { installRuntime, startWorkerSet } from '../worker-set';
 import { DecisionStats, fmtMs } from './progress';
 
 export interface RunOptions {
@@ -58,38 +48,75 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   // Retried activity failures are expected here and visible in each workflow's history; keep the console readable.
   installRuntime(config, { quiet: true, sdkMetrics: true });
   const metricsServer = await startMetricsServer(config.env.METRICS_PORT, config.env.METRICS_HOST);
-  const connection = await connectWorker(config);
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({
-    connection: clientConnection,
-    namespace: config.temporal.namespace,
-    dataConverter: dataConverterFor(config),
-  });
-  const kafka = createKafka(config, 'run');
-  const publisher = kafka.producer({ allowAutoTopicCreation: false });
-  await publisher.connect();
-  const models = createModelClients(config);
-  const deps = { config, connection, taskQueues: taskQueuesFor(config.taskQueuePrefix) };
-  const featureStore = createFeatureStore(config);
+  const client = await connectClient(config);
   const assignments = createAssignmentStore(config);
-  const workers: Worker[] = [
-    await createOrchestrationWorker({ ...deps, producer: publisher, client, models, featureStore, assignments }),
-    await createLocalScoringWorker({ ...deps, models, assignments }),
-    await createShadowScoringWorker({ ...deps, models, assignments }),
-    await createHostedScoringWorker({ ...deps, models }),
-  ];
-  const running = workers.map((w) => w.run());
-  const settings = scoringSettingsFromConfig(config);
-  const ingest = await startIngest({ config, client, settings, assignments });
-
+  const workerSet = await startWorkerSet({ config, client, assignments, publisherId: 'run' });
+  const ingest = await startIngest({ config, client, settings: scoringSettingsFromConfig(config), assignments });
+  const kafka = createKafka(config, 'run');
   // Ids read txn-<seed>-<n>: a fresh seed per run tells this run's decisions apart.
   const seed = randomInt(0, 2 ** 31);
-  const runPrefix = `txn-${seed}-`;
-  // Watch the decisions and dead-letter topics from now on, under a group of our own.
-  const stats = new DecisionStats();
-  const recent: Decision[] = [];
-  let deadLettered = 0;
+  const watch = await watchDecisions(config, kafka, `txn-${seed}-`, started);
+  try {
+    printBanner(config, opts, metricsServer?.url);
+    // The generator's ground truth, kept here: labels never travel with the events into scoring.
+    const labels = new Map<string, boolean>();
+    let produced = 0;
+    const production = produceTransactions(config, {
+      onEvent: (event) => labels.set(event.transactionId, event.label?.isFraud === true),
+      rate: opts.rate,
+      count: opts.count,
+      seed,
+      fraudShare: opts.fraudShare,
+      invalidShare: opts.invalidShare,
+      onProgress: (n) => (produced = n),
+    });
+    const ticker = setInterval(() => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(0);
+      console.log(
+        `[${seconds}s] produced ${produced}/${opts.count} | dead-lettered ${watch.deadLettered} | ${watch.stats.line()}`,
+      );
+    }, 2000);
+    const result = await production;
+    await waitForDecisions(watch, result, opts.timeoutSeconds).finally(() => clearInterval(ticker));
+    printSummary(watch, result, (Date.now() - started) / 1000);
+    printQuality(watch.decided, labels);
+    printExamples(config, watch.recent);
+    const complete = watch.stats.count >= result.sent - result.invalid && watch.deadLettered >= result.invalid;
+    if (!complete) process.exitCode = 1;
+  } finally {
+    await ingest.stop();
+    await workerSet.close();
+    await assignments.close();
+    await watch.stop();
+    await client.connection.close();
+    await metricsServer?.close();
+  }
+}
+
+interface DecisionWatch {
+  stats: DecisionStats;
+  decided: Decision[];
+  /** The last three of this run's decisions, shown as examples. */
+  recent: Decision[];
+  deadLettered: number;
+  stop(): Promise<void>;
+}
+
+/** Watches the decisions and dead-letter topics from now on, under a group of its own. */
+async function watchDecisions(
+  config: Config,
+  kafka: Kafka,
+  runPrefix: string,
+  started: number,
+): Promise<DecisionWatch> {
   const watcher = kafka.consumer({ groupId: `fraudflow-run-${started}` });
+  const watch: DecisionWatch = {
+    stats: new DecisionStats(),
+    decided: [],
+    recent: [],
+    deadLettered: 0,
+    stop: () => watcher.disconnect(),
+  };
   const joined = new Promise<void>((resolve) => watcher.on(watcher.events.GROUP_JOIN, () => resolve()));
   await watcher.connect();
   await watcher.subscribe({
@@ -99,100 +126,76 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   await watcher.run({
     eachMessage: ({ topic, message }) => {
       if (topic === config.kafka.topics.deadLetter) {
-        deadLettered++;
+        watch.deadLettered++;
         return Promise.resolve();
       }
       const decision = JSON.parse(message.value?.toString('utf8') ?? '{}') as Decision;
       // Only this run's transactions: decisions of earlier runs may still be arriving.
       if (!decision.transactionId.startsWith(runPrefix)) return Promise.resolve();
-      stats.add(decision);
-      decided.push(decision);
-      recent.push(decision);
-      if (recent.length > 3) recent.shift();
+      watch.stats.add(decision);
+      watch.decided.push(decision);
+      watch.recent.push(decision);
+      if (watch.recent.length > 3) watch.recent.shift();
       return Promise.resolve();
     },
   });
   await joined;
+  return watch;
+}
 
-  const uiWorkflows = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`;
+async function waitForDecisions(watch: DecisionWatch, result: ProduceTransactionsResult, timeoutSeconds: number) {
+  const expected = result.sent - result.invalid;
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while ((watch.stats.count < expected || watch.deadLettered < result.invalid) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function printBanner(config: Config, opts: RunOptions, metricsUrl: string | undefined): void {
   console.log(`\nfraudflow: streaming ${opts.count} synthetic transactions at ${opts.rate}/s`);
   console.log(`  local model ${config.localModel.model} at ${config.localModel.baseURL}`);
   console.log(`  hosted chain: ${config.hosted.providers.map((p) => `${p.name} (${p.model})`).join(' → ') || 'none'}`);
-  console.log(`  every decision in the Temporal UI: ${uiWorkflows}`);
+  console.log(`  every decision in the Temporal UI: ${workflowsUrl(config)}`);
   console.log(
-    `  metrics: ${metricsServer?.url ?? 'off'}; SDK metrics: http://127.0.0.1:${config.env.SDK_METRICS_PORT}/metrics\n`,
+    `  metrics: ${metricsUrl ?? 'off'}; SDK metrics: http://127.0.0.1:${config.env.SDK_METRICS_PORT}/metrics\n`,
   );
+}
 
-  let produced = 0;
-  // The generator's ground truth, kept here: labels never travel with the events into scoring.
-  const labels = new Map<string, boolean>();
-  const decided: Decision[] = [];
-  const production = produceTransactions(config, {
-    onEvent: (event) => labels.set(event.transactionId, event.label?.isFraud === true),
-    rate: opts.rate,
-    count: opts.count,
-    seed,
-    fraudShare: opts.fraudShare,
-    invalidShare: opts.invalidShare,
-    onProgress: (n) => (produced = n),
-  });
-  const ticker = setInterval(() => {
-    console.log(
-      `[${((Date.now() - started) / 1000).toFixed(0)}s] produced ${produced}/${opts.count} | dead-lettered ${deadLettered} | ${stats.line()}`,
-    );
-  }, 2000);
+function workflowsUrl(config: Config): string {
+  return `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`;
+}
 
-  try {
-    const result = await production;
-    const expected = result.sent - result.invalid;
-    const deadline = Date.now() + opts.timeoutSeconds * 1000;
-    while ((stats.count < expected || deadLettered < result.invalid) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    clearInterval(ticker);
-    const seconds = (Date.now() - started) / 1000;
-    console.log('\n=== fraudflow run summary ===');
-    console.log(`transactions produced   ${result.sent} (${result.invalid} deliberately invalid)`);
+function printSummary(watch: DecisionWatch, result: ProduceTransactionsResult, seconds: number): void {
+  const { stats } = watch;
+  const expected = result.sent - result.invalid;
+  console.log('\n=== fraudflow run summary ===');
+  console.log(`transactions produced   ${result.sent} (${result.invalid} deliberately invalid)`);
+  console.log(
+    `decisions published     ${stats.count} of ${expected}${stats.count < expected ? '  (timed out waiting)' : ''}`,
+  );
+  console.log(`dead-lettered           ${watch.deadLettered}`);
+  console.log(
+    `by decision             approve ${stats.byDecision.approve}, review ${stats.byDecision.review}, decline ${stats.byDecision.decline}`,
+  );
+  console.log(
+    `by path                 rules ${stats.byPath.rules}, local ${stats.byPath.local}, escalated ${stats.byPath.escalated}, fallback ${stats.byPath.fallback}`,
+  );
+  console.log(
+    `produce→decision        p50 ${fmtMs(stats.latency(50))}, p95 ${fmtMs(stats.latency(95))}, p99 ${fmtMs(stats.latency(99))}`,
+  );
+  console.log(
+    `tokens                  ${stats.inputTokens} in, ${stats.outputTokens} out; hosted cost $${stats.costUsd.toFixed(4)}`,
+  );
+  console.log(`throughput              ${(stats.count / seconds).toFixed(2)} decisions/s over ${seconds.toFixed(1)}s`);
+}
+
+function printExamples(config: Config, recent: Decision[]): void {
+  for (const d of recent) {
     console.log(
-      `decisions published     ${stats.count} of ${expected}${stats.count < expected ? '  (timed out waiting)' : ''}`,
+      `example                 ${d.transactionId}: ${d.decision.toUpperCase()} (${d.path}, risk ${d.riskScore.toFixed(2)}) ${workflowsUrl(config)}/${d.workflowId}`,
     );
-    console.log(`dead-lettered           ${deadLettered}`);
-    console.log(
-      `by decision             approve ${stats.byDecision.approve}, review ${stats.byDecision.review}, decline ${stats.byDecision.decline}`,
-    );
-    console.log(
-      `by path                 rules ${stats.byPath.rules}, local ${stats.byPath.local}, escalated ${stats.byPath.escalated}, fallback ${stats.byPath.fallback}`,
-    );
-    console.log(
-      `produce→decision        p50 ${fmtMs(stats.latency(50))}, p95 ${fmtMs(stats.latency(95))}, p99 ${fmtMs(stats.latency(99))}`,
-    );
-    console.log(
-      `tokens                  ${stats.inputTokens} in, ${stats.outputTokens} out; hosted cost $${stats.costUsd.toFixed(4)}`,
-    );
-    console.log(
-      `throughput              ${(stats.count / seconds).toFixed(2)} decisions/s over ${seconds.toFixed(1)}s`,
-    );
-    printQuality(decided, labels);
-    for (const d of recent) {
-      console.log(
-        `example                 ${d.transactionId}: ${d.decision.toUpperCase()} (${d.path}, risk ${d.riskScore.toFixed(2)}) ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${d.workflowId}`,
-      );
-    }
-    console.log(`escalated decisions     ${uiWorkflows}?query=${encodeURIComponent('FraudEscalated = true')}`);
-    if (stats.count < expected || deadLettered < result.invalid) process.exitCode = 1;
-  } finally {
-    clearInterval(ticker);
-    await ingest.stop();
-    for (const w of workers) w.shutdown();
-    await Promise.allSettled(running);
-    await featureStore.close();
-    await assignments.close();
-    await watcher.disconnect();
-    await publisher.disconnect();
-    await connection.close();
-    await clientConnection.close();
-    await metricsServer?.close();
   }
+  console.log(`escalated decisions     ${workflowsUrl(config)}?query=${encodeURIComponent('FraudEscalated = true')}`);
 }
 
 /** Quality against the generator's labels: what a fraud team would ask of this run first. */

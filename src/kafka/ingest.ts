@@ -11,11 +11,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import { z } from 'zod';
 import type { Config } from '../config';
 import { InvalidTransactionEventError, MissingTopicError } from '../errors';
 import type { DeadLetter } from '../schemas/dead-letter';
-import { TransactionEvent } from '../schemas/transaction-event';
+import type { TransactionEvent } from '../schemas/transaction-event';
+import { readTransactionEvent } from '../schemas/transaction-event';
 import type { ScoringSettings } from '../scoring/settings';
 import { scoringWorkflowId } from '../workflow-ids';
 import { formatMoney } from '../money';
@@ -82,16 +82,13 @@ export function parseTransactionMessage(message: Pick<KafkaMessage, 'value'>, ma
   if (value.length > maxBytes) {
     throw new InvalidTransactionEventError('oversized', `message is ${value.length} bytes; the limit is ${maxBytes}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch (err) {
-    throw new InvalidTransactionEventError('invalid_json', `not JSON: ${(err as Error).message}`);
+  const reading = readTransactionEvent(value.toString('utf8'));
+  if (!reading.ok) {
+    const detail = reading.reason === 'invalid_json' ? `not JSON: ${reading.detail}` : reading.detail;
+    throw new InvalidTransactionEventError(reading.reason, detail);
   }
-  const parsed = TransactionEvent.safeParse(json);
-  if (!parsed.success) throw new InvalidTransactionEventError('schema_violation', z.prettifyError(parsed.error));
   // A label (ground truth sent along with historical or synthetic traffic) never enters the scoring path.
-  const { label: _label, ...event } = parsed.data;
+  const { label: _label, ...event } = reading.event;
   return event;
 }
 

@@ -7,8 +7,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { TrainerTools } from '../stack/llama-cpp';
-import { runToLog } from '../stack/processes';
+import { runToLog } from '../tools';
+
+/** The fine-tuning toolchain the stack manager builds (src/stack/llama-cpp.ts). */
+export interface TrainerTools {
+  finetune: string;
+  quantize: string;
+  /** A Python with gguf-py, in a virtual environment of its own in the cache. */
+  python: string;
+}
 
 export const FineTuneHyperparameters = z.object({
   /** Training rows at most (every fraud up to half, the rest legitimate). */

@@ -2,7 +2,7 @@
  * Local models in Ollama: the Modelfile fraudflow imports a GGUF with (SmolLM2's ChatML template, greedy decoding),
  * importing one under a tag, and reading a tag's digest.
  */
-import { runToLog } from '../stack/processes';
+import { runToLog } from '../tools';
 
 const chatMlTemplate = `TEMPLATE """{{- range .Messages }}<|im_start|>{{ .Role }}
 {{ .Content }}<|im_end|>

@@ -1,4 +1,5 @@
 /** What a replay reads and what it keeps, shared by the replay workflows, activities and the CLI. */
+import { defineQuery } from '@temporalio/workflow';
 import type { Decision } from '../schemas/decision';
 import type { TransactionEvent } from '../schemas/transaction-event';
 import type { CardFeatures } from '../schemas/card-features';
@@ -70,3 +71,22 @@ export function describeSource(source: ReplaySource): string {
     r ? ('offset' in r ? `offset ${r.offset}` : r.time) : '';
   return `kafka://${source.topic}${source.from ? ` from ${range(source.from)}` : ''}${source.to ? ` to ${range(source.to)}` : ''}`;
 }
+
+export interface ReplayProgress {
+  replayId: string;
+  prepared: boolean;
+  chunksTotal: number;
+  chunksDone: number;
+  rowsTotal: number;
+  invalidRows: number;
+  scored: number;
+  /** Chunks being scored now; each answers `chunkProgressQuery` with its rows decided so far. */
+  inFlightChunks?: number[];
+  done: boolean;
+}
+
+/** A replay's progress, asked of `replayWorkflow` by the CLI's progress bar. */
+export const replayProgressQuery = defineQuery<ReplayProgress>('progress');
+
+/** Rows a chunk workflow has decided so far: progress per row, not per finished chunk. */
+export const chunkProgressQuery = defineQuery<number>('chunkProgress');

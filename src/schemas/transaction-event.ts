@@ -82,3 +82,21 @@ export const TransactionEvent = z.object({
 });
 export type TransactionEvent = z.infer<typeof TransactionEvent>;
 export type TransactionEventInput = z.input<typeof TransactionEvent>;
+
+/** A transaction event read from text (a Kafka message, a JSON line), or exactly why the text is not one. */
+export type TransactionEventReading =
+  | { ok: true; event: TransactionEvent }
+  | { ok: false; reason: 'invalid_json' | 'schema_violation'; detail: string };
+
+/** Parses JSON text against the TransactionEvent contract; the one place events are read from text. */
+export function readTransactionEvent(text: string): TransactionEventReading {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: 'invalid_json', detail: err instanceof Error ? err.message : String(err) };
+  }
+  const parsed = TransactionEvent.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: 'schema_violation', detail: z.prettifyError(parsed.error) };
+  return { ok: true, event: parsed.data };
+}

@@ -3,7 +3,7 @@
  * workflow, replay reports and tests.
  */
 import type { ScoringPolicy } from '../config';
-import type { DecisionOutcome, RuleHit } from '../schemas/decision';
+import type { DecisionOutcome, ModelCall, RuleHit, ScoringPath } from '../schemas/decision';
 import type { RiskAssessment } from '../schemas/risk-assessment';
 import { hasEffect } from './rules';
 
@@ -45,4 +45,69 @@ export function rulesFloor(hits: RuleHit[]): DecisionOutcome {
 /** Combines the model's outcome with the rules: rules always outrank models. */
 export function finalOutcome(modelOutcome: DecisionOutcome, hits: RuleHit[]): DecisionOutcome {
   return stricter(modelOutcome, rulesFloor(hits));
+}
+
+/** A model's answer as the policy sees it. */
+export interface ModelAnswer {
+  assessment: RiskAssessment;
+  call: Pick<ModelCall, 'provider'>;
+}
+
+export interface PolicyInput {
+  policy: ScoringPolicy;
+  ruleHits: RuleHit[];
+  /** The first pass's answer, when it gave a usable one. */
+  local?: ModelAnswer;
+  /** The hosted answer, when escalation gave a usable one. */
+  hosted?: ModelAnswer;
+  /** A path an earlier step settled: `rules` (a rule declined) or `fallback` (no usable or affordable answer). */
+  settledPath?: ScoringPath;
+}
+
+export interface PolicyVerdict {
+  outcome: DecisionOutcome;
+  riskScore: number;
+  path: ScoringPath;
+  /** Why, in order; they follow the reasons the earlier steps gave. */
+  reasons: string[];
+  /** Who decided: the provider whose answer was used, `rules`, or `none`. */
+  provider: string;
+}
+
+/** The decision policy: thresholds on the chosen score, floored by the rules; never approves without an answer. */
+export function applyDecisionPolicy(input: PolicyInput): PolicyVerdict {
+  const { hosted, local, settledPath, ruleHits } = input;
+  const chosen = hosted ?? (settledPath === undefined ? local : undefined);
+  const path = settledPath ?? (hosted ? 'escalated' : local ? 'local' : 'fallback');
+  const verdict = modelVerdict(input, path, chosen);
+  const outcome = finalOutcome(verdict.outcome, ruleHits);
+  if (outcome !== verdict.outcome) verdict.reasons.push(`rules raised ${verdict.outcome} to ${outcome}`);
+  const provider = chosen?.call.provider ?? (path === 'rules' ? 'rules' : 'none');
+  return { outcome, riskScore: verdict.riskScore, path, reasons: verdict.reasons, provider };
+}
+
+/** The outcome the model answers (or their absence) give, before the rules' floor. */
+function modelVerdict(
+  { policy, local }: PolicyInput,
+  path: ScoringPath,
+  chosen: ModelAnswer | undefined,
+): { outcome: DecisionOutcome; riskScore: number; reasons: string[] } {
+  if (path === 'rules') return { outcome: 'decline', riskScore: 1, reasons: [] };
+  if (!chosen || path === 'fallback') {
+    // No usable model answer: a human looks at it. Never approve blind.
+    const riskScore = local?.assessment.riskScore ?? 0.5;
+    return { outcome: 'review', riskScore, reasons: ['no usable model answer: sent to review'] };
+  }
+  const riskScore = chosen.assessment.riskScore;
+  // A hosted answer is the hosted model's own probability, judged by its own cut points.
+  const cutPoints =
+    path === 'escalated' ? { approveBelow: policy.hostedReviewAt, declineAt: policy.hostedDeclineAt } : policy;
+  let outcome = outcomeForScore(riskScore, cutPoints);
+  if (path === 'escalated' && policy.hostedMode === 'raises' && local) {
+    // The tuned policy found the hosted tier better at catching than at clearing: it may only raise.
+    outcome = stricter(outcome, outcomeForScore(local.assessment.riskScore, policy));
+  }
+  // An ambiguous first pass that could not be escalated is never approved on its own.
+  if (path === 'local' && isAmbiguous(chosen.assessment, policy)) outcome = stricter(outcome, 'review');
+  return { outcome, riskScore, reasons: chosen.assessment.reasons.map((r) => `${chosen.call.provider}: ${r}`) };
 }

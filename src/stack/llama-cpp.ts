@@ -8,14 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { StackLayout } from './layout';
 import { versions } from './layout';
-import { requireTool, runToLog, StackError } from './processes';
+import type { TrainerTools } from '../models/fine-tune';
+import { StackError } from '../errors';
+import { runToLog } from '../tools';
+import { requireTool } from './processes';
 
-export interface TrainerTools {
-  finetune: string;
-  quantize: string;
-  /** A Python with gguf-py, in a virtual environment of its own in the cache. */
-  python: string;
-}
 
 const targets = ['llama-finetune', 'llama-quantize'] as const;
 

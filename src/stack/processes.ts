@@ -6,11 +6,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { StackError } from '../errors';
+import { logHint } from '../tools';
 
-/** Thrown when the stack cannot be brought up; the message names the cause and the fix. */
-export class StackError extends Error {
-  override name = 'StackError';
-}
+export { StackError } from '../errors';
+export { runToLog } from '../tools';
 
 export interface PidRecord {
   pid: number;
@@ -175,38 +175,6 @@ export async function waitFor(
   }
   const detail = lastError instanceof Error ? ` Last error: ${lastError.message}.` : '';
   throw new StackError(`${what} was not healthy after ${opts.timeoutMs / 1000}s.${detail}${logHint(opts.logFile)}`);
-}
-
-function logHint(logFile?: string): string {
-  if (!logFile || !fs.existsSync(logFile)) return '';
-  const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
-  return ` See ${logFile}; its last lines:\n${tail}`;
-}
-
-/** Runs a build or tool command to completion, streaming into a log file; throws a StackError naming the log. */
-export function runToLog(
-  command: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; logFile: string; what: string },
-): Promise<void> {
-  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
-  const out = fs.openSync(opts.logFile, 'a');
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', out, out],
-    });
-    child.once('error', (err) => {
-      fs.closeSync(out);
-      reject(new StackError(`${opts.what} failed: ${err.message}`));
-    });
-    child.once('exit', (code) => {
-      fs.closeSync(out);
-      if (code === 0) resolve();
-      else reject(new StackError(`${opts.what} failed (exit ${code}).${logHint(opts.logFile)}`));
-    });
-  });
 }
 
 /** Throws a StackError naming the missing toolchain and how to get it. */

@@ -9,8 +9,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { dataConverterFor } from '../../src/codec';
+import { connectClient } from '../../src/temporal/client';
 import type { Config } from '../../src/config';
 import { loadConfig } from '../../src/config';
 import { produceTransactions } from '../../src/generator/produce';
@@ -361,12 +360,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   // Settle: no more kills, and scoring workflows still running on this run's queues get time to finish. A worker
   // killed mid-publish leaves its workflows waiting out the publish's 30 s start-to-close timeout before a retry
   // completes them (their decision is already on the topic), so the wait is bounded by settleSeconds, not 3 s.
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({
-    connection,
-    namespace: config.temporal.namespace,
-    dataConverter: dataConverterFor(config),
-  });
+  const client = await connectClient(config);
   const countRunning = async () =>
     (
       await client.workflow.count(
@@ -402,7 +396,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       if (!exited(child)) await killHard(child);
     }),
   );
-  await connection.close();
+  await client.connection.close();
   const faultsInjected: Record<string, number> = {};
   let modelCalls = 0;
   for (const p of proxies) {

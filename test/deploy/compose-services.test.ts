@@ -25,9 +25,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
+import { connectClient } from '../../src/temporal/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataConverterFor } from '../../src/codec';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { createAssignmentStore, shadow } from '../../src/models/assignment';
@@ -283,17 +283,12 @@ describe('docker-compose.yml services as local processes', () => {
     expect(published.shadow).toBeUndefined();
 
     // The shadow answer is on the workflow's result, sealed with the compose keyring.
-    const connection = await Connection.connect({ address: local.temporal.address });
+    const client = await connectClient(composeConfig, { address: local.temporal.address });
     try {
-      const client = new Client({
-        connection,
-        namespace: local.temporal.namespace,
-        dataConverter: dataConverterFor(composeConfig),
-      });
       const result = (await client.workflow.getHandle(published.workflowId).result()) as Decision;
       expect(result.shadow, logs()).toMatchObject({ model, policyHash, outcome: 'ok' });
     } finally {
-      await connection.close();
+      await client.connection.close();
     }
     const shadowWorker = running.find((r) => r.name === 'worker-shadow-scoring');
     const metrics = await (await fetch(`http://127.0.0.1:${shadowWorker?.env.METRICS_PORT}/metrics`)).text();

@@ -19,7 +19,7 @@ import { amountInUsd } from '../../src/features/usd-rates';
 import { CardFeatures } from '../../src/schemas/card-features';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
-import { quietBundlerLogger } from '../../workers/build';
+import { quietBundlerLogger } from '../../src/worker-set';
 
 const newYork = { lat: 40.7128, lon: -74.006, city: 'New York', country: 'US' };
 const london = { lat: 51.5074, lon: -0.1278, city: 'London', country: 'GB' };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { runReplayCommand } from '../../src/replay/run';
+import { runReplayCommand } from '../../src/cli/replay';
 import { ReplayStore } from '../../src/replay/store';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
 import type { TestPipeline } from '../support/pipeline';

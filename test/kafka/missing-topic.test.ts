@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { connectClient } from '../../src/temporal/client';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { MissingTopicError } from '../../src/errors';
@@ -10,9 +10,8 @@ describe('ingest start-up', () => {
   it('names a missing topic, its variable and how to create it instead of failing inside kafkajs', async () => {
     const missing = `test.missing-${randomUUID().slice(0, 8)}`;
     const config = loadConfig({ ...process.env, TOPIC_TRANSACTIONS: missing, METRICS_PORT: '0' });
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const client = await connectClient(config);
     try {
-      const client = new Client({ connection, namespace: config.temporal.namespace });
       const started = startIngest({
         config,
         client,
@@ -24,7 +23,7 @@ describe('ingest start-up', () => {
         new RegExp(`'${missing}' \\(TOPIC_TRANSACTIONS\\) does not exist.*stack up`),
       );
     } finally {
-      await connection.close();
+      await client.connection.close();
     }
   }, 60_000);
 });

@@ -15,7 +15,7 @@ import { createTransactionGenerator } from '../../src/generator/synthetic';
 import { readRegistry } from '../../src/models/registry';
 import type { RegisteredModel } from '../../src/models/registry';
 import { ollamaDigest } from '../../src/models/ollama-import';
-import { runReplayCommand } from '../../src/replay/run';
+import { runReplayCommand } from '../../src/cli/replay';
 import { loadPolicyFile } from '../../src/scoring/policy-file';
 import { defaultTuningLimits } from '../../src/scoring/tuning';
 import type { TestPipeline } from '../support/pipeline';

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createTransactionGenerator } from '../../src/generator/synthetic';
-import { compareShadowCommand, runReplayCommand } from '../../src/replay/run';
+import { runReplayCommand } from '../../src/cli/replay';
+import { compareShadowCommand } from '../../src/cli/report';
 import { ReplayStore } from '../../src/replay/store';
 
 describe('replay with a challenger in shadow', () => {

@@ -4,13 +4,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { connectClient } from '../../src/temporal/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dataConverterFor } from '../../src/codec';
 import { loadConfig } from '../../src/config';
 import { createTransactionGenerator } from '../../src/generator/synthetic';
-import { runReplayCommand } from '../../src/replay/run';
+import { runReplayCommand } from '../../src/cli/replay';
 import { ReplayStore } from '../../src/replay/store';
 import { Decision } from '../../src/schemas/decision';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
@@ -81,12 +80,7 @@ describe('replay', () => {
     };
     const config = loadConfig({ ...process.env, ...env });
     const settings = { ...scoringSettingsFromConfig(config), localFirstPassAsLocalActivity: true };
-    const connection = await Connection.connect({ address: config.temporal.address });
-    const client = new Client({
-      connection,
-      namespace: config.temporal.namespace,
-      dataConverter: dataConverterFor(config),
-    });
+    const client = await connectClient(config);
     const spawnWorker = (): ChildProcess =>
       spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', 'all'], {
         cwd: root,
@@ -145,7 +139,7 @@ describe('replay', () => {
       expect(new ReplayStore(config.replayDir).readResults(replayId)).toHaveLength(240);
     } finally {
       worker.kill('SIGTERM');
-      await connection.close();
+      await client.connection.close();
       await model.close();
     }
   });

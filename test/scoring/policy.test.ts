@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
-import { finalOutcome, isAmbiguous, outcomeForScore } from '../../src/scoring/decide';
+import { applyDecisionPolicy, finalOutcome, isAmbiguous, outcomeForScore } from '../../src/scoring/decide';
 import { buildScoringMessages } from '../../src/scoring/prompt';
 import { redactForHosted } from '../../src/scoring/redaction';
 import { evaluateRules } from '../../src/scoring/rules';
@@ -95,5 +95,47 @@ describe('data residency', () => {
           .join(),
       ).not.toContain('card_testing_secret');
     }
+  });
+});
+
+describe('the decision policy step', () => {
+  const answer = (riskScore: number, provider: string, confidence = 0.9) => ({
+    assessment: { riskScore, confidence, reasons: [`scored ${riskScore}`] },
+    call: { provider },
+  });
+  const reviewHit = { rule: 'amount_review', effect: 'review' as const, detail: 'large amount' };
+
+  it('declines with risk 1 when a rule settled it, and names the rules as deciding', () => {
+    const verdict = applyDecisionPolicy({ policy, ruleHits: [], settledPath: 'rules', local: answer(0.1, 'local') });
+    expect(verdict).toMatchObject({ outcome: 'decline', riskScore: 1, path: 'rules', provider: 'rules' });
+  });
+
+  it('never approves without a usable answer: review, with the first pass score when there was one', () => {
+    const verdict = applyDecisionPolicy({ policy, ruleHits: [], settledPath: 'fallback', local: answer(0.1, 'local') });
+    expect(verdict).toMatchObject({ outcome: 'review', riskScore: 0.1, path: 'fallback', provider: 'none' });
+    expect(verdict.reasons).toEqual(['no usable model answer: sent to review']);
+    expect(applyDecisionPolicy({ policy, ruleHits: [] })).toMatchObject({ outcome: 'review', riskScore: 0.5 });
+  });
+
+  it('judges a hosted answer by the hosted cut points, and in raises mode never below the first pass', () => {
+    const hosted = answer(policy.hostedDeclineAt, 'frontier');
+    const decides = applyDecisionPolicy({ policy, ruleHits: [], local: answer(0.5, 'local'), hosted });
+    expect(decides).toMatchObject({ outcome: 'decline', path: 'escalated', provider: 'frontier' });
+    const raises = { ...policy, hostedMode: 'raises' as const };
+    const cleared = applyDecisionPolicy({
+      policy: raises,
+      ruleHits: [],
+      local: answer(policy.declineAt, 'local'),
+      hosted: answer(0, 'frontier'),
+    });
+    expect(cleared.outcome).toBe('decline');
+  });
+
+  it('does not approve an ambiguous first pass alone, and lets rules raise the outcome with a reason', () => {
+    const ambiguous = answer(policy.ambiguousLow, 'local', 0.9);
+    expect(applyDecisionPolicy({ policy, ruleHits: [], local: ambiguous }).outcome).not.toBe('approve');
+    const raised = applyDecisionPolicy({ policy, ruleHits: [reviewHit], local: answer(0.01, 'local') });
+    expect(raised).toMatchObject({ outcome: 'review', path: 'local', provider: 'local' });
+    expect(raised.reasons).toEqual(['local: scored 0.01', 'rules raised approve to review']);
   });
 });

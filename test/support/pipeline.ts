@@ -6,7 +6,6 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Consumer, Producer } from 'kafkajs';
 import type { z } from 'zod';
 import type { Config, HostedProvider } from '../../src/config';
@@ -15,7 +14,6 @@ import { dataConverterFor } from '../../src/codec';
 import { createKafka } from '../../src/kafka/client';
 import type { Ingest } from '../../src/kafka/ingest';
 import { startIngest } from '../../src/kafka/ingest';
-import { createModelClients } from '../../src/models/clients';
 import { createAssignmentStore } from '../../src/models/assignment';
 import type { ModelAssignmentStore } from '../../src/models/assignment';
 import type { DeadLetter } from '../../src/schemas/dead-letter';
@@ -26,15 +24,7 @@ import type { scoreTransactionWorkflow } from '../../workflows';
 import type { ScoringSettings } from '../../src/scoring/settings';
 import { taskQueuesFor } from '../../src/task-queues';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
-import {
-  connectWorker,
-  createHostedScoringWorker,
-  createShadowScoringWorker,
-  createLocalScoringWorker,
-  createOrchestrationWorker,
-  createFeatureStore,
-  installRuntime,
-} from '../../workers/build';
+import { installRuntime, startWorkerSet, workerRoles } from '../../src/worker-set';
 
 export interface TestPipelineOptions {
   /** Short label used in topic and task-queue names. */
@@ -120,20 +110,17 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     namespace: config.temporal.namespace,
     client: { dataConverter: dataConverterFor(config) },
   });
-  const connection: NativeConnection = await connectWorker(config);
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const models = createModelClients(config);
-  const deps = { config, connection, taskQueues };
-  const featureStore = createFeatureStore(config);
   const assignments = createAssignmentStore(config, `test-${suffix}`);
-  const workers: Worker[] = [
-    await createOrchestrationWorker({ ...deps, producer, client: env.client, models, featureStore, assignments }),
-  ];
-  if (opts.localWorker !== false) workers.push(await createLocalScoringWorker({ ...deps, models, assignments }));
-  workers.push(await createHostedScoringWorker({ ...deps, models }));
-  workers.push(await createShadowScoringWorker({ ...deps, models, assignments }));
-  const running = workers.map((w) => w.run());
+  const workerSet = await startWorkerSet({
+    config,
+    client: env.client,
+    assignments,
+    taskQueues,
+    roles: workerRoles.filter((role) => role !== 'local-scoring' || opts.localWorker !== false),
+    publisherId: `test-${opts.name}`,
+  });
 
   const decisions: Decision[] = [];
   const deadLetters: DeadLetter[] = [];
@@ -190,13 +177,10 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
           .catch(() => undefined);
       }
       await ingest?.stop();
-      for (const w of workers) w.shutdown();
-      await Promise.allSettled(running);
-      await featureStore.close();
+      await workerSet.close();
       await assignments.close();
       await Promise.all(consumers.map((c) => c.disconnect()));
       await producer.disconnect();
-      await connection.close();
       await env.teardown();
       await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
       await admin.disconnect();
@@ -206,7 +190,6 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
 
 let counter = 0;
 
-/** A valid, ordinary transaction; override what a test is about. */
 /** Starts one scoring workflow straight from a client (source `api`), on the pipeline's task queues. */
 export function startScoring(pipeline: TestPipeline, event: TransactionEvent) {
   return pipeline.client.workflow.start<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { loadConfig } from '../../src/config';
-import { workflowCodeFor, writeWorkflowBundle } from '../../workers/build';
+import { workflowCodeFor, writeWorkflowBundle } from '../../src/worker-set';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startScoring, startTestPipeline } from '../support/pipeline';
 

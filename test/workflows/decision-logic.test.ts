@@ -20,7 +20,7 @@ import type { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import type { ScoringSettings } from '../../src/scoring/settings';
-import { installRuntime, workflowBundle } from '../../workers/build';
+import { installRuntime, workflowBundle } from '../../src/worker-set';
 import type { scoreTransactionWorkflow } from '../../workflows';
 import { sampleTransaction } from '../support/pipeline';
 import { temporalTestServerExecutable } from '../support/temporal-test-server';

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { createDataConverter, ENCRYPTED_ENCODING } from '../../src/codec/payload-codec';
 import { loadConfig } from '../../src/config';
 import { Decision, ScoringPath } from '../../src/schemas/decision';
-import { installRuntime, workflowBundle } from '../../workers/build';
+import { installRuntime, workflowBundle } from '../../src/worker-set';
 import * as workflows from '../../workflows';
 import { historyFromJSON, recordedHistoriesDir } from '../support/history-json';
 

@@ -1,0 +1,77 @@
+/**
+ * The worker set: every process that runs fraudflow's workers (`fraudflow worker`, the main job, replay, the tests
+ * and benchmarks) starts them here, so roles, slot sizes and shutdown order are written once.
+ */
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type { Config } from '../config';
+import { createKafka } from '../kafka/client';
+import type { ModelAssignmentStore } from '../models/assignment';
+import { createModelClients } from '../models/clients';
+import type { TaskQueues } from '../task-queues';
+import { taskQueuesFor } from '../task-queues';
+import {
+  createFeatureStore,
+  createHostedScoringWorker,
+  createLocalScoringWorker,
+  createOrchestrationWorker,
+  createShadowScoringWorker,
+} from './roles';
+import { connectWorker } from './runtime';
+
+export { installRuntime, processNodeOptions, connectWorker } from './runtime';
+export { quietBundlerLogger, workflowBundle, workflowCodeFor, writeWorkflowBundle } from './workflow-code';
+
+export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'shadow-scoring'] as const;
+export type WorkerRole = (typeof workerRoles)[number];
+
+export interface WorkerSetOptions {
+  config: Config;
+  /** The budget ledger's activities signal its workflow through this client. */
+  client: Client;
+  /** Which model and policy new workflows get; the caller owns it (the ingest reads it too). */
+  assignments: ModelAssignmentStore;
+  /** @default every role */
+  roles?: readonly WorkerRole[];
+  /** @default the queues of TASK_QUEUE_PREFIX */
+  taskQueues?: TaskQueues;
+  /** The Kafka client id of the decision publisher. @default 'publisher' */
+  publisherId?: string;
+}
+
+export interface WorkerSet {
+  workers: Worker[];
+  /** Settles when every worker has stopped: after `close()`, or after SIGINT/SIGTERM (Worker.run's handlers). */
+  finished: Promise<void>;
+  /** Shuts every worker down, lets in-flight tasks finish, then closes what the set opened. */
+  close(): Promise<void>;
+}
+
+/** Connects, builds a worker per role, and runs them. */
+export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet> {
+  const { config, client, assignments } = opts;
+  const roles = opts.roles ?? workerRoles;
+  const connection = await connectWorker(config);
+  const producer = createKafka(config, opts.publisherId ?? 'publisher').producer({ allowAutoTopicCreation: false });
+  const featureStore = createFeatureStore(config);
+  const models = createModelClients(config);
+  const deps = { config, connection, taskQueues: opts.taskQueues ?? taskQueuesFor(config.taskQueuePrefix) };
+  const workers: Worker[] = [];
+  if (roles.includes('orchestration')) {
+    await producer.connect();
+    workers.push(await createOrchestrationWorker({ ...deps, producer, client, models, featureStore, assignments }));
+  }
+  if (roles.includes('local-scoring')) workers.push(await createLocalScoringWorker({ ...deps, models, assignments }));
+  if (roles.includes('hosted-scoring')) workers.push(await createHostedScoringWorker({ ...deps, models }));
+  if (roles.includes('shadow-scoring')) workers.push(await createShadowScoringWorker({ ...deps, models, assignments }));
+  const running = workers.map((w) => w.run());
+  const finished = Promise.all(running).then(() => undefined);
+  const close = async () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(running);
+    await featureStore.close();
+    await producer.disconnect();
+    await connection.close();
+  };
+  return { workers, finished, close };
+}
