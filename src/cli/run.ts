@@ -30,8 +30,9 @@ import {
   createFeatureStore,
   installRuntime,
 } from '../../workers/build';
+import { fmtMs } from '../observability/figures';
 import { startMetricsServer } from '../observability/metrics';
-import { DecisionStats, fmtMs } from './progress';
+import { DecisionStats } from './progress';
 
 export interface RunOptions {
   count: number;

@@ -4,7 +4,7 @@
  * writes the JSON and HTML these return.
  */
 import { z } from 'zod';
-import { fmtMs, percentile } from '../cli/progress';
+import { fmtMs, percentile } from '../observability/figures';
 import type { Decision, DecisionOutcome } from '../schemas/decision';
 
 /** One replayed transaction: its decision and, when the source is labelled, the ground truth. */
