@@ -1,4 +1,5 @@
 /** Two backtest reports side by side: the key metrics of each and how they moved (b − a). */
+import type { DecisionOutcome } from '../../schemas/decision';
 import { ratio } from './metrics';
 import type { BacktestReport } from './schema';
 
@@ -28,75 +29,58 @@ type MetricDefinition = [
   label: string,
   unit: MetricUnit,
   better: 'higher' | 'lower' | null,
-  read: (r: BacktestReport) => number | null,
+  read: ReadMetric,
 ];
+
+type ReadMetric = (r: BacktestReport) => number | null;
+
+/** Share of the scored transactions decided `outcome`. */
+function outcomeRate(outcome: DecisionOutcome): ReadMetric {
+  return (r) => ratio(r.decisions.byOutcome[outcome], r.counts.scored);
+}
+
+/** Precision, recall, F1 and false-positive rate at one operating point. */
+function detectionMetrics(point: keyof BacktestReport['operatingPoints'], flag: string): MetricDefinition[] {
+  const measures = [
+    ['precision', 'Precision', 'higher'],
+    ['recall', 'Recall', 'higher'],
+    ['f1', 'F1', 'higher'],
+    ['falsePositiveRate', 'False-positive rate', 'lower'],
+  ] as const;
+  return measures.map(([measure, name, better]) => [
+    `${point}.${measure}`,
+    `${name} (flag = ${flag})`,
+    'ratio',
+    better,
+    (r) => r.operatingPoints[point][measure],
+  ]);
+}
+
+/** p50, p95 and p99 of one latency. */
+function latencyMetrics(latency: keyof BacktestReport['latencyMs'], name: string): MetricDefinition[] {
+  return (['p50', 'p95', 'p99'] as const).map((p) => [
+    `latencyMs.${latency}.${p}`,
+    `${name} ${p}`,
+    'ms',
+    'lower',
+    (r) => r.latencyMs[latency][p],
+  ]);
+}
 
 const comparedMetrics: MetricDefinition[] = [
   ['counts.scored', 'Transactions scored', 'count', null, (r) => r.counts.scored],
   ['counts.invalid', 'Invalid rows', 'count', 'lower', (r) => r.counts.invalid],
-  [
-    'decisions.declineRate',
-    'Decline rate',
-    'ratio',
-    null,
-    (r) => ratio(r.decisions.byOutcome.decline, r.counts.scored),
-  ],
-  [
-    'decisions.reviewRate',
-    'Review rate',
-    'ratio',
-    'lower',
-    (r) => ratio(r.decisions.byOutcome.review, r.counts.scored),
-  ],
-  ['decline.precision', 'Precision (flag = decline)', 'ratio', 'higher', (r) => r.operatingPoints.decline.precision],
-  ['decline.recall', 'Recall (flag = decline)', 'ratio', 'higher', (r) => r.operatingPoints.decline.recall],
-  ['decline.f1', 'F1 (flag = decline)', 'ratio', 'higher', (r) => r.operatingPoints.decline.f1],
-  [
-    'decline.falsePositiveRate',
-    'False-positive rate (flag = decline)',
-    'ratio',
-    'lower',
-    (r) => r.operatingPoints.decline.falsePositiveRate,
-  ],
-  [
-    'reviewOrDecline.precision',
-    'Precision (flag = review or decline)',
-    'ratio',
-    'higher',
-    (r) => r.operatingPoints.reviewOrDecline.precision,
-  ],
-  [
-    'reviewOrDecline.recall',
-    'Recall (flag = review or decline)',
-    'ratio',
-    'higher',
-    (r) => r.operatingPoints.reviewOrDecline.recall,
-  ],
-  [
-    'reviewOrDecline.f1',
-    'F1 (flag = review or decline)',
-    'ratio',
-    'higher',
-    (r) => r.operatingPoints.reviewOrDecline.f1,
-  ],
-  [
-    'reviewOrDecline.falsePositiveRate',
-    'False-positive rate (flag = review or decline)',
-    'ratio',
-    'lower',
-    (r) => r.operatingPoints.reviewOrDecline.falsePositiveRate,
-  ],
+  ['decisions.declineRate', 'Decline rate', 'ratio', null, outcomeRate('decline')],
+  ['decisions.reviewRate', 'Review rate', 'ratio', 'lower', outcomeRate('review')],
+  ...detectionMetrics('decline', 'decline'),
+  ...detectionMetrics('reviewOrDecline', 'review or decline'),
   ['escalation.rate', 'Escalation rate', 'ratio', 'lower', (r) => r.escalation.rate],
   ['modelCalls.hostedShare', 'Hosted share of model calls', 'ratio', 'lower', (r) => r.modelCalls.hostedShare],
   ['cost.actualUsd', 'Actual model cost', 'usd', 'lower', (r) => r.cost.actualUsd],
   ['cost.hostedOnlyUsd', 'Hosted-only counterfactual', 'usd', null, (r) => r.cost.hostedOnlyUsd],
   ['cost.savingsPct', 'Savings vs hosted-only', 'percent', 'higher', (r) => r.cost.savingsPct],
-  ['latencyMs.model.p50', 'Model time p50', 'ms', 'lower', (r) => r.latencyMs.model.p50],
-  ['latencyMs.model.p95', 'Model time p95', 'ms', 'lower', (r) => r.latencyMs.model.p95],
-  ['latencyMs.model.p99', 'Model time p99', 'ms', 'lower', (r) => r.latencyMs.model.p99],
-  ['latencyMs.endToEnd.p50', 'End-to-end p50', 'ms', 'lower', (r) => r.latencyMs.endToEnd.p50],
-  ['latencyMs.endToEnd.p95', 'End-to-end p95', 'ms', 'lower', (r) => r.latencyMs.endToEnd.p95],
-  ['latencyMs.endToEnd.p99', 'End-to-end p99', 'ms', 'lower', (r) => r.latencyMs.endToEnd.p99],
+  ...latencyMetrics('model', 'Model time'),
+  ...latencyMetrics('endToEnd', 'End-to-end'),
   ['throughput.rowsPerSecond', 'Throughput', 'rows/s', 'higher', (r) => r.throughput.rowsPerSecond],
 ];
 
