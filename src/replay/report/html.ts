@@ -32,9 +32,9 @@ function summarySection(r: BacktestReport): string {
     card('escalation rate', formatPercent(r.escalation.rate)),
     card('hosted share of model calls', formatPercent(r.modelCalls.hostedShare)),
     card('actual model cost', formatUsd(r.cost.actualUsd)),
-    card('savings vs hosted-only', r.cost.savingsPct === null ? 'n/a' : `${r.cost.savingsPct.toFixed(1)}%`),
+    card('savings vs hosted-only', formatMetric(r.cost.savingsPct, 'percent')),
     card('model time p95', formatMs(r.latencyMs.model.p95)),
-    card('throughput', r.throughput.rowsPerSecond === null ? 'n/a' : `${r.throughput.rowsPerSecond.toFixed(2)} rows/s`),
+    card('throughput', formatMetric(r.throughput.rowsPerSecond, 'rows/s')),
   ].join('')}</div>`;
 }
 
@@ -135,7 +135,7 @@ function costSection(r: BacktestReport): string {
       ],
       'actual cost vs hosted-only counterfactual',
     ),
-    `<p>Saved ${formatUsd(c.savingsUsd)} (${c.savingsPct === null ? 'n/a' : `${c.savingsPct.toFixed(1)}%`}) against sending every model call to the hosted tier.</p>`,
+    `<p>Saved ${formatUsd(c.savingsUsd)} (${formatMetric(c.savingsPct, 'percent')}) against sending every model call to the hosted tier.</p>`,
     `<p class="note">Hosted-only counterfactual = Σ over local calls (input tokens × $${fmtNum(c.hostedPricing.inputUsdPerMTok)} + output tokens × $${fmtNum(c.hostedPricing.outputUsdPerMTok)}) / 1M + the actual cost of the hosted calls.</p>`,
   ].join('');
 }

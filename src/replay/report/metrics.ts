@@ -4,7 +4,7 @@
  * writes the JSON and HTML these return.
  */
 import { percentile } from '../../observability/figures';
-import type { Decision, DecisionOutcome } from '../../schemas/decision';
+import type { Decision, DecisionOutcome, ModelCall } from '../../schemas/decision';
 import type { BacktestReport, OperatingPoint, Percentiles } from './schema';
 
 /** One replayed transaction: its decision and, when the source is labelled, the ground truth. */
@@ -56,96 +56,11 @@ export function challengerRows(rows: readonly ScoredRow[]): ScoredRow[] {
 }
 
 export function buildBacktestReport(rows: ScoredRow[], opts: BacktestOptions): BacktestReport {
-  const byOutcome = { approve: 0, review: 0, decline: 0 };
-  const byPath = { rules: 0, local: 0, escalated: 0, fallback: 0 };
-  const buckets = Array.from({ length: scoreBuckets }, (_, i) => ({
-    from: i / scoreBuckets,
-    to: (i + 1) / scoreBuckets,
-    fraud: 0,
-    legit: 0,
-    unlabelled: 0,
-  }));
-  const calls = { total: 0, local: 0, hosted: 0, failed: 0 };
-  const tokens = { local: { input: 0, output: 0 }, hosted: { input: 0, output: 0 } };
-  const models = new Map<string, BacktestReport['models'][number]>();
-  const modelLatencies: number[] = [];
-  const endToEndLatencies: number[] = [];
-  let fraud = 0;
-  let legit = 0;
-  let escalated = 0;
-  let actualUsd = 0;
-  let localTokensAtHostedUsd = 0;
-  let hostedCallsUsd = 0;
-  let otherPolicy = 0;
-  const seen = new Set<string>();
-  let duplicates = 0;
-  const { inputUsdPerMTok, outputUsdPerMTok } = opts.hostedPricing;
-
-  for (const { decision, label, submittedAt } of rows) {
-    byOutcome[decision.decision]++;
-    byPath[decision.path]++;
-    if (decision.policyHash !== opts.policyHash) otherPolicy++;
-    if (seen.has(decision.transactionId)) duplicates++;
-    else seen.add(decision.transactionId);
-
-    const bucket = buckets[Math.min(scoreBuckets - 1, Math.floor(decision.riskScore * scoreBuckets + 1e-9))];
-    if (bucket) {
-      if (label === undefined) bucket.unlabelled++;
-      else if (label.isFraud) bucket.fraud++;
-      else bucket.legit++;
-    }
-    if (label?.isFraud === true) fraud++;
-    else if (label?.isFraud === false) legit++;
-
-    let modelMs = 0;
-    for (const call of decision.modelCalls) {
-      calls.total++;
-      calls[call.tier]++;
-      if (call.outcome !== 'ok') calls.failed++;
-      tokens[call.tier].input += call.inputTokens;
-      tokens[call.tier].output += call.outputTokens;
-      actualUsd += call.costUsd;
-      if (call.tier === 'local') {
-        localTokensAtHostedUsd += (call.inputTokens * inputUsdPerMTok + call.outputTokens * outputUsdPerMTok) / 1e6;
-      } else hostedCallsUsd += call.costUsd;
-      modelMs += call.latencyMs;
-      const key = `${call.tier}\u0000${call.provider}\u0000${call.model}`;
-      const used = models.get(key) ?? { model: call.model, provider: call.provider, tier: call.tier, calls: 0, ok: 0 };
-      used.calls++;
-      if (call.outcome === 'ok') used.ok++;
-      models.set(key, used);
-    }
-    if (decision.modelCalls.length > 0) modelLatencies.push(modelMs);
-    if (decision.modelCalls.some((c) => c.tier === 'hosted')) escalated++;
-
-    const sourceTime = decision.source.kind === 'kafka' ? decision.source.timestamp : submittedAt;
-    if (sourceTime !== undefined) {
-      const ms = Date.parse(decision.decidedAt) - Date.parse(sourceTime);
-      if (Number.isFinite(ms)) endToEndLatencies.push(ms);
-    }
-  }
-
+  const tally = emptyTally();
+  for (const row of rows) tallyRow(tally, row, opts);
+  const { calls, escalated, fraud, legit } = tally;
   const scored = rows.length;
   const labelled = fraud + legit;
-  // Hosted-only counterfactual: every local call's tokens priced at the hosted model's prices, plus what the hosted
-  // calls actually cost:  Σ_local (inputTokens·inputUsdPerMTok + outputTokens·outputUsdPerMTok) / 1e6 + Σ_hosted costUsd.
-  // Token counts are the local model's; a hosted tokenizer and the redacted hosted prompt would differ somewhat.
-  // Rule-only decisions make no call in either world; an escalated transaction counts its local pass at hosted prices
-  // as well as the escalation itself.
-  const hostedOnlyUsd = roundUsd(localTokensAtHostedUsd + hostedCallsUsd);
-  const actual = roundUsd(actualUsd);
-  const durationMs = Date.parse(opts.finishedAt) - Date.parse(opts.startedAt);
-  const validDuration = Number.isFinite(durationMs) ? durationMs : null;
-
-  const warnings: string[] = [];
-  if (otherPolicy > 0) {
-    warnings.push(`${otherPolicy} decision(s) carry a policyHash other than ${opts.policyHash}`);
-  }
-  if (duplicates > 0) warnings.push(`${duplicates} decision(s) repeat a transactionId already seen`);
-  if (scored - labelled > 0) {
-    warnings.push(`${scored - labelled} decision(s) have no label and are left out of the confusion matrices`);
-  }
-
   return {
     schemaVersion: 1,
     replayId: opts.replayId,
@@ -162,35 +77,166 @@ export function buildBacktestReport(rows: ScoredRow[], opts: BacktestOptions): B
       legit,
       unlabelled: scored - labelled,
     },
-    decisions: { byOutcome, byPath },
+    decisions: { byOutcome: tally.byOutcome, byPath: tally.byPath },
     operatingPoints: {
       decline: operatingPoint(rows, ['decline']),
       reviewOrDecline: operatingPoint(rows, ['review', 'decline']),
     },
-    scoreDistribution: buckets,
+    scoreDistribution: tally.buckets,
     escalation: { transactions: escalated, rate: ratio(escalated, scored) },
     modelCalls: {
       ...calls,
       localShare: ratio(calls.local, calls.total),
       hostedShare: ratio(calls.hosted, calls.total),
     },
-    tokens,
-    cost: {
-      actualUsd: actual,
-      hostedOnlyUsd,
-      savingsUsd: roundUsd(hostedOnlyUsd - actual),
-      savingsPct: hostedOnlyUsd > 0 ? ((hostedOnlyUsd - actual) / hostedOnlyUsd) * 100 : null,
-      hostedPricing: { inputUsdPerMTok, outputUsdPerMTok },
-    },
-    latencyMs: { model: percentiles(modelLatencies), endToEnd: percentiles(endToEndLatencies) },
-    models: [...models.values()].sort((a, b) => b.calls - a.calls || a.model.localeCompare(b.model)),
-    throughput: {
-      durationMs: validDuration,
-      rowsPerSecond: validDuration !== null && validDuration > 0 ? scored / (validDuration / 1000) : null,
-    },
+    tokens: tally.tokens,
+    cost: costOf(tally.usd, opts.hostedPricing),
+    latencyMs: { model: percentiles(tally.modelLatencies), endToEnd: percentiles(tally.endToEndLatencies) },
+    models: [...tally.models.values()].sort((a, b) => b.calls - a.calls || a.model.localeCompare(b.model)),
+    throughput: throughputOf(scored, opts),
     invalidRows: opts.invalidRows.map(({ line, error }) => ({ line, error })),
-    warnings,
+    warnings: warningsOf(tally, opts.policyHash, scored - labelled),
   };
+}
+
+/** Running totals of the one pass over the scored rows. */
+interface Tally {
+  byOutcome: BacktestReport['decisions']['byOutcome'];
+  byPath: BacktestReport['decisions']['byPath'];
+  buckets: BacktestReport['scoreDistribution'];
+  fraud: number;
+  legit: number;
+  calls: { total: number; local: number; hosted: number; failed: number };
+  tokens: BacktestReport['tokens'];
+  /** Keyed by tier, provider and model. */
+  models: Map<string, BacktestReport['models'][number]>;
+  modelLatencies: number[];
+  endToEndLatencies: number[];
+  escalated: number;
+  usd: { actual: number; localTokensAtHosted: number; hostedCalls: number };
+  otherPolicy: number;
+  seen: Set<string>;
+  duplicates: number;
+}
+
+function emptyTally(): Tally {
+  return {
+    byOutcome: { approve: 0, review: 0, decline: 0 },
+    byPath: { rules: 0, local: 0, escalated: 0, fallback: 0 },
+    buckets: Array.from({ length: scoreBuckets }, (_, i) => ({
+      from: i / scoreBuckets,
+      to: (i + 1) / scoreBuckets,
+      fraud: 0,
+      legit: 0,
+      unlabelled: 0,
+    })),
+    fraud: 0,
+    legit: 0,
+    calls: { total: 0, local: 0, hosted: 0, failed: 0 },
+    tokens: { local: { input: 0, output: 0 }, hosted: { input: 0, output: 0 } },
+    models: new Map(),
+    modelLatencies: [],
+    endToEndLatencies: [],
+    escalated: 0,
+    usd: { actual: 0, localTokensAtHosted: 0, hostedCalls: 0 },
+    otherPolicy: 0,
+    seen: new Set(),
+    duplicates: 0,
+  };
+}
+
+function tallyRow(tally: Tally, { decision, label, submittedAt }: ScoredRow, opts: BacktestOptions): void {
+  tally.byOutcome[decision.decision]++;
+  tally.byPath[decision.path]++;
+  if (decision.policyHash !== opts.policyHash) tally.otherPolicy++;
+  if (tally.seen.has(decision.transactionId)) tally.duplicates++;
+  else tally.seen.add(decision.transactionId);
+
+  const bucket = tally.buckets[Math.min(scoreBuckets - 1, Math.floor(decision.riskScore * scoreBuckets + 1e-9))];
+  if (bucket) {
+    if (label === undefined) bucket.unlabelled++;
+    else if (label.isFraud) bucket.fraud++;
+    else bucket.legit++;
+  }
+  if (label?.isFraud === true) tally.fraud++;
+  else if (label?.isFraud === false) tally.legit++;
+
+  tallyModelCalls(tally, decision.modelCalls, opts.hostedPricing);
+
+  const sourceTime = decision.source.kind === 'kafka' ? decision.source.timestamp : submittedAt;
+  if (sourceTime !== undefined) {
+    const ms = Date.parse(decision.decidedAt) - Date.parse(sourceTime);
+    if (Number.isFinite(ms)) tally.endToEndLatencies.push(ms);
+  }
+}
+
+/** One transaction's model calls: by tier, tokens, spend, model used, and their summed latency. */
+function tallyModelCalls(tally: Tally, calls: readonly ModelCall[], pricing: BacktestOptions['hostedPricing']): void {
+  let modelMs = 0;
+  for (const call of calls) {
+    tally.calls.total++;
+    tally.calls[call.tier]++;
+    if (call.outcome !== 'ok') tally.calls.failed++;
+    tally.tokens[call.tier].input += call.inputTokens;
+    tally.tokens[call.tier].output += call.outputTokens;
+    tally.usd.actual += call.costUsd;
+    if (call.tier === 'local') {
+      tally.usd.localTokensAtHosted +=
+        (call.inputTokens * pricing.inputUsdPerMTok + call.outputTokens * pricing.outputUsdPerMTok) / 1e6;
+    } else tally.usd.hostedCalls += call.costUsd;
+    modelMs += call.latencyMs;
+    const key = `${call.tier}\u0000${call.provider}\u0000${call.model}`;
+    const used = tally.models.get(key) ?? {
+      model: call.model,
+      provider: call.provider,
+      tier: call.tier,
+      calls: 0,
+      ok: 0,
+    };
+    used.calls++;
+    if (call.outcome === 'ok') used.ok++;
+    tally.models.set(key, used);
+  }
+  if (calls.length > 0) tally.modelLatencies.push(modelMs);
+  if (calls.some((c) => c.tier === 'hosted')) tally.escalated++;
+}
+
+function costOf(usd: Tally['usd'], pricing: BacktestOptions['hostedPricing']): BacktestReport['cost'] {
+  // Hosted-only counterfactual: every local call's tokens priced at the hosted model's prices, plus what the hosted
+  // calls actually cost:  Σ_local (inputTokens·inputUsdPerMTok + outputTokens·outputUsdPerMTok) / 1e6 + Σ_hosted costUsd.
+  // Token counts are the local model's; a hosted tokenizer and the redacted hosted prompt would differ somewhat.
+  // Rule-only decisions make no call in either world; an escalated transaction counts its local pass at hosted prices
+  // as well as the escalation itself.
+  const hostedOnlyUsd = roundUsd(usd.localTokensAtHosted + usd.hostedCalls);
+  const actualUsd = roundUsd(usd.actual);
+  return {
+    actualUsd,
+    hostedOnlyUsd,
+    savingsUsd: roundUsd(hostedOnlyUsd - actualUsd),
+    savingsPct: hostedOnlyUsd > 0 ? ((hostedOnlyUsd - actualUsd) / hostedOnlyUsd) * 100 : null,
+    hostedPricing: { inputUsdPerMTok: pricing.inputUsdPerMTok, outputUsdPerMTok: pricing.outputUsdPerMTok },
+  };
+}
+
+function throughputOf(scored: number, opts: BacktestOptions): BacktestReport['throughput'] {
+  const durationMs = Date.parse(opts.finishedAt) - Date.parse(opts.startedAt);
+  const validDuration = Number.isFinite(durationMs) ? durationMs : null;
+  return {
+    durationMs: validDuration,
+    rowsPerSecond: validDuration !== null && validDuration > 0 ? scored / (validDuration / 1000) : null,
+  };
+}
+
+function warningsOf(tally: Tally, policyHash: string, unlabelled: number): string[] {
+  const warnings: string[] = [];
+  if (tally.otherPolicy > 0) {
+    warnings.push(`${tally.otherPolicy} decision(s) carry a policyHash other than ${policyHash}`);
+  }
+  if (tally.duplicates > 0) warnings.push(`${tally.duplicates} decision(s) repeat a transactionId already seen`);
+  if (unlabelled > 0) {
+    warnings.push(`${unlabelled} decision(s) have no label and are left out of the confusion matrices`);
+  }
+  return warnings;
 }
 
 function operatingPoint(rows: ScoredRow[], flagged: DecisionOutcome[]): OperatingPoint {
