@@ -3,4 +3,4 @@ export type { BacktestOptions, ScoredRow } from './metrics';
 export { buildBacktestReport, challengerRows } from './metrics';
 export { compareReports } from './comparison';
 export { renderComparisonHtml, renderReportHtml } from './html';
-export { BacktestReport } from './schema';
+export { BacktestReport, parseBacktestReport } from './schema';

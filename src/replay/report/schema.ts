@@ -95,3 +95,10 @@ export const BacktestReport = z.object({
   warnings: z.array(z.string()),
 });
 export type BacktestReport = z.infer<typeof BacktestReport>;
+
+/** A report read back from disk (`source` names the file in the error); throws when it is not a backtest report. */
+export function parseBacktestReport(value: unknown, source: string): BacktestReport {
+  const parsed = BacktestReport.safeParse(value);
+  if (!parsed.success) throw new Error(`${source} is not a backtest report:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
