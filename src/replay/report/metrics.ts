@@ -1,7 +1,7 @@
 /**
  * Backtest metrics: what a replay's decisions say about detection quality, escalation, cost and latency, compared
  * with the ground-truth labels of the historical data. Pure functions: the replay command gathers the rows and
- * writes the JSON and HTML these return.
+ * writes the report these return as JSON.
  */
 import { percentile } from '../../observability/figures';
 import type { Decision, DecisionOutcome, ModelCall } from '../../schemas/decision';
