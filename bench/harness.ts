@@ -11,7 +11,7 @@ import type { Admin, Consumer } from 'kafkajs';
 import type { Config } from '../src/config';
 import { loadConfig } from '../src/config';
 import { createKafka } from '../src/kafka/client';
-import { percentile } from '../src/cli/progress';
+import { percentile } from '../src/observability/figures';
 import { stackServices } from '../src/stack';
 import { readPid } from '../src/stack/processes';
 import type { TaskQueues } from '../src/task-queues';

@@ -1,5 +1,5 @@
 /** Benchmark results: the per-scenario record, the markdown table, the ratios and the target checks. */
-import { fmtMs } from '../src/cli/progress';
+import { fmtMs } from '../src/observability/figures';
 import type { Percentiles, ResourceUse } from './harness';
 
 export const scenarioIds = [

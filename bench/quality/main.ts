@@ -22,7 +22,7 @@ import { generateAssessment } from '../../src/models/assessment';
 import { createModelClients } from '../../src/models/clients';
 import { embedFirstPass, firstPassText } from '../../src/models/first-pass';
 import { ReplayCardHistory } from '../../src/features/replay-history';
-import { percentile } from '../../src/cli/progress';
+import { percentile } from '../../src/observability/figures';
 import { runTuneCommand } from '../../src/cli/tune';
 import { runReplayCommand } from '../../src/cli/replay';
 import { ReplayStore } from '../../src/replay/store';

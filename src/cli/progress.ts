@@ -2,13 +2,8 @@
  * Live statistics over published decisions: counts by outcome and path, escalations, produce-to-decision latency
  * percentiles and model spend. Used by the main job's progress line and its summary.
  */
+import { fmtMs, percentile } from '../observability/figures';
 import type { Decision } from '../schemas/decision';
-
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? 0;
-}
 
 export class DecisionStats {
   readonly byDecision = { approve: 0, review: 0, decline: 0 };
@@ -54,8 +49,4 @@ export class DecisionStats {
       `hosted cost $${this.costUsd.toFixed(4)}`,
     ].join(' | ');
   }
-}
-
-export function fmtMs(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)}s` : `${Math.round(ms)}ms`;
 }

@@ -21,7 +21,8 @@ import { scoringSettingsFromConfig } from '../scoring/settings';
 import { stackUp } from '../stack';
 import { connectClient } from '../temporal/client';
 import { installRuntime, startWorkerSet } from '../worker-set';
-import { DecisionStats, fmtMs } from './progress';
+import { fmtMs } from '../observability/figures';
+import { DecisionStats } from './progress';
 
 export interface RunOptions {
   count: number;

@@ -6,7 +6,7 @@ import type { ReplayResultRow } from './contracts';
 import type { TransactionEvent } from '../schemas/transaction-event';
 import type { OutcomeRates } from '../scoring/outcome-tally';
 import { addOutcome, emptyTally, outcomeRates } from '../scoring/outcome-tally';
-import { percentile } from '../cli/progress';
+import { percentile } from '../observability/figures';
 import type { LogisticModel } from '../scoring/logistic';
 import { predictProbability } from '../scoring/logistic';
 import { calibrationVector } from '../scoring/calibration';

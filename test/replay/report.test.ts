@@ -4,6 +4,7 @@ import {
   buildBacktestReport,
   challengerRows,
   compareReports,
+  parseBacktestReport,
   renderComparisonHtml,
   renderReportHtml,
 } from '../../src/replay/report';
@@ -245,6 +246,23 @@ describe('buildBacktestReport', () => {
       '1 decision(s) carry a policyHash other than policy-1',
       '1 decision(s) have no label and are left out of the confusion matrices',
     ]);
+  });
+
+  it('a report written as JSON reads back unchanged through parseBacktestReport', () => {
+    const saved = JSON.stringify(report, null, 2);
+    const read = parseBacktestReport(JSON.parse(saved), 'replays/replay-a/report.json');
+    expect(read).toStrictEqual(report);
+    expect(JSON.stringify(read, null, 2)).toBe(saved);
+    // Ratios with nothing to divide by are written as null and read back as null.
+    const empty = buildBacktestReport([], { ...options, invalidRows: [], finishedAt: options.startedAt });
+    expect(parseBacktestReport(JSON.parse(JSON.stringify(empty)), 'empty.json')).toStrictEqual(empty);
+  });
+
+  it('a report with a field of the wrong type is refused, naming the file', () => {
+    const corrupted: unknown = JSON.parse(JSON.stringify({ ...report, counts: { ...report.counts, scored: '10' } }));
+    expect(() => parseBacktestReport(corrupted, 'replays/replay-a/report.json')).toThrow(
+      /^replays\/replay-a\/report\.json is not a backtest report:\n.*counts\.scored/s,
+    );
   });
 });
 

@@ -1,0 +1,281 @@
+/**
+ * Backtest metrics: what a replay's decisions say about detection quality, escalation, cost and latency, compared
+ * with the ground-truth labels of the historical data. Pure functions: the replay command gathers the rows and
+ * writes the report these return as JSON.
+ */
+import { percentile } from '../../observability/figures';
+import type { Decision, DecisionOutcome, ModelCall } from '../../schemas/decision';
+import type { BacktestReport, OperatingPoint, Percentiles } from './schema';
+
+/** One replayed transaction: its decision and, when the source is labelled, the ground truth. */
+export interface ScoredRow {
+  decision: Decision;
+  label?: { isFraud: boolean };
+  /**
+   * When the replay submitted the transaction (ISO 8601). End-to-end latency is `decidedAt` minus the decision
+   * source's timestamp (Kafka), else minus this; rows with neither are left out of it. @default undefined
+   */
+  submittedAt?: string;
+}
+
+export interface BacktestOptions {
+  replayId: string;
+  policyHash: string;
+  thresholds: { approveBelow: number; declineAt: number };
+  /** Prices of the hosted model the hosted-only counterfactual is priced at. */
+  hostedPricing: { inputUsdPerMTok: number; outputUsdPerMTok: number };
+  startedAt: string;
+  finishedAt: string;
+  /** Source rows that never became a transaction (bad JSON, schema violations, unreadable CSV). */
+  invalidRows: Array<{ line: number; error: string }>;
+}
+
+const scoreBuckets = 10;
+
+/**
+ * The rows as the challenger scored in shadow would have decided them: its outcome and probability from its first
+ * pass alone (no escalation, so no hosted cost); a row it failed to score goes to review, as a failed first pass
+ * does. Rows without a shadow answer are left out.
+ */
+export function challengerRows(rows: readonly ScoredRow[]): ScoredRow[] {
+  return rows.flatMap((row) => {
+    const shadow = row.decision.shadow;
+    if (!shadow) return [];
+    const answer =
+      shadow.outcome === 'ok' && shadow.decision && shadow.riskScore !== undefined
+        ? { decision: shadow.decision, riskScore: shadow.riskScore, path: 'local' as const }
+        : { decision: 'review' as const, riskScore: 0.5, path: 'fallback' as const };
+    const decision: Decision = {
+      ...row.decision,
+      ...answer,
+      policyHash: shadow.policyHash,
+      modelCalls: [],
+    };
+    return [{ ...row, decision }];
+  });
+}
+
+export function buildBacktestReport(rows: ScoredRow[], opts: BacktestOptions): BacktestReport {
+  const tally = emptyTally();
+  for (const row of rows) tallyRow(tally, row, opts);
+  const { calls, escalated, fraud, legit } = tally;
+  const scored = rows.length;
+  const labelled = fraud + legit;
+  return {
+    schemaVersion: 1,
+    replayId: opts.replayId,
+    policyHash: opts.policyHash,
+    thresholds: { ...opts.thresholds },
+    startedAt: opts.startedAt,
+    finishedAt: opts.finishedAt,
+    counts: {
+      rows: scored + opts.invalidRows.length,
+      scored,
+      invalid: opts.invalidRows.length,
+      labelled,
+      fraud,
+      legit,
+      unlabelled: scored - labelled,
+    },
+    decisions: { byOutcome: tally.byOutcome, byPath: tally.byPath },
+    operatingPoints: {
+      decline: operatingPoint(rows, ['decline']),
+      reviewOrDecline: operatingPoint(rows, ['review', 'decline']),
+    },
+    scoreDistribution: tally.buckets,
+    escalation: { transactions: escalated, rate: ratio(escalated, scored) },
+    modelCalls: {
+      ...calls,
+      localShare: ratio(calls.local, calls.total),
+      hostedShare: ratio(calls.hosted, calls.total),
+    },
+    tokens: tally.tokens,
+    cost: costOf(tally.usd, opts.hostedPricing),
+    latencyMs: { model: percentiles(tally.modelLatencies), endToEnd: percentiles(tally.endToEndLatencies) },
+    models: [...tally.models.values()].sort((a, b) => b.calls - a.calls || a.model.localeCompare(b.model)),
+    throughput: throughputOf(scored, opts),
+    invalidRows: opts.invalidRows.map(({ line, error }) => ({ line, error })),
+    warnings: warningsOf(tally, opts.policyHash, scored - labelled),
+  };
+}
+
+/** Running totals of the one pass over the scored rows. */
+interface Tally {
+  byOutcome: BacktestReport['decisions']['byOutcome'];
+  byPath: BacktestReport['decisions']['byPath'];
+  buckets: BacktestReport['scoreDistribution'];
+  fraud: number;
+  legit: number;
+  calls: { total: number; local: number; hosted: number; failed: number };
+  tokens: BacktestReport['tokens'];
+  /** Keyed by tier, provider and model. */
+  models: Map<string, BacktestReport['models'][number]>;
+  modelLatencies: number[];
+  endToEndLatencies: number[];
+  escalated: number;
+  usd: { actual: number; localTokensAtHosted: number; hostedCalls: number };
+  otherPolicy: number;
+  seen: Set<string>;
+  duplicates: number;
+}
+
+function emptyTally(): Tally {
+  return {
+    byOutcome: { approve: 0, review: 0, decline: 0 },
+    byPath: { rules: 0, local: 0, escalated: 0, fallback: 0 },
+    buckets: Array.from({ length: scoreBuckets }, (_, i) => ({
+      from: i / scoreBuckets,
+      to: (i + 1) / scoreBuckets,
+      fraud: 0,
+      legit: 0,
+      unlabelled: 0,
+    })),
+    fraud: 0,
+    legit: 0,
+    calls: { total: 0, local: 0, hosted: 0, failed: 0 },
+    tokens: { local: { input: 0, output: 0 }, hosted: { input: 0, output: 0 } },
+    models: new Map(),
+    modelLatencies: [],
+    endToEndLatencies: [],
+    escalated: 0,
+    usd: { actual: 0, localTokensAtHosted: 0, hostedCalls: 0 },
+    otherPolicy: 0,
+    seen: new Set(),
+    duplicates: 0,
+  };
+}
+
+function tallyRow(tally: Tally, { decision, label, submittedAt }: ScoredRow, opts: BacktestOptions): void {
+  tally.byOutcome[decision.decision]++;
+  tally.byPath[decision.path]++;
+  if (decision.policyHash !== opts.policyHash) tally.otherPolicy++;
+  if (tally.seen.has(decision.transactionId)) tally.duplicates++;
+  else tally.seen.add(decision.transactionId);
+
+  const bucket = tally.buckets[Math.min(scoreBuckets - 1, Math.floor(decision.riskScore * scoreBuckets + 1e-9))];
+  if (bucket) {
+    if (label === undefined) bucket.unlabelled++;
+    else if (label.isFraud) bucket.fraud++;
+    else bucket.legit++;
+  }
+  if (label?.isFraud === true) tally.fraud++;
+  else if (label?.isFraud === false) tally.legit++;
+
+  tallyModelCalls(tally, decision.modelCalls, opts.hostedPricing);
+
+  const sourceTime = decision.source.kind === 'kafka' ? decision.source.timestamp : submittedAt;
+  if (sourceTime !== undefined) {
+    const ms = Date.parse(decision.decidedAt) - Date.parse(sourceTime);
+    if (Number.isFinite(ms)) tally.endToEndLatencies.push(ms);
+  }
+}
+
+/** One transaction's model calls: by tier, tokens, spend, model used, and their summed latency. */
+function tallyModelCalls(tally: Tally, calls: readonly ModelCall[], pricing: BacktestOptions['hostedPricing']): void {
+  let modelMs = 0;
+  for (const call of calls) {
+    tally.calls.total++;
+    tally.calls[call.tier]++;
+    if (call.outcome !== 'ok') tally.calls.failed++;
+    tally.tokens[call.tier].input += call.inputTokens;
+    tally.tokens[call.tier].output += call.outputTokens;
+    tally.usd.actual += call.costUsd;
+    if (call.tier === 'local') {
+      tally.usd.localTokensAtHosted +=
+        (call.inputTokens * pricing.inputUsdPerMTok + call.outputTokens * pricing.outputUsdPerMTok) / 1e6;
+    } else tally.usd.hostedCalls += call.costUsd;
+    modelMs += call.latencyMs;
+    const key = `${call.tier}\u0000${call.provider}\u0000${call.model}`;
+    const used = tally.models.get(key) ?? {
+      model: call.model,
+      provider: call.provider,
+      tier: call.tier,
+      calls: 0,
+      ok: 0,
+    };
+    used.calls++;
+    if (call.outcome === 'ok') used.ok++;
+    tally.models.set(key, used);
+  }
+  if (calls.length > 0) tally.modelLatencies.push(modelMs);
+  if (calls.some((c) => c.tier === 'hosted')) tally.escalated++;
+}
+
+function costOf(usd: Tally['usd'], pricing: BacktestOptions['hostedPricing']): BacktestReport['cost'] {
+  // Hosted-only counterfactual: every local call's tokens priced at the hosted model's prices, plus what the hosted
+  // calls actually cost:  Σ_local (inputTokens·inputUsdPerMTok + outputTokens·outputUsdPerMTok) / 1e6 + Σ_hosted costUsd.
+  // Token counts are the local model's; a hosted tokenizer and the redacted hosted prompt would differ somewhat.
+  // Rule-only decisions make no call in either world; an escalated transaction counts its local pass at hosted prices
+  // as well as the escalation itself.
+  const hostedOnlyUsd = roundUsd(usd.localTokensAtHosted + usd.hostedCalls);
+  const actualUsd = roundUsd(usd.actual);
+  return {
+    actualUsd,
+    hostedOnlyUsd,
+    savingsUsd: roundUsd(hostedOnlyUsd - actualUsd),
+    savingsPct: hostedOnlyUsd > 0 ? ((hostedOnlyUsd - actualUsd) / hostedOnlyUsd) * 100 : null,
+    hostedPricing: { inputUsdPerMTok: pricing.inputUsdPerMTok, outputUsdPerMTok: pricing.outputUsdPerMTok },
+  };
+}
+
+function throughputOf(scored: number, opts: BacktestOptions): BacktestReport['throughput'] {
+  const durationMs = Date.parse(opts.finishedAt) - Date.parse(opts.startedAt);
+  const validDuration = Number.isFinite(durationMs) ? durationMs : null;
+  return {
+    durationMs: validDuration,
+    rowsPerSecond: validDuration !== null && validDuration > 0 ? scored / (validDuration / 1000) : null,
+  };
+}
+
+function warningsOf(tally: Tally, policyHash: string, unlabelled: number): string[] {
+  const warnings: string[] = [];
+  if (tally.otherPolicy > 0) {
+    warnings.push(`${tally.otherPolicy} decision(s) carry a policyHash other than ${policyHash}`);
+  }
+  if (tally.duplicates > 0) warnings.push(`${tally.duplicates} decision(s) repeat a transactionId already seen`);
+  if (unlabelled > 0) {
+    warnings.push(`${unlabelled} decision(s) have no label and are left out of the confusion matrices`);
+  }
+  return warnings;
+}
+
+function operatingPoint(rows: ScoredRow[], flagged: DecisionOutcome[]): OperatingPoint {
+  const m = { truePositives: 0, falsePositives: 0, trueNegatives: 0, falseNegatives: 0 };
+  for (const { decision, label } of rows) {
+    if (label === undefined) continue;
+    const flag = flagged.includes(decision.decision);
+    if (label.isFraud) m[flag ? 'truePositives' : 'falseNegatives']++;
+    else m[flag ? 'falsePositives' : 'trueNegatives']++;
+  }
+  const { truePositives: tp, falsePositives: fp, trueNegatives: tn, falseNegatives: fn } = m;
+  return {
+    flagged,
+    matrix: m,
+    precision: ratio(tp, tp + fp),
+    recall: ratio(tp, tp + fn),
+    // 2PR/(P+R) written over counts: defined whenever there is any positive label or flag.
+    f1: ratio(2 * tp, 2 * tp + fp + fn),
+    accuracy: ratio(tp + tn, tp + fp + tn + fn),
+    falsePositiveRate: ratio(fp, fp + tn),
+  };
+}
+
+export function ratio(numerator: number, denominator: number): number | null {
+  return denominator === 0 ? null : numerator / denominator;
+}
+
+function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return { count: 0, p50: null, p95: null, p99: null };
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+  };
+}
+
+/** Nano-dollar precision: enough for per-token prices, without float noise like 0.30000000000000004. */
+function roundUsd(usd: number): number {
+  return Math.round(usd * 1e9) / 1e9;
+}
