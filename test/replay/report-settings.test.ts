@@ -12,7 +12,7 @@ import { createTransactionGenerator } from '../../src/generator/synthetic';
 import { rebuildReport, runReplayCommand, writeReport } from '../../src/replay/run';
 import type { BacktestReport } from '../../src/replay/report';
 import { ReplayStore } from '../../src/replay/store';
-import { startHostedTestServer } from '../support/hosted-test-server';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import { scriptedPolicyFile } from '../support/pipeline';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-report-settings-'));
