@@ -16,8 +16,8 @@ import { stackServices } from '../src/stack';
 import { readPid } from '../src/stack/processes';
 import type { TaskQueues } from '../src/task-queues';
 import { taskQueuesFor } from '../src/task-queues';
-import type { HostedTestServer } from '../test/support/hosted-test-server';
-import { startHostedTestServer } from '../test/support/hosted-test-server';
+import type { HostedTestServer } from '../src/testing/hosted-provider';
+import { startHostedTestServer } from '../src/testing/hosted-provider';
 
 export interface Percentiles {
   p50: number;

@@ -4,13 +4,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Config } from '../config';
-import { featureStoreService } from './feature-store';
 import { stackLayout } from './layout';
 import { alive, portOpen, readPid, StackError, stopProcess } from './processes';
 import type { StackService } from './services';
-import { codecService, kafkaService, ollamaService, temporalService } from './services';
+import { codecService, featureStoreService, kafkaService, ollamaService, temporalService } from './services';
 
-export { featureStoreHealthy, pingFeatureStore } from './feature-store';
+export { featureStoreHealthy, pingFeatureStore } from './services';
 export { StackError } from './processes';
 
 export function stackServices(config: Config): StackService[] {

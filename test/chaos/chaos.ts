@@ -19,10 +19,10 @@ import type { Decision } from '../../src/schemas/decision';
 import { stackServices, stackUp } from '../../src/stack';
 import { stopProcess } from '../../src/stack/processes';
 import { taskQueuesFor } from '../../src/task-queues';
-import type { FaultProxy, FaultRates } from '../support/fault-proxy';
-import { startFaultProxy } from '../support/fault-proxy';
-import type { HostedTestServer } from '../support/hosted-test-server';
-import { startHostedTestServer } from '../support/hosted-test-server';
+import type { FaultProxy, FaultRates } from '../../src/testing/fault-proxy';
+import { startFaultProxy } from '../../src/testing/fault-proxy';
+import type { HostedTestServer } from '../../src/testing/hosted-provider';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 
 export interface ChaosOptions {
   /** Valid transactions to score. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
-import type { HostedTestServer } from '../support/hosted-test-server';
-import { startHostedTestServer } from '../support/hosted-test-server';
+import type { HostedTestServer } from '../../src/testing/hosted-provider';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startScoring, startTestPipeline } from '../support/pipeline';
 

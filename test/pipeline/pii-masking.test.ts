@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metrics } from '../../src/observability/metrics';
-import type { HostedTestServer } from '../support/hosted-test-server';
-import { startHostedTestServer } from '../support/hosted-test-server';
+import type { HostedTestServer } from '../../src/testing/hosted-provider';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startTestPipeline } from '../support/pipeline';
 

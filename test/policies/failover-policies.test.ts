@@ -3,10 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
+import type { HostedTestServer } from '../../src/testing/hosted-provider';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import { scoringWorkflowId } from '../../workflows';
 import type { scoreTransactionWorkflow } from '../../workflows';
-import type { HostedTestServer } from '../support/hosted-test-server';
-import { startHostedTestServer } from '../support/hosted-test-server';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startTestPipeline } from '../support/pipeline';
 

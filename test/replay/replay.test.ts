@@ -13,9 +13,9 @@ import { runReplayCommand } from '../../src/cli/replay';
 import { ReplayStore } from '../../src/replay/store';
 import { Decision } from '../../src/schemas/decision';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import { replayProgressQuery, replayWorkflowId } from '../../workflows/replay';
 import type { replayWorkflow } from '../../workflows/replay';
-import { startHostedTestServer } from '../support/hosted-test-server';
 import { scriptedPolicyFile } from '../support/pipeline';
 
 const root = path.join(__dirname, '..', '..');

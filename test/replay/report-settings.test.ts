@@ -13,7 +13,7 @@ import { runReplayCommand } from '../../src/cli/replay';
 import { rebuildReport, writeReport } from '../../src/cli/report';
 import type { BacktestReport } from '../../src/replay/report';
 import { ReplayStore } from '../../src/replay/store';
-import { startHostedTestServer } from '../support/hosted-test-server';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import { scriptedPolicyFile } from '../support/pipeline';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-report-settings-'));

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { fraudSearchAttributes } from '../../src/search-attributes';
 import { pingFeatureStore, StackError, stackStatus, stackUp } from '../../src/stack';
-import { featureStoreService } from '../../src/stack/feature-store';
+import { featureStoreService } from '../../src/stack/services';
 import { stackLayout } from '../../src/stack/layout';
 
 const config = loadConfig();

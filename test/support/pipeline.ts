@@ -65,7 +65,7 @@ async function waitUntil<T>(what: string, get: () => T[], count: number, timeout
   return get();
 }
 
-/** The policy for tests whose local model is a scripted stand-in (see hosted-test-server.ts). */
+/** The policy for tests whose local model is a scripted stand-in (see src/testing/hosted-provider). */
 export const scriptedPolicyFile = path.join(__dirname, 'policies', 'generated-score.json');
 
 export async function startTestPipeline(opts: TestPipelineOptions): Promise<TestPipeline> {

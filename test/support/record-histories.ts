@@ -21,11 +21,11 @@ import { Decision } from '../../src/schemas/decision';
 import type { ScoringPath } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
+import type { Behaviour, HostedTestServer } from '../../src/testing/hosted-provider';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import { budgetLedgerWorkflowId, replayChunkWorkflowId, replayWorkflowId, scoringWorkflowId } from '../../workflows';
 import type { replayWorkflow, scoreTransactionWorkflow } from '../../workflows';
 import { historyToJSON, recordedHistoriesDir } from './history-json';
-import type { Behaviour, HostedTestServer } from './hosted-test-server';
-import { startHostedTestServer } from './hosted-test-server';
 import type { TestPipeline } from './pipeline';
 import { sampleTransaction, startTestPipeline } from './pipeline';
 
@@ -132,7 +132,9 @@ async function recordScoring(
   const workflowId = scoringWorkflowId(event.transactionId);
   // The challenger: another tag on the same stand-in, with the scripted policy.
   const shadow = { model: 'fraudflow-challenger:histories', policyFileHash: pipeline.settings.policyFileHash };
-  const settings = scenario.shadow ? { ...pipeline.settings, shadow: { ...shadow, timeoutMs: 5000 } } : pipeline.settings;
+  const settings = scenario.shadow
+    ? { ...pipeline.settings, shadow: { ...shadow, timeoutMs: 5000 } }
+    : pipeline.settings;
   const decision = Decision.parse(
     await pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
       taskQueue: pipeline.settings.taskQueues.orchestration,

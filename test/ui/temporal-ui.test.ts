@@ -7,9 +7,9 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/schemas/decision';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
+import type { HostedTestServer } from '../../src/testing/hosted-provider';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import { chromiumArgs, ensureChromium } from '../support/chromium';
-import type { HostedTestServer } from '../support/hosted-test-server';
-import { startHostedTestServer } from '../support/hosted-test-server';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startTestPipeline } from '../support/pipeline';
 

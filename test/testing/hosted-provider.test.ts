@@ -7,8 +7,9 @@ import OpenAI, {
 } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RiskAssessment, riskAssessmentJsonSchema } from '../../src/schemas/risk-assessment';
-import { deterministicEmbedding, startHostedTestServer } from './hosted-test-server';
-import type { HostedTestServer } from './hosted-test-server';
+import { deterministicEmbedding, startHostedTestServer } from '../../src/testing/hosted-provider';
+import type { HostedTestServer } from '../../src/testing/hosted-provider';
+import { caught } from '../support/caught';
 
 const API_KEY = 'sk-test-hosted-secret-7f3a';
 const MODEL = 'frontier-test-model';
@@ -39,15 +40,6 @@ describe('hosted test server', () => {
         json_schema: { name: 'risk_assessment', schema: riskAssessmentJsonSchema, strict: true },
       },
     };
-  }
-
-  async function caught(promise: Promise<unknown>): Promise<unknown> {
-    try {
-      await promise;
-    } catch (err) {
-      return err;
-    }
-    throw new Error('expected the request to fail');
   }
 
   it('scripted answer arrives as a RiskAssessment with usage and the model echoed', async () => {

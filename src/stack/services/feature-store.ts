@@ -9,11 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { Config } from '../config';
-import type { StackLayout } from './layout';
-import { versions } from './layout';
-import { alive, runToLog, spawnDetached, StackError, waitFor } from './processes';
-import type { StackService } from './services';
+import type { Config } from '../../config';
+import type { StackLayout } from '../layout';
+import { versions } from '../layout';
+import { runToLog, spawnDetached, StackError, waitFor } from '../processes';
+import type { StackService } from './shared';
+import { processFiles, waitForProcess } from './shared';
 
 /**
  * Resolves when the Redis server at `url` answers PING with PONG; rejects with the client's error otherwise.
@@ -62,8 +63,7 @@ export function featureStoreService(config: Config, layout: StackLayout): StackS
   const port = Number(parsed.port || 6379);
   // redis-server binds addresses, not names; URL hostnames keep IPv6 brackets.
   const host = parsed.hostname === 'localhost' ? '127.0.0.1' : parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  const pidFile = path.join(layout.run, 'redis.pid');
-  const logFile = path.join(layout.logs, 'redis.log');
+  const files = processFiles(layout, 'redis');
   const shown = displayUrl(url);
 
   return {
@@ -79,8 +79,7 @@ export function featureStoreService(config: Config, layout: StackLayout): StackS
           },
         ]
       : [],
-    pidFile,
-    logFile,
+    ...files,
     async provision() {
       if (!managed) return;
       if (config.env.REDIS_SERVER_BIN) checkRedisBinary(config.env.REDIS_SERVER_BIN);
@@ -108,18 +107,15 @@ export function featureStoreService(config: Config, layout: StackLayout): StackS
           'no',
         ],
         env: server.env,
-        logFile,
-        pidFile,
+        ...files,
       });
     },
     async ready(timeoutMs) {
       const what = managed
         ? `Redis feature store at ${shown} (PING)`
         : `the feature store at ${shown} (FEATURE_STORE_URL; FEATURE_STORE_MANAGED=false, so stack up does not start it)`;
-      await waitFor(what, async () => (await pingFeatureStore(url), true), {
-        timeoutMs,
-        ...(managed ? { alive: alive(pidFile), logFile } : {}),
-      });
+      const pongs = async () => (await pingFeatureStore(url), true);
+      await (managed ? waitForProcess(what, pongs, files, timeoutMs) : waitFor(what, pongs, { timeoutMs }));
     },
     healthy: () => featureStoreHealthy(url),
     endpoints() {
