@@ -5,12 +5,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Config } from '../config';
 import { stackLayout } from './layout';
-import { alive, portOpen, readPid, StackError, stopProcess } from './processes';
+import { alive, portOpen, readPid, stopProcess } from './processes';
+import { StackError } from '../errors';
 import type { StackService } from './services';
 import { codecService, featureStoreService, kafkaService, ollamaService, temporalService } from './services';
 
 export { featureStoreHealthy, pingFeatureStore } from './services';
-export { StackError } from './processes';
+export { StackError } from '../errors';
 
 export function stackServices(config: Config): StackService[] {
   const layout = stackLayout(config);

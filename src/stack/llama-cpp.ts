@@ -13,7 +13,6 @@ import { StackError } from '../errors';
 import { runToLog } from '../tools';
 import { requireTool } from './processes';
 
-
 const targets = ['llama-finetune', 'llama-quantize'] as const;
 
 type Binaries = Omit<TrainerTools, 'python'>;

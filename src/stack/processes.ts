@@ -9,9 +9,6 @@ import path from 'node:path';
 import { StackError } from '../errors';
 import { logHint } from '../tools';
 
-export { StackError } from '../errors';
-export { runToLog } from '../tools';
-
 export interface PidRecord {
   pid: number;
   /**

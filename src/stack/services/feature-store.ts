@@ -12,7 +12,9 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import type { StackLayout } from '../layout';
 import { versions } from '../layout';
-import { runToLog, spawnDetached, StackError, waitFor } from '../processes';
+import { spawnDetached, waitFor } from '../processes';
+import { StackError } from '../../errors';
+import { runToLog } from '../../tools';
 import type { StackService } from './shared';
 import { processFiles, waitForProcess } from './shared';
 

@@ -6,7 +6,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../../config';
 import type { StackLayout } from '../layout';
 import { versions } from '../layout';
-import { requireTool, runToLog, spawnDetached, StackError, waitFor } from '../processes';
+import { requireTool, spawnDetached, waitFor } from '../processes';
+import { StackError } from '../../errors';
+import { runToLog } from '../../tools';
 import type { StackService } from './shared';
 import { processFiles, splitHostPort, waitForProcess } from './shared';
 

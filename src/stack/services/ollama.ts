@@ -9,7 +9,8 @@ import type { Config } from '../../config';
 import { modelfileFor } from '../../models/ollama-import';
 import type { StackLayout } from '../layout';
 import { versions } from '../layout';
-import { requireTool, runToLog, spawnDetached } from '../processes';
+import { requireTool, spawnDetached } from '../processes';
+import { runToLog } from '../../tools';
 import type { StackService } from './shared';
 import { goFix, processFiles, splitHostPort, waitForProcess } from './shared';
 

@@ -7,7 +7,8 @@ import type { Config } from '../../config';
 import { fraudSearchAttributes } from '../../search-attributes';
 import type { StackLayout } from '../layout';
 import { versions } from '../layout';
-import { requireTool, runToLog, spawnDetached, waitFor } from '../processes';
+import { requireTool, spawnDetached, waitFor } from '../processes';
+import { runToLog } from '../../tools';
 import type { StackService } from './shared';
 import { goFix, processFiles, splitHostPort, waitForProcess } from './shared';
 
