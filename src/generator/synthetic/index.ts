@@ -8,9 +8,9 @@
  * following the local time of day), so per-card velocity features stay believable. Fraud arrives as episodes on a
  * victim's card (a card-testing run, a burst of purchases, ...) whose steps are merged into the stream by time.
  */
-import type { Money } from '../schemas/money';
-import { currencyExponent } from '../money';
-import type { Channel, TransactionEvent } from '../schemas/transaction-event';
+import type { Money } from '../../schemas/money';
+import { currencyExponent } from '../../money';
+import type { Channel, TransactionEvent } from '../../schemas/transaction-event';
 
 export const fraudPatterns = ['card_testing', 'high_value_foreign', 'burst_on_card', 'account_takeover'] as const;
 export type FraudPattern = (typeof fraudPatterns)[number];
