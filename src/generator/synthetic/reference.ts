@@ -18,18 +18,8 @@ export function usdRate(currency: string): number {
   return unitsPerUsd[currency] ?? 1;
 }
 
-const exponents = new Map<string, number>();
-function exponentOf(currency: string): number {
-  let exp = exponents.get(currency);
-  if (exp === undefined) {
-    exp = currencyExponent(currency);
-    exponents.set(currency, exp);
-  }
-  return exp;
-}
-
 export function moneyFromMajor(major: number, currency: string): Money {
-  return { minor: Math.max(1, Math.round(major * 10 ** exponentOf(currency))), currency };
+  return { minor: Math.max(1, Math.round(major * 10 ** currencyExponent(currency))), currency };
 }
 
 export function moneyFromUsd(usd: number, currency: string): Money {
@@ -37,7 +27,7 @@ export function moneyFromUsd(usd: number, currency: string): Money {
 }
 
 export function usdOf(money: Money): number {
-  return money.minor / 10 ** exponentOf(money.currency) / usdRate(money.currency);
+  return money.minor / 10 ** currencyExponent(money.currency) / usdRate(money.currency);
 }
 
 export function category(name: string): Category {
