@@ -8,8 +8,9 @@
  * following the local time of day), so per-card velocity features stay believable. Fraud arrives as episodes on a
  * victim's card (a card-testing run, a burst of purchases, ...) whose steps are merged into the stream by time.
  *
- * stream.ts paces the stream; legitimate.ts and fraud-episodes.ts choose each purchase; compose.ts turns it into an
- * event; cardholders.ts and merchants.ts hold the simulated world; tables.ts its reference data; random.ts the PRNG.
+ * stream.ts paces the stream; legitimate.ts and fraud-episodes.ts choose each purchase and compose.ts makes it an
+ * event. simulation.ts, cardholders.ts and merchants.ts hold the simulated world, tables.ts and reference.ts its
+ * reference data, random.ts the PRNG.
  */
 import { SyntheticStream } from './stream';
 import type { TransactionGenerator, TransactionGeneratorOptions } from './stream';
