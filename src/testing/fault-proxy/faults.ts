@@ -4,6 +4,7 @@
  * (mulberry32), so the same seed, rates and request order give the same sequence of faults.
  */
 import type { IncomingMessage } from 'node:http';
+import { mulberry32 } from '../../generator/synthetic';
 
 /** Probability (0..1) of each fault per model call. The rates must add up to at most 1. */
 export interface FaultRates {
@@ -109,18 +110,6 @@ export function faultSequence(seed: number, initial: FaultRates): FaultSequence 
 /** An index in 0..length-1 from a draw in [0, 1). */
 export function pick(draw: number, length: number): number {
   return Math.min(length - 1, Math.floor(draw * length));
-}
-
-/** mulberry32: a tiny, fast 32-bit PRNG; plenty for picking faults, and the same on every platform. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function checkRates(rates: FaultRates): Record<FaultKind, number> {
