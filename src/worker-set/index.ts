@@ -10,20 +10,15 @@ import type { ModelAssignmentStore } from '../models/assignment';
 import { createModelClients } from '../models/clients';
 import type { TaskQueues } from '../task-queues';
 import { taskQueuesFor } from '../task-queues';
-import {
-  createFeatureStore,
-  createHostedScoringWorker,
-  createLocalScoringWorker,
-  createOrchestrationWorker,
-  createShadowScoringWorker,
-} from './roles';
+import type { WorkerRole } from './roles';
+import { createFeatureStore, createRoleWorker, workerRoles } from './roles';
 import { connectWorker } from './runtime';
 
 export { installRuntime, processNodeOptions, connectWorker } from './runtime';
 export { quietBundlerLogger, workflowBundle, workflowCodeFor, writeWorkflowBundle } from './workflow-code';
 
-export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'shadow-scoring'] as const;
-export type WorkerRole = (typeof workerRoles)[number];
+export { workerRoles } from './roles';
+export type { WorkerRole } from './roles';
 
 export interface WorkerSetOptions {
   config: Config;
@@ -54,16 +49,21 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
   const connection = await connectWorker(config);
   const producer = createKafka(config, opts.publisherId ?? 'publisher').producer({ allowAutoTopicCreation: false });
   const featureStore = createFeatureStore(config);
-  const models = createModelClients(config);
-  const deps = { config, connection, taskQueues: opts.taskQueues ?? taskQueuesFor(config.taskQueuePrefix) };
+  const taskQueues = opts.taskQueues ?? taskQueuesFor(config.taskQueuePrefix);
+  const deps = {
+    config,
+    connection,
+    taskQueues,
+    producer,
+    client,
+    models: createModelClients(config),
+    featureStore,
+    assignments,
+  };
+  if (roles.includes('orchestration')) await producer.connect();
   const workers: Worker[] = [];
-  if (roles.includes('orchestration')) {
-    await producer.connect();
-    workers.push(await createOrchestrationWorker({ ...deps, producer, client, models, featureStore, assignments }));
-  }
-  if (roles.includes('local-scoring')) workers.push(await createLocalScoringWorker({ ...deps, models, assignments }));
-  if (roles.includes('hosted-scoring')) workers.push(await createHostedScoringWorker({ ...deps, models }));
-  if (roles.includes('shadow-scoring')) workers.push(await createShadowScoringWorker({ ...deps, models, assignments }));
+  // In this order, whatever order the caller named them in.
+  for (const role of workerRoles.filter((r) => roles.includes(r))) workers.push(await createRoleWorker(role, deps));
   const running = workers.map((w) => w.run());
   const finished = Promise.all(running).then(() => undefined);
   const close = async () => {

@@ -3,7 +3,7 @@
  * workers starts them through `startWorkerSet` (index.ts), which uses these.
  */
 import { Worker } from '@temporalio/worker';
-import type { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
 import type { Client } from '@temporalio/client';
 import {
@@ -30,95 +30,86 @@ export function createFeatureStore(config: Config): RedisCardHistoryStore {
   return new RedisCardHistoryStore({ url: config.featureStore.url, redisOptions: { lazyConnect: true } });
 }
 
+export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'shadow-scoring'] as const;
+export type WorkerRole = (typeof workerRoles)[number];
+
+/** What a worker of any role may need; each role takes its part. */
 export interface WorkerDeps {
   config: Config;
   connection: NativeConnection;
   taskQueues: TaskQueues;
+  producer: Producer;
+  /** The budget ledger's activities signal its workflow through this client. */
+  client: Client;
+  models: ModelClients;
+  featureStore: CardHistoryStore;
+  assignments: ModelAssignmentStore;
+}
+
+/** What differs between roles: the task queue, the activities (and workflows), the slots. */
+type RoleOptions = Omit<WorkerOptions, 'connection' | 'namespace' | 'dataConverter'>;
+
+const roleOptions: Record<WorkerRole, (deps: WorkerDeps) => RoleOptions | Promise<RoleOptions>> = {
+  orchestration: orchestrationOptions,
+  /** First-pass scoring: as many activity slots as the local model server runs requests in parallel. */
+  'local-scoring': (deps) => ({
+    taskQueue: deps.taskQueues.localScoring,
+    activities: { scoreWithLocalModel: createModelScoringActivities(deps).scoreWithLocalModel },
+    maxConcurrentActivityTaskExecutions: deps.config.localModel.concurrency,
+  }),
+  /** Escalation: the task queue's dispatch rate is limited server-side, shared by every hosted worker. */
+  'hosted-scoring': (deps) => ({
+    taskQueue: deps.taskQueues.hostedScoring,
+    activities: { escalateToHostedModel: createModelScoringActivities(deps).escalateToHostedModel },
+    maxConcurrentActivityTaskExecutions: deps.config.hosted.concurrency,
+    maxTaskQueueActivitiesPerSecond: deps.config.hosted.taskQueueRps,
+  }),
+  /**
+   * Shadow scoring: a challenger's first passes, with slots of their own (SHADOW_SCORING_CONCURRENCY), so a slow
+   * or failing challenger never takes a slot from the champion's first passes.
+   */
+  'shadow-scoring': (deps) => ({
+    taskQueue: deps.taskQueues.shadowScoring,
+    activities: { scoreChallenger: createShadowScoringActivities(deps).scoreChallenger },
+    maxConcurrentActivityTaskExecutions: deps.config.env.SHADOW_SCORING_CONCURRENCY,
+  }),
+};
+
+/** A worker of one role, on the configured namespace with the payload codec. */
+export async function createRoleWorker(role: WorkerRole, deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.temporal.namespace,
+    dataConverter: dataConverterFor(deps.config),
+    ...(await roleOptions[role](deps)),
+  });
 }
 
 /**
  * Workflows, decision publishing, the hosted budget ledger's and replay's activities, and the local first pass
  * when a replay runs it as a local activity (bounded by the local model's capacity, like the local worker).
  */
-export async function createOrchestrationWorker(
-  deps: WorkerDeps & {
-    producer: Producer;
-    client: Client;
-    models: ModelClients;
-    featureStore: CardHistoryStore;
-    assignments?: ModelAssignmentStore;
-  },
-): Promise<Worker> {
-  const { scoreWithLocalModel } = createModelScoringActivities(deps);
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.config.temporal.namespace,
-    dataConverter: dataConverterFor(deps.config),
+async function orchestrationOptions(deps: WorkerDeps): Promise<RoleOptions> {
+  const { config } = deps;
+  return {
     taskQueue: deps.taskQueues.orchestration,
-    workflowBundle: await workflowCodeFor(deps.config),
+    workflowBundle: await workflowCodeFor(config),
     activities: {
       ...createPublishingActivities({ producer: deps.producer }),
       ...createBudgetActivities({ client: deps.client, taskQueues: deps.taskQueues }),
       ...createReplayActivities({
-        store: new ReplayStore(deps.config.replayDir),
-        kafka: createKafka(deps.config, 'replay-reader'),
+        store: new ReplayStore(config.replayDir),
+        kafka: createKafka(config, 'replay-reader'),
       }),
       ...createFeatureActivities({ store: deps.featureStore }),
-      scoreWithLocalModel,
+      scoreWithLocalModel: createModelScoringActivities(deps).scoreWithLocalModel,
     },
     // The card-history step runs as a local activity for every transaction; replay bounds its own first passes.
-    maxConcurrentLocalActivityExecutions: deps.config.orchestration.activitySlots,
-    maxConcurrentWorkflowTaskExecutions: deps.config.orchestration.workflowTaskSlots,
-    maxConcurrentActivityTaskExecutions: deps.config.orchestration.activitySlots,
-    ...(deps.config.orchestration.cachedWorkflows !== undefined
-      ? { maxCachedWorkflows: deps.config.orchestration.cachedWorkflows }
+    maxConcurrentLocalActivityExecutions: config.orchestration.activitySlots,
+    maxConcurrentWorkflowTaskExecutions: config.orchestration.workflowTaskSlots,
+    maxConcurrentActivityTaskExecutions: config.orchestration.activitySlots,
+    ...(config.orchestration.cachedWorkflows !== undefined
+      ? { maxCachedWorkflows: config.orchestration.cachedWorkflows }
       : {}),
-  });
-}
-
-/** First-pass scoring: as many activity slots as the local model server runs requests in parallel. */
-export function createLocalScoringWorker(
-  deps: WorkerDeps & { models: ModelClients; assignments?: ModelAssignmentStore },
-): Promise<Worker> {
-  const { scoreWithLocalModel } = createModelScoringActivities(deps);
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.config.temporal.namespace,
-    dataConverter: dataConverterFor(deps.config),
-    taskQueue: deps.taskQueues.localScoring,
-    activities: { scoreWithLocalModel },
-    maxConcurrentActivityTaskExecutions: deps.config.localModel.concurrency,
-  });
-}
-
-/**
- * Shadow scoring: a challenger's first passes, with slots of their own (SHADOW_SCORING_CONCURRENCY), so a slow or
- * failing challenger never takes a slot from the champion's first passes.
- */
-export function createShadowScoringWorker(
-  deps: WorkerDeps & { models: ModelClients; assignments?: ModelAssignmentStore },
-): Promise<Worker> {
-  const { scoreChallenger } = createShadowScoringActivities(deps);
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.config.temporal.namespace,
-    dataConverter: dataConverterFor(deps.config),
-    taskQueue: deps.taskQueues.shadowScoring,
-    activities: { scoreChallenger },
-    maxConcurrentActivityTaskExecutions: deps.config.env.SHADOW_SCORING_CONCURRENCY,
-  });
-}
-
-/** Escalation: the task queue's dispatch rate is limited server-side, shared by every hosted worker. */
-export function createHostedScoringWorker(deps: WorkerDeps & { models: ModelClients }): Promise<Worker> {
-  const { escalateToHostedModel } = createModelScoringActivities(deps);
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.config.temporal.namespace,
-    dataConverter: dataConverterFor(deps.config),
-    taskQueue: deps.taskQueues.hostedScoring,
-    activities: { escalateToHostedModel },
-    maxConcurrentActivityTaskExecutions: deps.config.hosted.concurrency,
-    maxTaskQueueActivitiesPerSecond: deps.config.hosted.taskQueueRps,
-  });
+  };
 }
