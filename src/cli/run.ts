@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import pino from 'pino';
 import type { Config } from '../config';
+import { jsonOrUndefined } from '../schemas/json';
 import { produceTransactions } from '../generator/produce';
 import type { ProduceTransactionsResult } from '../generator/produce';
 import { createKafka } from '../kafka/client';
@@ -16,7 +17,7 @@ import { createAssignmentStore } from '../models/assignment';
 import { setLogDestination } from '../observability/logger';
 import { startMetricsServer } from '../observability/metrics';
 import { qualityFigures } from '../replay/quality';
-import type { Decision } from '../schemas/decision';
+import { Decision } from '../schemas/decision';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { stackUp } from '../stack';
 import { connectClient } from '../temporal/client';
@@ -130,9 +131,10 @@ async function watchDecisions(
         watch.deadLettered++;
         return Promise.resolve();
       }
-      const decision = JSON.parse(message.value?.toString('utf8') ?? '{}') as Decision;
+      const parsed = Decision.safeParse(jsonOrUndefined(message.value?.toString('utf8')));
       // Only this run's transactions: decisions of earlier runs may still be arriving.
-      if (!decision.transactionId.startsWith(runPrefix)) return Promise.resolve();
+      if (!parsed.success || !parsed.data.transactionId.startsWith(runPrefix)) return Promise.resolve();
+      const decision = parsed.data;
       watch.stats.add(decision);
       watch.decided.push(decision);
       watch.recent.push(decision);

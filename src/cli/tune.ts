@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import OpenAI from 'openai';
+import { z } from 'zod';
 import type { Config } from '../config';
+import { jsonOrUndefined } from '../schemas/json';
 import { occurredAtMs } from '../features/card-history';
 import { embedFirstPass, firstPassText } from '../models/first-pass';
 import type { LabelledTransaction } from '../models/training-set';
@@ -34,6 +36,9 @@ import {
   rocAuc,
   sigmoid,
 } from '../scoring/tuning';
+
+/** One line of the embedding cache: a row's id and the local model's embedding of it. */
+const CachedEmbedding = z.object({ id: z.string(), e: z.array(z.number()) });
 
 export interface TuneOptions {
   replayId: string;
@@ -91,9 +96,9 @@ export async function embedRows(
   const cached = new Map<string, number[]>();
   if (fs.existsSync(cacheFile)) {
     for (const line of fs.readFileSync(cacheFile, 'utf8').split('\n')) {
-      if (!line) continue;
-      const { id, e } = JSON.parse(line) as { id: string; e: number[] };
-      cached.set(id, e);
+      // A line cut short by a killed run is skipped: its row is embedded again.
+      const entry = line ? CachedEmbedding.safeParse(jsonOrUndefined(line)) : undefined;
+      if (entry?.success) cached.set(entry.data.id, entry.data.e);
     }
   }
   const client = new OpenAI({

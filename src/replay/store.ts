@@ -6,7 +6,51 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { Decision } from '../schemas/decision';
+import { CardFeatures } from '../schemas/card-features';
+import { TransactionEvent } from '../schemas/transaction-event';
 import type { PreparedReplay, ReplayChunk, ReplayResultRow } from './contracts';
+
+// The store's files cross process boundaries (activities write them, the CLI and other workers read them):
+// every read is parsed against these schemas, so a truncated or foreign file fails with its name and the problem.
+const Label = z.object({ isFraud: z.boolean(), pattern: z.string().optional() });
+const Manifest = z.object({
+  uri: z.string(),
+  rowsTotal: z.number(),
+  chunksTotal: z.number(),
+  invalidRows: z.number(),
+  source: z.string(),
+});
+const Chunk = z.object({
+  uri: z.string(),
+  rows: z.array(
+    z.object({ line: z.number(), event: TransactionEvent, features: CardFeatures, label: Label.optional() }),
+  ),
+});
+const InvalidRow = z.object({ line: z.number(), error: z.string() });
+const ResultRow = z.object({ line: z.number(), decision: Decision, label: Label.optional() });
+
+/** `text` parsed as JSON and against `schema`; an Error naming `file` otherwise. */
+function parseStored<T>(schema: z.ZodType<T>, text: string, file: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new Error(`${file} is not valid:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Every non-empty line of a JSONL file, parsed against `schema`. */
+function parseStoredLines<T>(schema: z.ZodType<T>, file: string): T[] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l, i) => parseStored(schema, l, `${file} line ${i + 1}`));
+}
 
 /**
  * What a replay's report is computed with, captured when the replay starts: `report <id>` rebuilt later reads these,
@@ -44,11 +88,9 @@ export class ReplayStore {
   reportSettingsFile = (id: string) => path.join(this.dir(id), 'report-settings.json');
 
   readManifest(id: string): (PreparedReplay & { source: string }) | undefined {
-    try {
-      return JSON.parse(fs.readFileSync(this.manifestFile(id), 'utf8')) as PreparedReplay & { source: string };
-    } catch {
-      return undefined;
-    }
+    const file = this.manifestFile(id);
+    if (!fs.existsSync(file)) return undefined;
+    return parseStored(Manifest, fs.readFileSync(file, 'utf8'), file);
   }
 
   writeManifest(id: string, manifest: PreparedReplay & { source: string }): void {
@@ -63,15 +105,7 @@ export class ReplayStore {
   readReportSettings(id: string): ReplayReportSettings | undefined {
     const file = this.reportSettingsFile(id);
     if (!fs.existsSync(file)) return undefined;
-    let json: unknown;
-    try {
-      json = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new Error(`${file} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    const parsed = ReplayReportSettings.safeParse(json);
-    if (!parsed.success) throw new Error(`${file} is not valid:\n${z.prettifyError(parsed.error)}`);
-    return parsed.data;
+    return parseStored(ReplayReportSettings, fs.readFileSync(file, 'utf8'), file);
   }
 
   writeChunk(id: string, n: number, chunk: ReplayChunk): void {
@@ -79,7 +113,8 @@ export class ReplayStore {
   }
 
   readChunk(id: string, n: number): ReplayChunk {
-    return JSON.parse(fs.readFileSync(this.chunkFile(id, n), 'utf8')) as ReplayChunk;
+    const file = this.chunkFile(id, n);
+    return parseStored(Chunk, fs.readFileSync(file, 'utf8'), file);
   }
 
   writeInvalid(id: string, rows: Array<{ line: number; error: string }>): void {
@@ -88,11 +123,7 @@ export class ReplayStore {
 
   readInvalid(id: string): Array<{ line: number; error: string }> {
     if (!fs.existsSync(this.invalidFile(id))) return [];
-    return fs
-      .readFileSync(this.invalidFile(id), 'utf8')
-      .split('\n')
-      .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l) as { line: number; error: string });
+    return parseStoredLines(InvalidRow, this.invalidFile(id));
   }
 
   writeResults(id: string, n: number, rows: ReplayResultRow[]): void {
@@ -107,12 +138,6 @@ export class ReplayStore {
       .readdirSync(dir)
       .filter((f) => f.endsWith('.jsonl'))
       .sort((a, b) => parseInt(a) - parseInt(b))
-      .flatMap((f) =>
-        fs
-          .readFileSync(path.join(dir, f), 'utf8')
-          .split('\n')
-          .filter((l) => l.length > 0)
-          .map((l) => JSON.parse(l) as ReplayResultRow),
-      );
+      .flatMap((f) => parseStoredLines(ResultRow, path.join(dir, f)));
   }
 }

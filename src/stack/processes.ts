@@ -6,24 +6,29 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { z } from 'zod';
 import { StackError } from '../errors';
 import { logHint } from '../tools';
 
-export interface PidRecord {
-  pid: number;
-  /**
-   * The executable path, checked against the process's command line before signalling: a reused pid is never killed.
-   */
-  command: string;
-  startedAt: string;
-}
+/** A pid file: what `stack up` started, so `stack down` stops exactly that. */
+export const PidRecord = z.object({
+  pid: z.number().int().positive(),
+  /** The executable path, checked against the process's command line before signalling: a reused pid is never killed. */
+  command: z.string(),
+  startedAt: z.string(),
+});
+export type PidRecord = z.infer<typeof PidRecord>;
 
 export function readPid(file: string): PidRecord | undefined {
+  let json: unknown;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as PidRecord;
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
+  // A pid file that is not ours (or is cut short) names no process fraudflow may stop.
+  const parsed = PidRecord.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** Reads a running process's command line; `undefined` when it cannot be read. */
