@@ -1,5 +1,5 @@
 /**
- * docker-compose.yml, the Dockerfile and .env.example against the code they configure: src/config.ts (variable names,
+ * docker-compose.yml, the Dockerfile and .env.example against the code they configure: src/config/ (variable names,
  * defaults, schemas) and src/search-attributes.ts. No Docker needed: the files are parsed, nothing is started.
  */
 import { randomBytes } from 'node:crypto';
