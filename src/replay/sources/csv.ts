@@ -25,7 +25,7 @@ export async function* readCsv(file: string, mapping: ColumnMapping): AsyncGener
         return;
       }
     } else {
-      const row = converter.row(record.line, record.raw, header, record.fields);
+      const row = converter.convert(record.line, record.raw, header, record.fields);
       yield 'error' in row ? { ...row, raw: maskCardNumbers(row.raw) } : row;
     }
   }
