@@ -2,7 +2,7 @@
  * Replay sources: historical transactions read from JSONL or CSV files, streamed one record at a time. Every record
  * becomes a ReplayRow: an event, or an error row with its line number and raw text.
  */
-export type { ColumnMapping } from './column-mapping';
+export { ColumnMapping, parseColumnMapping } from './column-mapping';
 export { creditCardTransactionsMapping, mappingFor } from './built-in-mappings';
 export type { ReplayMappingName } from './built-in-mappings';
 export { parseAmount, parseTimestamp } from './cell-values';
