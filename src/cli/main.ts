@@ -148,7 +148,7 @@ program
   .argument('<source>', 'a JSONL or CSV file, or kafka:<topic>')
   .option('--id <replayId>', 'replay id (default: derived from the source and the scoring policy)')
   .option('--mapping <name>', 'built-in CSV column mapping', 'credit-card-transactions')
-  .option('--mapping-file <file>', 'CSV column mapping as JSON (see src/replay/sources.ts ColumnMapping)')
+  .option('--mapping-file <file>', 'CSV column mapping as JSON (see src/replay/sources/column-mapping.ts)')
   .option('--from <offsetOrTime>', 'kafka: first offset (every partition) or ISO time')
   .option('--to <offsetOrTime>', 'kafka: end offset (exclusive) or ISO time')
   .option('--score-from <time>', 'score rows from this ISO time on; earlier rows only build card history')

@@ -1,11 +1,13 @@
+import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   creditCardTransactionsMapping,
   detectFormat,
   mappingFor,
   parseAmount,
+  parseColumnMapping,
   readCsv,
   readJsonl,
 } from '../../src/replay/sources';
@@ -241,5 +243,58 @@ describe('detectFormat', () => {
     expect(detectFormat('b.json')).toBe('jsonl');
     expect(detectFormat('fraudTest.csv')).toBe('csv');
     expect(() => detectFormat('data.parquet')).toThrow(/cannot tell the format/);
+  });
+});
+
+describe('parseColumnMapping', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fraudflow-mapping-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Writes `content` as a mapping file and reads it back the way `replay --mapping-file` does. */
+  function readMappingFile(name: string, content: unknown): { file: string; read: () => ColumnMapping } {
+    const file = path.join(dir, name);
+    writeFileSync(file, JSON.stringify(content, null, 2));
+    return { file, read: () => parseColumnMapping(JSON.parse(readFileSync(file, 'utf8')), file) };
+  }
+
+  it('a built-in mapping parses unchanged, as a value and through a JSON file', () => {
+    expect(parseColumnMapping(creditCardTransactionsMapping, 'credit-card-transactions')).toEqual(
+      creditCardTransactionsMapping,
+    );
+    expect(readMappingFile('built-in.json', creditCardTransactionsMapping).read()).toEqual(
+      creditCardTransactionsMapping,
+    );
+  });
+
+  it('a mapping read from a file converts the fixture exactly as the built-in mapping does', async () => {
+    const mapping = readMappingFile('same-as-built-in.json', creditCardTransactionsMapping).read();
+    expect(await collect(readCsv(creditCardSample, mapping))).toEqual(
+      await collect(readCsv(creditCardSample, creditCardTransactionsMapping)),
+    );
+  });
+
+  it('a mapping file without a required field throws an error naming the file and the field', () => {
+    const { transactionId: _, ...withoutId } = creditCardTransactionsMapping;
+    const { file, read } = readMappingFile('missing-field.json', withoutId);
+    expect(read).toThrow(file);
+    expect(read).toThrow(/→ at transactionId/);
+  });
+
+  it('a mapping file with a wrong-typed field throws an error naming the file and the field', () => {
+    const { file, read } = readMappingFile('wrong-type.json', {
+      ...creditCardTransactionsMapping,
+      amount: { column: 42, currency: { value: 'USD' } },
+    });
+    expect(read).toThrow(file);
+    expect(read).toThrow(/expected string, received number\n {2}→ at amount\.column/);
+  });
+
+  it('a misspelt tokenize is rejected rather than letting the card number through untokenized', () => {
+    const { file, read } = readMappingFile('misspelt.json', {
+      ...creditCardTransactionsMapping,
+      cardToken: { column: 'cc_num', tokenise: 'tok_' },
+    });
+    expect(read).toThrow(file);
+    expect(read).toThrow(/Unrecognized key: "tokenise"\n {2}→ at cardToken/);
   });
 });

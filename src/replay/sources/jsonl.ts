@@ -1,0 +1,33 @@
+/** JSONL replay sources: one TransactionEvent per non-empty line. */
+import readline from 'node:readline';
+import { eventRow } from './replay-row';
+import type { ReplayRow } from './replay-row';
+import { openForReading } from './source-file';
+
+/** Reads one TransactionEvent per non-empty line. Throws only when the file cannot be opened or read. */
+export async function* readJsonl(file: string): AsyncGenerator<ReplayRow> {
+  const input = await openForReading(file, 'utf8');
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  let line = 0;
+  try {
+    for await (const text of lines) {
+      line++;
+      const raw = line === 1 ? text.replace(/^\uFEFF/, '') : text;
+      if (raw.trim() === '') continue;
+      yield parseJsonLine(raw, line);
+    }
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}
+
+function parseJsonLine(raw: string, line: number): ReplayRow {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    return { line, error: `invalid JSON: ${err instanceof Error ? err.message : String(err)}`, raw };
+  }
+  return eventRow(line, raw, json);
+}
