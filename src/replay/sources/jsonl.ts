@@ -1,6 +1,6 @@
 /** JSONL replay sources: one TransactionEvent per non-empty line. */
 import readline from 'node:readline';
-import { eventRow } from './replay-row';
+import { readTransactionEvent } from '../../schemas/transaction-event';
 import type { ReplayRow } from './replay-row';
 import { openForReading } from './source-file';
 
@@ -23,11 +23,7 @@ export async function* readJsonl(file: string): AsyncGenerator<ReplayRow> {
 }
 
 function parseJsonLine(raw: string, line: number): ReplayRow {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    return { line, error: `invalid JSON: ${err instanceof Error ? err.message : String(err)}`, raw };
-  }
-  return eventRow(line, raw, json);
+  const reading = readTransactionEvent(raw);
+  if (reading.ok) return { line, event: reading.event };
+  return { line, error: reading.reason === 'invalid_json' ? `invalid JSON: ${reading.detail}` : reading.detail, raw };
 }
