@@ -221,7 +221,13 @@ describe('docker-compose.yml', () => {
   it('gives every scoring service the Redis feature store, declared in config.ts, once Redis answers PING', () => {
     expect(Object.keys(Env.shape)).toContain('FEATURE_STORE_URL');
     expect(scoringServices.map(([name]) => name).sort()).toEqual(
-      ['ingest', 'worker-hosted-scoring', 'worker-local-scoring', 'worker-orchestration', 'worker-shadow-scoring'].sort(),
+      [
+        'ingest',
+        'worker-hosted-scoring',
+        'worker-local-scoring',
+        'worker-orchestration',
+        'worker-shadow-scoring',
+      ].sort(),
     );
     for (const [name, s] of scoringServices) {
       expect(environmentOf(s).FEATURE_STORE_URL, name).toBe(`redis://redis:${listenPorts().redis}/0`);

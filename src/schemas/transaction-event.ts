@@ -85,8 +85,7 @@ export type TransactionEventInput = z.input<typeof TransactionEvent>;
 
 /** A transaction event read from text (a Kafka message, a JSON line), or exactly why the text is not one. */
 export type TransactionEventReading =
-  | { ok: true; event: TransactionEvent }
-  | { ok: false; reason: 'invalid_json' | 'schema_violation'; detail: string };
+  { ok: true; event: TransactionEvent } | { ok: false; reason: 'invalid_json' | 'schema_violation'; detail: string };
 
 /** Parses JSON text against the TransactionEvent contract; the one place events are read from text. */
 export function readTransactionEvent(text: string): TransactionEventReading {
