@@ -12,7 +12,7 @@ import type { Config } from '../../src/config';
 import { produceTransactions } from '../../src/generator/produce';
 import { Slots } from '../../src/concurrency';
 import { createKafka } from '../../src/kafka/client';
-import { parseTransactionMessage } from '../../src/kafka/ingest';
+import { parseTransactionMessage } from '../../src/kafka/transaction-messages';
 import type { DecisionOutcome } from '../../src/schemas/decision';
 import { finalOutcome, outcomeForScore } from '../../src/scoring/decide';
 import { ReplayCardHistory } from '../../src/features/replay-history';

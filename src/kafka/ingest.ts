@@ -7,28 +7,22 @@
  * backlog stays in Kafka); a consumer that stops receiving is replaced; an event that reuses a transactionId with
  * other content is dead-lettered as `conflicting_duplicate` instead of being taken for a redelivery.
  */
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import type { Config } from '../config';
-import { InvalidTransactionEventError, MissingTopicError } from '../errors';
-import type { DeadLetter } from '../schemas/dead-letter';
-import type { TransactionEvent } from '../schemas/transaction-event';
-import { readTransactionEvent } from '../schemas/transaction-event';
-import type { ScoringSettings } from '../scoring/settings';
-import { scoringWorkflowId } from '../workflow-ids';
-import { formatMoney } from '../money';
-import type { scoreTransactionWorkflow } from '../../workflows/score-transaction';
-import { logger } from '../observability/logger';
-import { metrics } from '../observability/metrics';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Slots } from '../concurrency';
-import { createKafka } from './client';
-import { eventContentHash } from './content-hash';
-import { RunningWorkflowBudget } from './running-budget';
+import type { Config } from '../config';
+import { MissingTopicError } from '../errors';
 import { AssignedSettings } from '../models/assigned-settings';
 import type { ModelAssignmentStore } from '../models/assignment';
+import { logger } from '../observability/logger';
+import { metrics } from '../observability/metrics';
+import type { ScoringSettings } from '../scoring/settings';
+import { createKafka } from './client';
+import { RunningWorkflowBudget } from './running-budget';
+import { ScoringStarts } from './scoring-starts';
 import { startStallWatchdog } from './stall-watchdog';
+import type { ParsedMessage, Refusal } from './transaction-messages';
+import { deadLetterRecord, parseOrExplain } from './transaction-messages';
 
 export interface IngestOptions {
   config: Config;
@@ -75,49 +69,6 @@ export interface Ingest {
   stop(): Promise<void>;
 }
 
-/** Parses one Kafka message into an event, or says exactly why it cannot be one. */
-export function parseTransactionMessage(message: Pick<KafkaMessage, 'value'>, maxBytes: number): TransactionEvent {
-  const value = message.value;
-  if (!value || value.length === 0) throw new InvalidTransactionEventError('invalid_json', 'empty message value');
-  if (value.length > maxBytes) {
-    throw new InvalidTransactionEventError('oversized', `message is ${value.length} bytes; the limit is ${maxBytes}`);
-  }
-  const reading = readTransactionEvent(value.toString('utf8'));
-  if (!reading.ok) {
-    const detail = reading.reason === 'invalid_json' ? `not JSON: ${reading.detail}` : reading.detail;
-    throw new InvalidTransactionEventError(reading.reason, detail);
-  }
-  // A label (ground truth sent along with historical or synthetic traffic) never enters the scoring path.
-  const { label: _label, ...event } = reading.event;
-  return event;
-}
-
-function kafkaTimestamp(message: KafkaMessage): string {
-  const ms = Number(message.timestamp);
-  return new Date(Number.isFinite(ms) && ms > 0 ? ms : Date.now()).toISOString();
-}
-
-/** Memo key under which the ingest records the content hash of the event a scoring workflow was started from. */
-export const contentHashMemoKey = 'contentHash';
-
-type Parsed = { event: TransactionEvent; contentHash: string } | { invalid: InvalidTransactionEventError };
-
-function parseOrExplain(message: KafkaMessage, maxBytes: number): Parsed {
-  try {
-    const event = parseTransactionMessage(message, maxBytes);
-    return { event, contentHash: eventContentHash(event) };
-  } catch (err) {
-    if (err instanceof InvalidTransactionEventError) return { invalid: err };
-    throw err;
-  }
-}
-
-interface Refusal {
-  reason: DeadLetter['reason'];
-  detail: string;
-  conflict?: DeadLetter['conflict'];
-}
-
 /** Fails fast with a readable {@link MissingTopicError} instead of a consumer that cannot subscribe. */
 async function requireTopics(admin: Admin, wanted: Array<{ topic: string; variable: string }>): Promise<void> {
   const existing = new Set(await admin.listTopics());
@@ -125,16 +76,22 @@ async function requireTopics(admin: Admin, wanted: Array<{ topic: string; variab
   if (missing) throw new MissingTopicError(missing.topic, missing.variable);
 }
 
+/** Connects, checks the topics exist, joins the consumer group and starts the stall watchdog. */
 export async function startIngest(opts: IngestOptions): Promise<Ingest> {
-  const { config, client, settings } = opts;
-  const log = opts.log ?? ((line: string) => logger.info(line));
-  const topic = opts.topic ?? config.kafka.topics.transactions;
-  const deadLetterTopic = opts.deadLetterTopic ?? config.kafka.topics.deadLetter;
-  const groupId = opts.groupId ?? config.ingest.groupId;
-  const kafka = createKafka(config, 'ingest');
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
-  const admin: Admin = kafka.admin();
-  const counters: IngestCounters = {
+  const ingest = new KafkaIngest(opts);
+  await ingest.start();
+  return ingest;
+}
+
+// kafkajs waits for the running eachBatch calls to finish before leaving the group. After a broker restart its
+// disconnect can hang; past 30 s we go anyway: uncommitted messages are redelivered and find their workflows.
+type StallWatchdog = ReturnType<typeof startStallWatchdog>;
+
+const bounded = (p: Promise<void>) =>
+  Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 30_000))]);
+
+class KafkaIngest implements Ingest {
+  readonly counters: IngestCounters = {
     received: 0,
     started: 0,
     duplicates: 0,
@@ -144,185 +101,168 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     consumerRestarts: 0,
     peakRunningWorkflows: 0,
   };
-  const slots = new Slots(config.ingest.maxInFlight);
-  let unreadableAssignment = false;
-  const assignedSettings = opts.assignments
-    ? new AssignedSettings(
-        settings,
-        opts.assignments,
-        (err) => {
-          if (!unreadableAssignment)
-            log(`ingest: model assignment unreadable (${(err as Error).message}); keeping the last`);
-          unreadableAssignment = true;
-        },
-        config.env.SHADOW_TIMEOUT_MS,
-      )
-    : undefined;
-  let stopping = false;
-  let groupMembers = 1;
-  let assigned: number[] | undefined;
-  let batchesInProgress = 0;
-  let lastActivity = Date.now();
-  const nextOffset = new Map<number, number>();
+  private readonly config: Config;
+  private readonly settings: ScoringSettings;
+  private readonly log: (line: string) => void;
+  private readonly topic: string;
+  private readonly deadLetterTopic: string;
+  private readonly groupId: string;
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly slots: Slots;
+  private readonly budget: RunningWorkflowBudget;
+  private readonly starts: ScoringStarts;
+  private readonly assignedSettings: AssignedSettings | undefined;
+  private stopping = false;
+  private groupMembers = 1;
+  private assigned: number[] | undefined;
+  private batchesInProgress = 0;
+  private lastActivity = Date.now();
+  private readonly nextOffset = new Map<number, number>();
+  private current: Consumer;
+  private restarting: Promise<void> | undefined;
+  private watchdog: StallWatchdog | undefined;
 
-  const maxRunning = opts.maxRunningWorkflows ?? config.ingest.maxRunningWorkflows;
-  const runningQuery =
-    `TaskQueue = '${settings.taskQueues.orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' ` +
-    `AND ExecutionStatus = 'Running'`;
-  const budget = new RunningWorkflowBudget({
-    max: maxRunning,
-    maxStartsPerSecond: config.ingest.maxStartsPerSecond,
-    countRunning: async () => (await client.workflow.count(runningQuery)).count,
-    sharers: () => groupMembers,
-    onRefresh: (running) => {
-      metrics.runningWorkflows.set(running);
-      counters.peakRunningWorkflows = Math.max(counters.peakRunningWorkflows, running);
-    },
-    onHoldChange: (holding, running) =>
-      log(
-        holding
-          ? `ingest: ${running} scoring workflows running (bound ${maxRunning}); holding the backlog in Kafka`
-          : `ingest: below the bound again (${running} running); fetching`,
-      ),
-  });
+  constructor(private readonly opts: IngestOptions) {
+    const { config, settings } = opts;
+    this.config = config;
+    this.settings = settings;
+    this.log = opts.log ?? ((line: string) => logger.info(line));
+    this.topic = opts.topic ?? config.kafka.topics.transactions;
+    this.deadLetterTopic = opts.deadLetterTopic ?? config.kafka.topics.deadLetter;
+    this.groupId = opts.groupId ?? config.ingest.groupId;
+    this.kafka = createKafka(config, 'ingest');
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
+    this.admin = this.kafka.admin();
+    this.slots = new Slots(config.ingest.maxInFlight);
+    this.assignedSettings = this.followAssignments();
+    this.budget = this.runningBudget();
+    this.starts = new ScoringStarts({
+      client: opts.client,
+      taskQueue: settings.taskQueues.orchestration,
+      counters: this.counters,
+      log: this.log,
+      stopping: () => this.stopping,
+    });
+    this.current = this.createConsumer();
+  }
 
-  async function deadLetter(message: KafkaMessage, partition: number, refusal: Refusal) {
-    const record: DeadLetter = {
-      schemaVersion: 1,
-      reason: refusal.reason,
-      detail: refusal.detail,
-      source: { topic, partition, offset: message.offset },
-      originalKeyBase64: message.key ? message.key.toString('base64') : null,
-      originalValueBase64: message.value ? message.value.toString('base64') : null,
-      originalSizeBytes: message.value?.length ?? 0,
-      deadLetteredAt: new Date().toISOString(),
-      ...(refusal.conflict ? { conflict: refusal.conflict } : {}),
+  consumer(): Consumer {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.admin.connect();
+    try {
+      await requireTopics(this.admin, [
+        { topic: this.topic, variable: 'TOPIC_TRANSACTIONS' },
+        { topic: this.deadLetterTopic, variable: 'TOPIC_DEAD_LETTER' },
+      ]);
+    } catch (err) {
+      await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+      throw err;
+    }
+    await this.runConsumer(this.current);
+    this.watchdog = this.startWatchdog();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.watchdog?.stop();
+    await bounded(this.restarting ?? Promise.resolve());
+    await bounded(this.current.disconnect());
+    await bounded(this.producer.disconnect());
+    await bounded(this.admin.disconnect());
+  }
+
+  /** The champion in force, read before every batch; an unreadable store keeps the last one. */
+  private followAssignments(): AssignedSettings | undefined {
+    if (!this.opts.assignments) return undefined;
+    let unreadable = false;
+    const onError = (err: unknown) => {
+      if (!unreadable) this.log(`ingest: model assignment unreadable (${(err as Error).message}); keeping the last`);
+      unreadable = true;
     };
-    await producer.send({
-      topic: deadLetterTopic,
+    return new AssignedSettings(this.settings, this.opts.assignments, onError, this.config.env.SHADOW_TIMEOUT_MS);
+  }
+
+  /** Bounds the running scoring workflows: past the bound, batches wait and the backlog stays in Kafka. */
+  private runningBudget(): RunningWorkflowBudget {
+    const maxRunning = this.opts.maxRunningWorkflows ?? this.config.ingest.maxRunningWorkflows;
+    const runningQuery =
+      `TaskQueue = '${this.settings.taskQueues.orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' ` +
+      `AND ExecutionStatus = 'Running'`;
+    return new RunningWorkflowBudget({
+      max: maxRunning,
+      maxStartsPerSecond: this.config.ingest.maxStartsPerSecond,
+      countRunning: async () => (await this.opts.client.workflow.count(runningQuery)).count,
+      sharers: () => this.groupMembers,
+      onRefresh: (running) => {
+        metrics.runningWorkflows.set(running);
+        this.counters.peakRunningWorkflows = Math.max(this.counters.peakRunningWorkflows, running);
+      },
+      onHoldChange: (holding, running) =>
+        this.log(
+          holding
+            ? `ingest: ${running} scoring workflows running (bound ${maxRunning}); holding the backlog in Kafka`
+            : `ingest: below the bound again (${running} running); fetching`,
+        ),
+    });
+  }
+
+  private async deadLetter(message: KafkaMessage, partition: number, refusal: Refusal): Promise<void> {
+    const record = deadLetterRecord(message, { topic: this.topic, partition }, refusal);
+    await this.producer.send({
+      topic: this.deadLetterTopic,
       acks: -1,
       messages: [{ key: message.key, value: JSON.stringify(record), headers: { 'fraudflow-reason': refusal.reason } }],
     });
-    counters.deadLettered++;
+    this.counters.deadLettered++;
     metrics.deadLettered.inc({ reason: refusal.reason });
-    logger.warn({ reason: refusal.reason, topic, partition, offset: message.offset }, 'event dead-lettered');
+    logger.warn(
+      { reason: refusal.reason, topic: this.topic, partition, offset: message.offset },
+      'event dead-lettered',
+    );
   }
 
-  /**
-   * The transactionId already has a workflow: a redelivery if that workflow was started from the same content,
-   * a conflicting duplicate if not. The hash is in the existing workflow's memo; a workflow started without one
-   * (by another client) cannot be compared and counts as a redelivery.
-   */
-  async function judgeDuplicate(workflowId: string, contentHash: string): Promise<Refusal | undefined> {
-    const described = await client.workflow.getHandle(workflowId).describe();
-    const existing = described.memo?.[contentHashMemoKey];
-    if (typeof existing !== 'string' || existing === contentHash) {
-      if (typeof existing !== 'string') log(`ingest: ${workflowId} has no content hash; taken as a redelivery`);
-      counters.duplicates++;
-      metrics.duplicates.inc({ kind: 'identical' });
-      return undefined;
-    }
-    counters.conflictingDuplicates++;
-    metrics.duplicates.inc({ kind: 'conflicting' });
-    return {
-      reason: 'conflicting_duplicate',
-      detail: `transactionId already scored by ${workflowId} from other content; this event is refused`,
-      conflict: {
-        transactionId: workflowId.replace(/^score-/, ''),
-        workflowId,
-        existingContentHash: existing,
-        receivedContentHash: contentHash,
-      },
-    };
-  }
-
-  /**
-   * Starts the workflow, or judges the duplicate when its id is taken; retries while Temporal is unreachable,
-   * because dropping the event is never an option. Resolves with a refusal to dead-letter, or with whether a new
-   * workflow was started.
-   */
-  async function startScoring(
-    event: TransactionEvent,
-    contentHash: string,
-    at: { partition: number; message: KafkaMessage; settings: ScoringSettings },
-  ): Promise<Refusal | boolean> {
-    const { partition, message } = at;
-    const workflowId = scoringWorkflowId(event.transactionId);
-    let delay = 250;
-    for (;;) {
-      try {
-        try {
-          await client.workflow.start<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
-            taskQueue: settings.taskQueues.orchestration,
-            workflowId,
-            // Any existing workflow, running or finished within retention, makes the start fail; the duplicate is
-            // then judged by its content hash. (USE_EXISTING would hide whether this start created the run.)
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-            memo: { [contentHashMemoKey]: contentHash },
-            args: [
-              {
-                event,
-                source: { kind: 'kafka', topic, partition, offset: message.offset, timestamp: kafkaTimestamp(message) },
-                settings: at.settings,
-              },
-            ],
-            staticSummary: `${event.transactionId}: ${formatMoney(event.amount)} at ${event.merchant.name} (MCC ${event.merchant.mcc})`,
-          });
-        } catch (err) {
-          if (err instanceof WorkflowExecutionAlreadyStartedError)
-            return (await judgeDuplicate(workflowId, contentHash)) ?? false;
-          throw err;
-        }
-        counters.started++;
-        metrics.ingested.inc();
-        return true;
-      } catch (err) {
-        if (stopping) throw err;
-        counters.startRetries++;
-        log(`ingest: starting ${event.transactionId} failed (${(err as Error).message}); retrying in ${delay}ms`);
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 10_000);
-      }
-    }
-  }
-
-  async function handle(message: KafkaMessage, partition: number, parsed: Parsed, batchSettings: ScoringSettings) {
+  private async handle(message: KafkaMessage, partition: number, parsed: ParsedMessage, settings: ScoringSettings) {
     if ('invalid' in parsed) {
-      return deadLetter(message, partition, { reason: parsed.invalid.reason, detail: parsed.invalid.message });
+      return this.deadLetter(message, partition, { reason: parsed.invalid.reason, detail: parsed.invalid.message });
     }
-    const at = { partition, message, settings: batchSettings };
-    const outcome = await startScoring(parsed.event, parsed.contentHash, at);
+    const at = { topic: this.topic, partition, message, settings };
+    const outcome = await this.starts.start(parsed.event, parsed.contentHash, at);
     // A duplicate started nothing: its admission goes back to the running-workflow budget.
-    if (outcome !== true) budget.refund();
-    if (typeof outcome === 'object') await deadLetter(message, partition, outcome);
+    if (outcome !== true) this.budget.refund();
+    if (typeof outcome === 'object') await this.deadLetter(message, partition, outcome);
   }
 
-  async function eachBatch(payload: EachBatchPayload) {
-    batchesInProgress++;
-    lastActivity = Date.now();
+  private readonly eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+    this.batchesInProgress++;
+    this.lastActivity = Date.now();
     try {
-      await processBatch(payload);
+      await this.processBatch(payload);
     } finally {
-      batchesInProgress--;
-      lastActivity = Date.now();
+      this.batchesInProgress--;
+      this.lastActivity = Date.now();
     }
-  }
+  };
 
-  async function processBatch(payload: EachBatchPayload) {
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     const pending: Array<Promise<void>> = [];
     // The champion in force when this batch arrived: a promotion takes effect from the next batch.
-    const batchSettings = (await assignedSettings?.next()) ?? settings;
+    const batchSettings = (await this.assignedSettings?.next()) ?? this.settings;
     let failure: unknown;
-    const live = () => payload.isRunning() && !payload.isStale() && !stopping && !failure;
+    const live = () => payload.isRunning() && !payload.isStale() && !this.stopping && !failure;
     for (const message of batch.messages) {
       if (!live()) break;
-      const parsed = parseOrExplain(message, config.ingest.maxEventBytes);
+      const parsed = parseOrExplain(message, this.config.ingest.maxEventBytes);
       // Past the bound the batch waits here, heartbeating: nothing more is fetched, the backlog stays in Kafka.
       if ('event' in parsed) {
-        const admitted = await budget.acquire({
+        const admitted = await this.budget.acquire({
           keepWaiting: live,
           whileWaiting: () =>
             payload.heartbeat().catch((err: unknown) => {
@@ -331,125 +271,99 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
         });
         if (!admitted) break;
       }
-      counters.received++;
-      await slots.acquire();
+      this.counters.received++;
+      await this.slots.acquire();
       pending.push(
-        handle(message, batch.partition, parsed, batchSettings)
+        this.handle(message, batch.partition, parsed, batchSettings)
           .catch((err: unknown) => {
             failure ??= err;
           })
-          .finally(() => slots.release()),
+          .finally(() => this.slots.release()),
       );
       await payload.heartbeat();
     }
     await Promise.all(pending);
     if (failure) throw failure instanceof Error ? failure : new Error('ingest batch failed');
-    // Every message of this batch that we dispatched is acknowledged: only now does the offset move.
-    const done = pending.length;
-    const last = batch.messages[done - 1];
-    if (last) {
-      payload.resolveOffset(last.offset);
-      nextOffset.set(batch.partition, Number(last.offset) + 1);
-      await payload.commitOffsetsIfNecessary();
-    }
+    await this.acknowledge(payload, pending.length);
   }
 
-  function createConsumer(): Consumer {
-    const consumer = kafka.consumer({
-      groupId,
+  /** Every message of the batch up to `done` was dispatched and acknowledged: only now does the offset move. */
+  private async acknowledge(payload: EachBatchPayload, done: number): Promise<void> {
+    const { batch } = payload;
+    const last = batch.messages[done - 1];
+    if (!last) return;
+    payload.resolveOffset(last.offset);
+    this.nextOffset.set(batch.partition, Number(last.offset) + 1);
+    await payload.commitOffsetsIfNecessary();
+  }
+
+  private createConsumer(): Consumer {
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 1024 * 1024,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      assigned = e.payload.memberAssignment[topic] ?? [];
-      lastActivity = Date.now();
+      this.assigned = e.payload.memberAssignment[this.topic] ?? [];
+      this.lastActivity = Date.now();
       consumer
         .describeGroup()
         .then((g) => {
-          groupMembers = Math.max(1, g.members.length);
+          this.groupMembers = Math.max(1, g.members.length);
         })
         .catch(() => undefined);
     });
     return consumer;
   }
 
-  async function runConsumer(consumer: Consumer) {
-    assigned = undefined;
-    lastActivity = Date.now();
+  private async runConsumer(consumer: Consumer): Promise<void> {
+    this.assigned = undefined;
+    this.lastActivity = Date.now();
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
+    await consumer.subscribe({ topic: this.topic, fromBeginning: this.opts.fromBeginning ?? true });
     await consumer.run({
       autoCommit: true,
       autoCommitInterval: 1000,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.min(config.kafka.partitions, 8),
-      eachBatch,
+      partitionsConsumedConcurrently: Math.min(this.config.kafka.partitions, 8),
+      eachBatch: this.eachBatch,
     });
   }
 
-  // kafkajs waits for the running eachBatch calls to finish before leaving the group. After a broker restart its
-  // disconnect can hang; past 30 s we go anyway: uncommitted messages are redelivered and find their workflows.
-  const bounded = (p: Promise<void>) =>
-    Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 30_000))]);
-
-  let consumer = createConsumer();
-  let restarting: Promise<void> | undefined;
-  async function restartConsumer(why: string) {
-    if (stopping || restarting) return;
-    restarting = (async () => {
-      counters.consumerRestarts++;
+  private readonly restartConsumer = async (why: string): Promise<void> => {
+    if (this.stopping || this.restarting) return;
+    this.restarting = (async () => {
+      this.counters.consumerRestarts++;
       metrics.consumerRestarts.inc();
-      logger.warn({ topic, groupId, why }, 'ingest consumer stalled; restarting it');
-      log(`ingest: consumer stalled (${why}); restarting it`);
-      await bounded(consumer.disconnect());
-      if (stopping) return;
-      consumer = createConsumer();
-      await runConsumer(consumer);
+      logger.warn({ topic: this.topic, groupId: this.groupId, why }, 'ingest consumer stalled; restarting it');
+      this.log(`ingest: consumer stalled (${why}); restarting it`);
+      await bounded(this.current.disconnect());
+      if (this.stopping) return;
+      this.current = this.createConsumer();
+      await this.runConsumer(this.current);
     })().finally(() => {
-      restarting = undefined;
+      this.restarting = undefined;
     });
-    await restarting;
-  }
-
-  await producer.connect();
-  await admin.connect();
-  try {
-    await requireTopics(admin, [
-      { topic, variable: 'TOPIC_TRANSACTIONS' },
-      { topic: deadLetterTopic, variable: 'TOPIC_DEAD_LETTER' },
-    ]);
-  } catch (err) {
-    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
-    throw err;
-  }
-  await runConsumer(consumer);
-  const watchdog = startStallWatchdog({
-    admin,
-    groupId,
-    topic,
-    timeoutMs: opts.stallTimeoutMs ?? config.ingest.stallTimeoutMs,
-    assignedPartitions: () => assigned,
-    nextOffset: (partition) => nextOffset.get(partition),
-    lastActivity: () => lastActivity,
-    busy: () => batchesInProgress > 0 || budget.holding || restarting !== undefined,
-    onLag: (lag) => {
-      for (const [partition, behind] of lag) metrics.consumerLag.set({ topic, partition: String(partition) }, behind);
-    },
-    restart: restartConsumer,
-  });
-
-  return {
-    counters,
-    consumer: () => consumer,
-    async stop() {
-      stopping = true;
-      watchdog.stop();
-      await bounded(restarting ?? Promise.resolve());
-      await bounded(consumer.disconnect());
-      await bounded(producer.disconnect());
-      await bounded(admin.disconnect());
-    },
+    await this.restarting;
   };
+
+  private startWatchdog(): StallWatchdog {
+    return startStallWatchdog({
+      admin: this.admin,
+      groupId: this.groupId,
+      topic: this.topic,
+      timeoutMs: this.opts.stallTimeoutMs ?? this.config.ingest.stallTimeoutMs,
+      assignedPartitions: () => this.assigned,
+      nextOffset: (partition) => this.nextOffset.get(partition),
+      lastActivity: () => this.lastActivity,
+      busy: () => this.batchesInProgress > 0 || this.budget.holding || this.restarting !== undefined,
+      onLag: (lag) => {
+        for (const [partition, behind] of lag)
+          metrics.consumerLag.set({ topic: this.topic, partition: String(partition) }, behind);
+      },
+      restart: this.restartConsumer,
+    });
+  }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventContentHash } from '../../src/kafka/content-hash';
-import { parseTransactionMessage } from '../../src/kafka/ingest';
+import { parseTransactionMessage } from '../../src/kafka/transaction-messages';
 import { DeadLetter } from '../../src/schemas/dead-letter';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
 import type { TestPipeline } from '../support/pipeline';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, eventContentHash } from '../../src/kafka/content-hash';
-import { parseTransactionMessage } from '../../src/kafka/ingest';
+import { parseTransactionMessage } from '../../src/kafka/transaction-messages';
 import { sampleTransaction } from '../support/pipeline';
 
 const parse = (value: unknown) => parseTransactionMessage({ value: Buffer.from(JSON.stringify(value)) }, 65_536);
