@@ -4,11 +4,12 @@
  */
 import { randomInt } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
-import type { Message } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import type { Config } from '../config';
 import { createKafka } from '../kafka/client';
 import type { TransactionEvent } from '../schemas/transaction-event';
 import { createTransactionGenerator, mulberry32 } from './synthetic';
+import type { TransactionGenerator } from './synthetic/stream';
 
 export interface ProduceTransactionsOptions {
   /** Messages per second; 0 sends as fast as the broker acknowledges. */
@@ -113,25 +114,36 @@ export async function produceTransactions(
   opts: ProduceTransactionsOptions,
 ): Promise<ProduceTransactionsResult> {
   const { rate, count, signal } = opts;
-  if (!(Number.isFinite(rate) && rate >= 0)) throw new RangeError(`rate must be >= 0 events/s, got ${rate}`);
-  if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`count must be a whole number >= 0, got ${count}`);
   const invalidShare = opts.invalidShare ?? 0;
-  if (!(invalidShare >= 0 && invalidShare <= 1)) {
-    throw new RangeError(`invalidShare must be within [0, 1], got ${invalidShare}`);
-  }
+  checkProduceOptions(rate, count, invalidShare);
   const seed = opts.seed ?? randomInt(0, 2 ** 32);
   const topic = opts.topic ?? config.kafka.topics.transactions;
-  const generator = createTransactionGenerator({
-    seed,
-    startTime: opts.startTime ?? new Date(),
-    ...(opts.fraudShare !== undefined ? { fraudShare: opts.fraudShare } : {}),
-  });
-  // Separate stream for the valid/invalid choice, so the valid events are the same whatever invalidShare is.
-  const chooseInvalid = mulberry32(seed ^ 0x9e3779b9);
+  const source = createMessageSource(opts, seed, invalidShare);
   const result: ProduceTransactionsResult = { sent: 0, invalid: 0, transactionIds: [], seconds: 0 };
   if (count === 0 || signal?.aborted) return result;
 
-  const producer = createKafka(config, 'generator').producer({
+  const producer = createIdempotentProducer(config);
+  await producer.connect();
+  const started = performance.now();
+  try {
+    await sendPacedBatches(producer, topic, source, createTokenBucket(rate, started), result);
+  } finally {
+    result.seconds = Math.round(performance.now() - started) / 1000;
+    await producer.disconnect();
+  }
+  return result;
+}
+
+function checkProduceOptions(rate: number, count: number, invalidShare: number): void {
+  if (!(Number.isFinite(rate) && rate >= 0)) throw new RangeError(`rate must be >= 0 events/s, got ${rate}`);
+  if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`count must be a whole number >= 0, got ${count}`);
+  if (!(invalidShare >= 0 && invalidShare <= 1)) {
+    throw new RangeError(`invalidShare must be within [0, 1], got ${invalidShare}`);
+  }
+}
+
+function createIdempotentProducer(config: Config): Producer {
+  return createKafka(config, 'generator').producer({
     // The broker drops a retried batch it already wrote, so a retry never duplicates an event.
     idempotent: true,
     // kafkajs only keeps per-partition order through retries with a single request in flight.
@@ -139,58 +151,108 @@ export async function produceTransactions(
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+}
 
-  // Invalid messages in the batch being built; they count once the batch is acknowledged.
-  let pendingInvalid = 0;
-  const nextMessage = (): { message: Message; transactionId?: string } => {
-    if (invalidShare > 0 && chooseInvalid() < invalidShare) {
-      // Kinds in rotation, so that a handful of invalid messages already covers every kind.
-      const key = `invalid-${seed}-${result.invalid + pendingInvalid + 1}`;
-      const samples = invalidEventSamples(key);
-      const sample = samples[(result.invalid + pendingInvalid) % samples.length];
-      pendingInvalid++;
-      return { message: { key, value: sample?.value ?? null } };
-    }
-    const event = generator.next();
-    opts.onEvent?.(event);
-    return { message: { key: event.transactionId, value: JSON.stringify(event) }, transactionId: event.transactionId };
+/** Where a run's messages come from: the seeded event stream, and its own stream choosing which are invalid. */
+interface MessageSource {
+  opts: ProduceTransactionsOptions;
+  seed: number;
+  invalidShare: number;
+  events: TransactionGenerator;
+  chooseInvalid: () => number;
+}
+
+function createMessageSource(opts: ProduceTransactionsOptions, seed: number, invalidShare: number): MessageSource {
+  const events = createTransactionGenerator({
+    seed,
+    startTime: opts.startTime ?? new Date(),
+    ...(opts.fraudShare !== undefined ? { fraudShare: opts.fraudShare } : {}),
+  });
+  // Separate stream for the valid/invalid choice, so the valid events are the same whatever invalidShare is.
+  return { opts, seed, invalidShare, events, chooseInvalid: mulberry32(seed ^ 0x9e3779b9) };
+}
+
+/** Paces sends to `rate` messages per second; at rate 0 it holds Infinity tokens and never waits. */
+interface TokenBucket {
+  rate: number;
+  capacity: number;
+  tokens: number;
+  refilledAt: number;
+}
+
+function createTokenBucket(rate: number, now: number): TokenBucket {
+  return {
+    rate,
+    capacity: rate > 0 ? Math.min(MAX_BATCH, Math.max(1, rate * BUCKET_SECONDS)) : Infinity,
+    tokens: rate > 0 ? 1 : Infinity,
+    refilledAt: now,
   };
+}
 
-  await producer.connect();
-  const started = performance.now();
-  try {
-    const capacity = rate > 0 ? Math.min(MAX_BATCH, Math.max(1, rate * BUCKET_SECONDS)) : Infinity;
-    let tokens = rate > 0 ? 1 : Infinity;
-    let refilledAt = started;
-    while (result.sent < count && !signal?.aborted) {
-      if (rate > 0) {
-        const now = performance.now();
-        tokens = Math.min(capacity, tokens + ((now - refilledAt) / 1000) * rate);
-        refilledAt = now;
-        if (tokens < 1) {
-          await sleep(((1 - tokens) / rate) * 1000, signal);
-          continue;
-        }
-      }
-      const size = Math.min(MAX_BATCH, count - result.sent, Math.floor(tokens));
-      tokens -= size;
-      const messages: Message[] = [];
-      const ids: string[] = [];
-      pendingInvalid = 0;
-      for (let i = 0; i < size; i++) {
-        const { message, transactionId } = nextMessage();
-        messages.push(message);
-        if (transactionId !== undefined) ids.push(transactionId);
-      }
-      await producer.send({ topic, acks: -1, messages });
-      result.sent += size;
-      result.invalid += pendingInvalid;
-      result.transactionIds.push(...ids);
-      opts.onProgress?.(result.sent);
+/** Adds the tokens earned since the last refill; returns the milliseconds to wait when not one token is there. */
+function refillTokens(bucket: TokenBucket): number | undefined {
+  if (!(bucket.rate > 0)) return undefined;
+  const now = performance.now();
+  bucket.tokens = Math.min(bucket.capacity, bucket.tokens + ((now - bucket.refilledAt) / 1000) * bucket.rate);
+  bucket.refilledAt = now;
+  return bucket.tokens < 1 ? ((1 - bucket.tokens) / bucket.rate) * 1000 : undefined;
+}
+
+/** Sends batches as the bucket allows until `count` are acknowledged or the signal aborts, counting into `result`. */
+async function sendPacedBatches(
+  producer: Producer,
+  topic: string,
+  source: MessageSource,
+  bucket: TokenBucket,
+  result: ProduceTransactionsResult,
+): Promise<void> {
+  const { count, signal } = source.opts;
+  while (result.sent < count && !signal?.aborted) {
+    const wait = refillTokens(bucket);
+    if (wait !== undefined) {
+      await sleep(wait, signal);
+      continue;
     }
-  } finally {
-    result.seconds = Math.round(performance.now() - started) / 1000;
-    await producer.disconnect();
+    const size = Math.min(MAX_BATCH, count - result.sent, Math.floor(bucket.tokens));
+    bucket.tokens -= size;
+    const batch = draftBatch(source, size, result.invalid);
+    await producer.send({ topic, acks: -1, messages: batch.messages });
+    // Invalid messages count once their batch is acknowledged.
+    result.sent += size;
+    result.invalid += batch.invalid;
+    result.transactionIds.push(...batch.transactionIds);
+    source.opts.onProgress?.(result.sent);
   }
-  return result;
+}
+
+interface Batch {
+  messages: Message[];
+  /** transactionIds of the valid events in the batch. */
+  transactionIds: string[];
+  invalid: number;
+}
+
+/** The next `size` messages; invalid ones are numbered on from `invalidBefore`, those already acknowledged. */
+function draftBatch(source: MessageSource, size: number, invalidBefore: number): Batch {
+  const batch: Batch = { messages: [], transactionIds: [], invalid: 0 };
+  for (let i = 0; i < size; i++) {
+    if (source.invalidShare > 0 && source.chooseInvalid() < source.invalidShare) {
+      batch.messages.push(invalidMessage(source.seed, invalidBefore + batch.invalid));
+      batch.invalid++;
+      continue;
+    }
+    const event = source.events.next();
+    source.opts.onEvent?.(event);
+    batch.messages.push({ key: event.transactionId, value: JSON.stringify(event) });
+    batch.transactionIds.push(event.transactionId);
+  }
+  return batch;
+}
+
+/** A run's `index`th invalid message (from 0). Kinds in rotation, so that a handful already covers every kind. */
+function invalidMessage(seed: number, index: number): Message {
+  const key = `invalid-${seed}-${index + 1}`;
+  const samples = invalidEventSamples(key);
+  const sample = samples[index % samples.length];
+  return { key, value: sample?.value ?? null };
 }
