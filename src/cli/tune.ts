@@ -27,7 +27,7 @@ import { writePolicyFile } from '../scoring/policy-file';
 import type { ScoringPolicyFile } from '../scoring/policy-file';
 import { buildScoringMessages } from '../scoring/prompt';
 import { evaluateRules, hasEffect } from '../scoring/rules';
-import type { HostedRates, TuningLimits, TuningRow } from '../scoring/tuning';
+import type { HostedRates, OperatingPoint, TunedOperatingPoint, TuningLimits, TuningRow } from '../scoring/tuning';
 import {
   chooseOperatingPoint,
   logLoss,
@@ -249,17 +249,57 @@ export async function fitScoringPolicy(
   const log = opts.log ?? ((l: string) => console.log(l));
   const labels = rows.map((r) => r.isFraud);
   const y = labels.map((b) => (b ? 1 : 0));
+  const { probe, probeOof } = fitEmbeddingProbe(embeddings, y, opts, log);
+  const calibrations = fitCalibrations(rows, labels, y, probeOof, opts.folds, log);
+  const tuningRows = tuningRowsFor(config, rows, calibrations.oofWithModel);
+  const candidates = escalationCandidates(rows, tuningRows, calibrations.oofWithModel);
+  const hostedThresholds = { reviewAt: config.policy.hostedReviewAt, declineAt: config.policy.hostedDeclineAt };
+  const hosted = await hostedRatesFor(config, candidates, hostedThresholds, opts, log);
+  const tuned = chooseOperatingPoint(tuningRows, opts.limits, hosted);
+  logOperatingPoint(tuned, log);
+  return {
+    schemaVersion: 1,
+    name: opts.name,
+    localModel: model,
+    firstPass: { kind: 'embedding-probe', probe },
+    calibration: { withModel: true, model: calibrations.withModel },
+    thresholds: roundedThresholds(tuned.point, hostedThresholds),
+    provenance: policyProvenance(opts, rows, y, { calibrations, hosted, tuned }),
+  };
+}
+
+/** The probe from embeddings to fraud log-odds, fitted on every row, and its out-of-fold logits. */
+function fitEmbeddingProbe(
+  embeddings: number[][],
+  y: number[],
+  opts: Pick<FitOptions, 'probeL2' | 'folds'>,
+  log: (l: string) => void,
+): { probe: LogisticModel; probeOof: number[] } {
   log(`fitting the embedding probe (${embeddings[0]?.length} dimensions, ${opts.folds}-fold out of fold)`);
   const fitProbe = (x: number[][], t: number[]) => fitLogistic(x, t, { l2: opts.probeL2 });
   const probeOof = outOfFoldLogits(embeddings, y, opts.folds, fitProbe);
   const probe = fitProbe(embeddings, y);
+  return { probe, probeOof };
+}
 
+/**
+ * The calibrations from features alone and from features plus the probe's out-of-fold logit, the latter's
+ * out-of-fold probabilities, and the ablation comparing them with the model alone.
+ */
+function fitCalibrations(
+  rows: LabelledTransaction[],
+  labels: boolean[],
+  y: number[],
+  probeOof: number[],
+  folds: number,
+  log: (l: string) => void,
+) {
   const featureRows = rows.map((r) => calibrationVector(r.event, r.features));
   const withModelRows = featureRows.map((v, i) => [...v, probeOof[i]!]);
   const featuresOnly: LogisticModel = fitLogistic(featureRows, y, { l2: 1 });
   const withModel: LogisticModel = fitLogistic(withModelRows, y, { l2: 1 });
-  const oofFeatures = outOfFoldProbabilities(featureRows, y, opts.folds);
-  const oofWithModel = outOfFoldProbabilities(withModelRows, y, opts.folds);
+  const oofFeatures = outOfFoldProbabilities(featureRows, y, folds);
+  const oofWithModel = outOfFoldProbabilities(withModelRows, y, folds);
   const ablation = {
     modelAlone: evaluation(probeOof.map(sigmoid), labels),
     featuresOnly: evaluation(oofFeatures, labels),
@@ -268,27 +308,48 @@ export async function fitScoringPolicy(
   log(
     `ablation (out of fold): model alone AUC ${ablation.modelAlone.auc}, features ${ablation.featuresOnly.auc}, features + model ${ablation.featuresPlusModel.auc}`,
   );
+  return { featuresOnly, withModel, oofWithModel, ablation };
+}
 
+/** Each row as tuning sees it: the rules' verdict beside its out-of-fold calibrated probability. */
+function tuningRowsFor(config: Config, rows: LabelledTransaction[], probabilities: number[]): TuningRow[] {
   const ruled = rows.map((r) => evaluateRules(r.event, config.policy.rules, r.features));
-  const tuningRows: TuningRow[] = rows.map((r, i) => ({
+  return rows.map((r, i) => ({
     isFraud: r.isFraud,
-    probability: oofWithModel[i]!,
+    probability: probabilities[i]!,
     ruleFloor: rulesFloor(ruled[i]!),
     ruleEscalates: hasEffect(ruled[i]!, 'escalate'),
   }));
-  // Escalation candidates: not decided by rules, in the upper part of the first pass's scores.
-  const sorted = [...oofWithModel].sort((a, b) => a - b);
+}
+
+/** Escalation candidates: rows the rules do not decline, at or above the 70th percentile of first-pass scores. */
+function escalationCandidates(
+  rows: LabelledTransaction[],
+  tuningRows: TuningRow[],
+  probabilities: number[],
+): LabelledTransaction[] {
+  const sorted = [...probabilities].sort((a, b) => a - b);
   const floor = sorted[Math.floor(0.7 * sorted.length)] ?? 0;
-  const candidates = rows.filter((_, i) => tuningRows[i]!.ruleFloor !== 'decline' && oofWithModel[i]! >= floor);
-  const hostedThresholds = { reviewAt: config.policy.hostedReviewAt, declineAt: config.policy.hostedDeclineAt };
-  const hosted =
-    opts.hostedRates ?? (await measureHostedTier(config, candidates, opts.hostedSample, hostedThresholds, log));
+  return rows.filter((_, i) => tuningRows[i]!.ruleFloor !== 'decline' && probabilities[i]! >= floor);
+}
+
+/** The hosted tier's rates as given in the options, else measured on the candidates; undefined when not measured. */
+async function hostedRatesFor(
+  config: Config,
+  candidates: LabelledTransaction[],
+  thresholds: { reviewAt: number; declineAt: number },
+  opts: Pick<FitOptions, 'hostedRates' | 'hostedSample'>,
+  log: (l: string) => void,
+): Promise<HostedRates | undefined> {
+  const hosted = opts.hostedRates ?? (await measureHostedTier(config, candidates, opts.hostedSample, thresholds, log));
   if (hosted)
     log(
       `hosted tier: flags ${round(hosted.fraud.flag, 2)} of frauds, ${round(hosted.legit.flag, 2)} of legitimate (declines ${round(hosted.fraud.decline, 2)} / ${round(hosted.legit.decline, 2)})`,
     );
+  return hosted;
+}
 
-  const tuned = chooseOperatingPoint(tuningRows, opts.limits, hosted);
+function logOperatingPoint(tuned: TunedOperatingPoint, log: (l: string) => void): void {
   const { point, figures } = tuned;
   log(
     `operating point: review ≥ ${round(point.reviewAt)}, decline ≥ ${round(point.declineAt)}, escalation ${point.escalation ? `[${round(point.escalation.low)}, ${round(point.escalation.high)}], hosted ${point.hostedMode ?? 'decides'}` : 'none'} (${tuned.feasible} points met the limits)`,
@@ -296,39 +357,50 @@ export async function fitScoringPolicy(
   log(
     `expected on the tuning slice: recall ${round(figures.recall, 3)}, decline FPR ${round(figures.falsePositiveRate, 4)}, review-or-decline FPR ${round(figures.reviewOrDeclineFalsePositiveRate, 4)}, decline precision ${round(figures.declinePrecision, 3)}, escalated ${round(figures.escalationShare, 3)}`,
   );
+}
 
+function roundedThresholds(
+  point: OperatingPoint,
+  hostedThresholds: { reviewAt: number; declineAt: number },
+): ScoringPolicyFile['thresholds'] {
   return {
-    schemaVersion: 1,
-    name: opts.name,
-    localModel: model,
-    firstPass: { kind: 'embedding-probe', probe },
-    calibration: { withModel: true, model: withModel },
-    thresholds: {
-      reviewAt: round(point.reviewAt, 6),
-      declineAt: round(point.declineAt, 6),
-      escalation: point.escalation
-        ? { low: round(point.escalation.low, 6), high: round(point.escalation.high, 6) }
-        : null,
-      minConfidence: 0,
-      hosted: { ...hostedThresholds, mode: point.hostedMode ?? 'decides' },
-    },
-    provenance: {
-      command: opts.command,
-      ...opts.provenance,
-      rows: rows.length,
-      frauds: y.filter(Boolean).length,
-      tunedOn: { from: new Date(rows[0]!.at).toISOString(), until: new Date(rows.at(-1)!.at + 1).toISOString() },
-      limits: opts.limits,
-      hostedRates: hosted ?? null,
-      expected: figures,
-      ablation,
-      featuresOnlyCalibration: featuresOnly,
-      curve: tuned.curve.map((c) => ({
-        declineAt: round(c.declineAt, 6),
-        recall: round(c.recall, 4),
-        falsePositiveRate: round(c.falsePositiveRate, 5),
-        reviewOrDeclineFalsePositiveRate: round(c.reviewOrDeclineFalsePositiveRate, 5),
-      })),
-    },
+    reviewAt: round(point.reviewAt, 6),
+    declineAt: round(point.declineAt, 6),
+    escalation: point.escalation
+      ? { low: round(point.escalation.low, 6), high: round(point.escalation.high, 6) }
+      : null,
+    minConfidence: 0,
+    hosted: { ...hostedThresholds, mode: point.hostedMode ?? 'decides' },
+  };
+}
+
+/** What the policy was fitted on and how: the command, rows, limits, measured rates, expected figures and curve. */
+function policyProvenance(
+  opts: FitOptions,
+  rows: LabelledTransaction[],
+  y: number[],
+  fitted: {
+    calibrations: ReturnType<typeof fitCalibrations>;
+    hosted: HostedRates | undefined;
+    tuned: TunedOperatingPoint;
+  },
+): Record<string, unknown> {
+  return {
+    command: opts.command,
+    ...opts.provenance,
+    rows: rows.length,
+    frauds: y.filter(Boolean).length,
+    tunedOn: { from: new Date(rows[0]!.at).toISOString(), until: new Date(rows.at(-1)!.at + 1).toISOString() },
+    limits: opts.limits,
+    hostedRates: fitted.hosted ?? null,
+    expected: fitted.tuned.figures,
+    ablation: fitted.calibrations.ablation,
+    featuresOnlyCalibration: fitted.calibrations.featuresOnly,
+    curve: fitted.tuned.curve.map((c) => ({
+      declineAt: round(c.declineAt, 6),
+      recall: round(c.recall, 4),
+      falsePositiveRate: round(c.falsePositiveRate, 5),
+      reviewOrDeclineFalsePositiveRate: round(c.reviewOrDeclineFalsePositiveRate, 5),
+    })),
   };
 }
