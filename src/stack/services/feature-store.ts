@@ -258,31 +258,14 @@ function libraryDirs(root: string): string[] {
   return [...dirs].sort();
 }
 
+/**
+ * Fetches Debian's redis-server at the pinned version with its libraries, unpacks them in a scratch folder, checks
+ * that the server runs there, and moves the folder into the cache.
+ */
 async function provisionDebianRedis(layout: StackLayout): Promise<void> {
-  const tools = ['apt-get', 'apt-cache', 'dpkg-deb', 'dpkg-query'];
-  const haveTools = tools.every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
-  if (process.platform !== 'linux' || !haveTools) throw new StackError(noDebianToolsMessage());
-
+  requireDebianTools();
   const logFile = path.join(layout.buildLogs, `fetch-redis-${pinned}.log`);
-  const aptUpdate = () =>
-    runToLog('apt-get', ['update', '-q'], { logFile, what: 'refreshing the apt package lists (apt-get update)' });
-
-  let debianVersion = listedVersions('redis-server').find((v) => upstreamOf(v) === pinned);
-  if (!debianVersion && isRoot()) {
-    await aptUpdate();
-    debianVersion = listedVersions('redis-server').find((v) => upstreamOf(v) === pinned);
-  }
-  if (!debianVersion) {
-    const listed = listedVersions('redis-server');
-    throw new StackError(
-      listed.length === 0
-        ? `the apt package lists have no redis-server (they are empty or stale). Run \`sudo apt-get update\` and ` +
-            `\`fraudflow stack up\` again, or \`sudo apt-get install redis-server\` and set ` +
-            'REDIS_SERVER_BIN=/usr/bin/redis-server.'
-        : `the apt package lists offer redis-server ${listed.join(', ')}, not ${pinned} (versions.redis in ` +
-            'src/stack/layout.ts). Install a Redis 7 and set REDIS_SERVER_BIN to its redis-server.',
-    );
-  }
+  const debianVersion = await pinnedDebianVersion(logFile);
 
   const work = `${layout.redisHome}.tmp-${process.pid}`;
   const debs = path.join(work, 'debs');
@@ -295,49 +278,86 @@ async function provisionDebianRedis(layout: StackLayout): Promise<void> {
       `redis-tools=${debianVersion}`,
       ...libraryPackages(debianVersion),
     ];
-    // As root apt drops to the _apt user to download, which cannot write into the cache folder.
-    const download = () =>
-      runToLog('apt-get', [...(isRoot() ? ['-o', 'APT::Sandbox::User=root'] : []), 'download', ...packages], {
-        cwd: debs,
-        logFile,
-        what: `downloading ${packages.join(' ')} (apt-get download)`,
-      });
-    try {
-      await download();
-    } catch (err) {
-      // Lists older than the archive name files that are gone; refresh once and retry.
-      if (!isRoot()) throw err;
-      await aptUpdate();
-      await download();
-    }
-    for (const deb of fs.readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
-      await runToLog('dpkg-deb', ['-x', path.join(debs, deb), root], { logFile, what: `unpacking ${deb}` });
-    }
-
-    const build: RedisBuild = {
-      version: pinned,
-      debianVersion,
-      packages,
-      libraryPath: libraryDirs(root),
-    };
-    const server = path.join(root, 'usr', 'bin', 'redis-server');
-    const env = libraryEnv(root, build);
-    const ldd = spawnSync('ldd', [server], { encoding: 'utf8', env: { ...process.env, ...env } });
-    const unresolved = [...(ldd.stdout ?? '').matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]);
-    if (unresolved.length > 0) {
-      throw new StackError(
-        `the unpacked redis-server needs libraries this machine lacks: ${unresolved.join(', ')}. Install them, or ` +
-          '`sudo apt-get install redis-server` and set REDIS_SERVER_BIN=/usr/bin/redis-server.',
-      );
-    }
-    const { version, output } = serverVersion(server, env);
-    if (version !== pinned) {
-      throw new StackError(`the unpacked redis-server reports ${output || 'nothing'}, expected v=${pinned}.`);
-    }
+    await downloadPackages(packages, debs, logFile);
+    await unpackPackages(debs, root, logFile);
+    const build: RedisBuild = { version: pinned, debianVersion, packages, libraryPath: libraryDirs(root) };
+    checkUnpackedServer(root, build);
     fs.writeFileSync(path.join(root, manifestName), JSON.stringify(build, null, 2) + '\n');
     // A rename, so a concurrent `stack up` never sees half a build; if one finished first, keep it.
     if (!fs.existsSync(layout.redisHome)) fs.renameSync(root, layout.redisHome);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function requireDebianTools(): void {
+  const tools = ['apt-get', 'apt-cache', 'dpkg-deb', 'dpkg-query'];
+  const haveTools = tools.every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+  if (process.platform !== 'linux' || !haveTools) throw new StackError(noDebianToolsMessage());
+}
+
+function aptUpdate(logFile: string): Promise<void> {
+  return runToLog('apt-get', ['update', '-q'], { logFile, what: 'refreshing the apt package lists (apt-get update)' });
+}
+
+/** The apt lists' Debian version of the pinned redis-server; as root the lists are refreshed once if they lack it. */
+async function pinnedDebianVersion(logFile: string): Promise<string> {
+  const findPinned = () => listedVersions('redis-server').find((v) => upstreamOf(v) === pinned);
+  let debianVersion = findPinned();
+  if (!debianVersion && isRoot()) {
+    await aptUpdate(logFile);
+    debianVersion = findPinned();
+  }
+  if (debianVersion) return debianVersion;
+  const listed = listedVersions('redis-server');
+  throw new StackError(
+    listed.length === 0
+      ? `the apt package lists have no redis-server (they are empty or stale). Run \`sudo apt-get update\` and ` +
+          `\`fraudflow stack up\` again, or \`sudo apt-get install redis-server\` and set ` +
+          'REDIS_SERVER_BIN=/usr/bin/redis-server.'
+      : `the apt package lists offer redis-server ${listed.join(', ')}, not ${pinned} (versions.redis in ` +
+          'src/stack/layout.ts). Install a Redis 7 and set REDIS_SERVER_BIN to its redis-server.',
+  );
+}
+
+async function downloadPackages(packages: string[], debs: string, logFile: string): Promise<void> {
+  // As root apt drops to the _apt user to download, which cannot write into the cache folder.
+  const download = () =>
+    runToLog('apt-get', [...(isRoot() ? ['-o', 'APT::Sandbox::User=root'] : []), 'download', ...packages], {
+      cwd: debs,
+      logFile,
+      what: `downloading ${packages.join(' ')} (apt-get download)`,
+    });
+  try {
+    await download();
+  } catch (err) {
+    // Lists older than the archive name files that are gone; refresh once and retry.
+    if (!isRoot()) throw err;
+    await aptUpdate(logFile);
+    await download();
+  }
+}
+
+async function unpackPackages(debs: string, root: string, logFile: string): Promise<void> {
+  for (const deb of fs.readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
+    await runToLog('dpkg-deb', ['-x', path.join(debs, deb), root], { logFile, what: `unpacking ${deb}` });
+  }
+}
+
+/** The unpacked server must find every library it links and report the pinned version before it is cached. */
+function checkUnpackedServer(root: string, build: RedisBuild): void {
+  const server = path.join(root, 'usr', 'bin', 'redis-server');
+  const env = libraryEnv(root, build);
+  const ldd = spawnSync('ldd', [server], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const unresolved = [...(ldd.stdout ?? '').matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]);
+  if (unresolved.length > 0) {
+    throw new StackError(
+      `the unpacked redis-server needs libraries this machine lacks: ${unresolved.join(', ')}. Install them, or ` +
+        '`sudo apt-get install redis-server` and set REDIS_SERVER_BIN=/usr/bin/redis-server.',
+    );
+  }
+  const { version, output } = serverVersion(server, env);
+  if (version !== pinned) {
+    throw new StackError(`the unpacked redis-server reports ${output || 'nothing'}, expected v=${pinned}.`);
   }
 }

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Admin } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../../config';
 import type { StackLayout } from '../layout';
@@ -12,110 +13,143 @@ import { runToLog } from '../../tools';
 import type { StackService } from './shared';
 import { processFiles, splitHostPort, waitForProcess } from './shared';
 
+/** Where the one-node broker listens and keeps its files. */
+interface KafkaNode {
+  /** `host:port` of the PLAINTEXT listener: the bootstrap address. */
+  broker: string;
+  host: string;
+  port: number;
+  controllerPort: number;
+  propsFile: string;
+  log4jFile: string;
+  logDirs: string;
+  /** Every fetched jar: `<kafkaLibs>/*`. */
+  classpath: string;
+}
+
 export function kafkaService(config: Config, layout: StackLayout): StackService {
-  const broker = config.kafka.brokers[0] ?? '127.0.0.1:9092';
-  const { host, port } = splitHostPort(broker);
-  const controllerPort = config.env.KAFKA_CONTROLLER_PORT;
+  const node = kafkaNode(config, layout);
   const files = processFiles(layout, 'kafka');
-  const propsFile = path.join(layout.kafkaData, 'server.properties');
-  const log4jFile = path.join(layout.kafkaData, 'log4j.properties');
-  const logDirs = path.join(layout.kafkaData, 'log-dirs');
-  const complete = path.join(layout.kafkaLibs, '.complete');
-  const classpath = `${layout.kafkaLibs}/*`;
-
-  const kafka = () =>
-    new Kafka({ clientId: 'fraudflow-stack', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
-
-  function writeConfig() {
-    fs.mkdirSync(logDirs, { recursive: true });
-    fs.writeFileSync(propsFile, serverProperties(config, { host, port, controllerPort, logDirs }));
-    fs.writeFileSync(log4jFile, log4jProperties);
-  }
-
-  /** Formats the log dirs once, with a fresh cluster id; a formatted broker keeps its data across restarts. */
-  function formatStorage() {
-    if (fs.existsSync(path.join(logDirs, 'meta.properties'))) return;
-    const storageTool = ['-cp', classpath, 'kafka.tools.StorageTool'];
-    const uuid = spawnJava([...storageTool, 'random-uuid']).trim();
-    const out = spawnJava([...storageTool, 'format', '-t', uuid, '-c', propsFile, '--ignore-formatted']);
-    fs.mkdirSync(layout.logs, { recursive: true });
-    fs.appendFileSync(path.join(layout.logs, 'kafka-format.log'), out);
-  }
-
-  async function ensureTopics() {
-    const admin = kafka().admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const { transactions, decisions, deadLetter } = config.kafka.topics;
-      const wanted = [
-        { topic: transactions, numPartitions: config.kafka.partitions },
-        { topic: decisions, numPartitions: config.kafka.partitions },
-        { topic: deadLetter, numPartitions: 1 },
-      ].filter((t) => !existing.has(t.topic));
-      if (wanted.length > 0) await admin.createTopics({ topics: wanted, waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   return {
     name: 'kafka',
     managed: true,
     ports: [
-      { host, port, env: 'KAFKA_BROKERS' },
-      { host, port: controllerPort, env: 'KAFKA_CONTROLLER_PORT' },
+      { host: node.host, port: node.port, env: 'KAFKA_BROKERS' },
+      { host: node.host, port: node.controllerPort, env: 'KAFKA_CONTROLLER_PORT' },
     ],
     ...files,
-    async provision() {
-      if (fs.existsSync(complete)) return;
-      await fetchKafkaJars(layout);
-      fs.writeFileSync(complete, new Date().toISOString());
-    },
+    provision: () => provisionKafka(layout),
     start() {
-      writeConfig();
-      formatStorage();
-      spawnDetached({
-        command: 'java',
-        args: [
-          '-Xms256m',
-          '-Xmx512m',
-          '-XX:+UseG1GC',
-          `-Dlog4j.configuration=file:${log4jFile}`,
-          `-Dkafka.logs.dir=${layout.logs}`,
-          '-cp',
-          classpath,
-          'kafka.Kafka',
-          propsFile,
-        ],
-        ...files,
-      });
+      writeBrokerConfig(config, node);
+      formatStorage(layout, node);
+      spawnDetached({ command: 'java', args: brokerArgs(layout, node), ...files });
     },
     async ready(timeoutMs) {
       await waitForProcess('Kafka broker (metadata)', () => this.healthy(), files, timeoutMs);
-      const created = async () => (await ensureTopics(), true);
+      const created = async () => (await ensureTopics(config, node.broker), true);
       await waitFor('Kafka topic creation', created, { timeoutMs: 30_000, logFile: files.logFile });
     },
-    async healthy() {
-      const admin = kafka().admin();
-      try {
-        await admin.connect();
-        const cluster = await admin.describeCluster();
-        return cluster.brokers.length > 0 && cluster.controller !== null;
-      } catch {
-        return false;
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
-    },
+    healthy: () => brokerHealthy(node.broker),
     endpoints() {
       const t = config.kafka.topics;
       return [
-        { name: 'Kafka bootstrap', value: broker },
+        { name: 'Kafka bootstrap', value: node.broker },
         { name: 'Kafka topics', value: `${t.transactions}, ${t.decisions}, ${t.deadLetter}` },
       ];
     },
   };
+}
+
+function kafkaNode(config: Config, layout: StackLayout): KafkaNode {
+  const broker = config.kafka.brokers[0] ?? '127.0.0.1:9092';
+  return {
+    broker,
+    ...splitHostPort(broker),
+    controllerPort: config.env.KAFKA_CONTROLLER_PORT,
+    propsFile: path.join(layout.kafkaData, 'server.properties'),
+    log4jFile: path.join(layout.kafkaData, 'log4j.properties'),
+    logDirs: path.join(layout.kafkaData, 'log-dirs'),
+    classpath: `${layout.kafkaLibs}/*`,
+  };
+}
+
+/** Fetches the jars unless a complete fetch is cached; the marker is written last, so a broken fetch is retried. */
+async function provisionKafka(layout: StackLayout): Promise<void> {
+  const complete = path.join(layout.kafkaLibs, '.complete');
+  if (fs.existsSync(complete)) return;
+  await fetchKafkaJars(layout);
+  fs.writeFileSync(complete, new Date().toISOString());
+}
+
+function kafkaAdmin(broker: string): Admin {
+  return new Kafka({
+    clientId: 'fraudflow-stack',
+    brokers: [broker],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  }).admin();
+}
+
+function writeBrokerConfig(config: Config, node: KafkaNode): void {
+  fs.mkdirSync(node.logDirs, { recursive: true });
+  fs.writeFileSync(node.propsFile, serverProperties(config, node));
+  fs.writeFileSync(node.log4jFile, log4jProperties);
+}
+
+/** Formats the log dirs once, with a fresh cluster id; a formatted broker keeps its data across restarts. */
+function formatStorage(layout: StackLayout, node: KafkaNode): void {
+  if (fs.existsSync(path.join(node.logDirs, 'meta.properties'))) return;
+  const storageTool = ['-cp', node.classpath, 'kafka.tools.StorageTool'];
+  const uuid = spawnJava([...storageTool, 'random-uuid']).trim();
+  const out = spawnJava([...storageTool, 'format', '-t', uuid, '-c', node.propsFile, '--ignore-formatted']);
+  fs.mkdirSync(layout.logs, { recursive: true });
+  fs.appendFileSync(path.join(layout.logs, 'kafka-format.log'), out);
+}
+
+function brokerArgs(layout: StackLayout, node: KafkaNode): string[] {
+  return [
+    '-Xms256m',
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    `-Dlog4j.configuration=file:${node.log4jFile}`,
+    `-Dkafka.logs.dir=${layout.logs}`,
+    '-cp',
+    node.classpath,
+    'kafka.Kafka',
+    node.propsFile,
+  ];
+}
+
+/** Creates whichever of the pipeline's topics are missing; the dead-letter topic needs no parallelism. */
+async function ensureTopics(config: Config, broker: string): Promise<void> {
+  const admin = kafkaAdmin(broker);
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const { transactions, decisions, deadLetter } = config.kafka.topics;
+    const wanted = [
+      { topic: transactions, numPartitions: config.kafka.partitions },
+      { topic: decisions, numPartitions: config.kafka.partitions },
+      { topic: deadLetter, numPartitions: 1 },
+    ].filter((t) => !existing.has(t.topic));
+    if (wanted.length > 0) await admin.createTopics({ topics: wanted, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Healthy once the broker has registered and a controller is elected. */
+async function brokerHealthy(broker: string): Promise<boolean> {
+  const admin = kafkaAdmin(broker);
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0 && cluster.controller !== null;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /** The broker's server.properties: one node as broker and controller, topics created only by `ready`. */

@@ -9,7 +9,7 @@
  *
  * Binds 127.0.0.1 only: it must never be reachable from outside the machine.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { closeServer, listenOnLoopback, withholdAnswer } from '../loopback';
 import {
   chatCompletion,
@@ -19,7 +19,7 @@ import {
   sendAnswer,
   sendError,
 } from './answers';
-import type { BehaviourFn } from './behaviour';
+import type { Behaviour, BehaviourFn } from './behaviour';
 import { behaviourFromMarkers, chooseBehaviour } from './behaviour';
 import type { CapturedModelRequest, CapturedRequest, ChatCompletionRequestBody } from './requests';
 import { captureRequest, MAX_BODY_BYTES, modelRequest, parseJson, readBody } from './requests';
@@ -67,151 +67,236 @@ export interface HostedTestServer {
 const DEFAULT_MODEL = 'hosted-test-model';
 const DEFAULT_EMBEDDING_DIMENSIONS = 576;
 
+/** What the server keeps between requests, passed to each step of answering one. */
+interface ServerState {
+  readonly listedModel: string;
+  readonly dimensions: number;
+  readonly apiKey: string | undefined;
+  readonly requests: CapturedRequest[];
+  /** Requests per path, for `callCount`. */
+  readonly counts: Map<string, number>;
+  /** Answers waiting out their latency; `close()` cancels them. */
+  readonly timers: Set<NodeJS.Timeout>;
+  behaviour: BehaviourFn;
+  /** Model requests since start or `reset()`: the `n` a behaviour is given. */
+  modelCalls: number;
+  /** Numbers the completion ids; `reset()` leaves it, so an id is never given twice. */
+  responseSeq: number;
+}
+
+type ChosenBehaviour<K extends Behaviour['kind']> = Extract<Behaviour, { kind: K }>;
+
 export async function startHostedTestServer(opts: HostedTestServerOptions = {}): Promise<HostedTestServer> {
-  const listedModel = opts.model ?? DEFAULT_MODEL;
+  const state = initialState(opts);
+  const fail = (res: ServerResponse, message: string) => sendError(res, 500, `Test server failed: ${message}`);
+  const { server, port } = await listenOnLoopback((req, res) => handleRequest(state, req, res), fail, opts.port);
+  return hostedTestServer(state, server, port);
+}
+
+function initialState(opts: HostedTestServerOptions): ServerState {
   const dimensions = opts.embeddingDimensions ?? DEFAULT_EMBEDDING_DIMENSIONS;
   if (!Number.isInteger(dimensions) || dimensions < 1) {
     throw new RangeError(`embeddingDimensions must be a positive whole number, got ${dimensions}`);
   }
-  const requests: CapturedRequest[] = [];
-  const counts = new Map<string, number>();
-  const timers = new Set<NodeJS.Timeout>();
-  let behaviour: BehaviourFn = behaviourFromMarkers;
-  let modelCalls = 0;
-  let responseSeq = 0;
-
-  /** The 200 answer, after `latencyMs`; nothing is sent to a client that has gone. */
-  const respond = (res: ServerResponse, body: object, latencyMs = 0): void => {
-    const send = (): void => {
-      if (!res.destroyed) sendAnswer(res, 200, body);
-    };
-    if (latencyMs <= 0) {
-      send();
-      return;
-    }
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      send();
-    }, latencyMs);
-    timers.add(timer);
+  return {
+    listedModel: opts.model ?? DEFAULT_MODEL,
+    dimensions,
+    apiKey: opts.apiKey,
+    requests: [],
+    counts: new Map(),
+    timers: new Set(),
+    behaviour: behaviourFromMarkers,
+    modelCalls: 0,
+    responseSeq: 0,
   };
-  const completion = (body: ChatCompletionRequestBody, content: string): object => {
-    responseSeq += 1;
-    return chatCompletion(`chatcmpl-test-${responseSeq}`, body, content);
-  };
+}
 
-  const answerModelCall = (req: IncomingMessage, res: ServerResponse, request: CapturedModelRequest): void => {
-    modelCalls += 1;
-    const chosen = chooseBehaviour(behaviour, request, modelCalls);
-    if (chosen instanceof Error) {
-      sendError(res, 500, `Test server behaviour threw: ${chosen.message}`);
-      return;
-    }
-    switch (chosen.kind) {
-      case 'answer': {
-        const content = JSON.stringify({
-          riskScore: chosen.riskScore,
-          confidence: chosen.confidence,
-          reasons: chosen.reasons ?? [],
-        });
-        respond(
-          res,
-          request.endpoint === 'chat'
-            ? completion(request.body, content)
-            : embeddingList(request.body, (input) => deterministicEmbedding(input, dimensions)),
-          chosen.latencyMs,
-        );
-        return;
-      }
-      case 'raw':
-        respond(
-          res,
-          request.endpoint === 'chat'
-            ? completion(request.body, chosen.content)
-            : embeddingList(request.body, () => []),
-        );
-        return;
-      case 'embedding':
-        if (request.endpoint === 'chat') {
-          sendError(res, 500, "Test server behaviour 'embedding' only applies to embeddings requests.");
-        } else {
-          respond(
-            res,
-            embeddingList(request.body, () => chosen.embedding),
-          );
-        }
-        return;
-      case 'status': {
-        const headers: Record<string, string> = {};
-        if (chosen.retryAfterSeconds !== undefined) headers['retry-after'] = String(chosen.retryAfterSeconds);
-        sendError(res, chosen.status, chosen.message ?? defaultMessage(chosen.status), undefined, headers);
-        return;
-      }
-      case 'hang':
-      case 'reset':
-        withholdAnswer(chosen.kind, req);
-        return;
-    }
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    counts.set(path, (counts.get(path) ?? 0) + 1);
-    const captured = captureRequest(req, path);
-    requests.push(captured);
-
-    const raw = await readBody(req);
-    if (raw === undefined) {
-      sendError(res, 413, `Request body exceeds ${MAX_BODY_BYTES} bytes.`);
-      return;
-    }
-    captured.body = parseJson(raw);
-
-    if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
-      sendError(res, 401, 'Incorrect API key provided.', 'invalid_api_key');
-      return;
-    }
-    if (captured.method === 'GET' && path === '/v1/models') {
-      sendAnswer(res, 200, {
-        object: 'list',
-        data: [{ id: listedModel, object: 'model', created: 0, owned_by: 'fraudflow-test' }],
-      });
-      return;
-    }
-    if (captured.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/embeddings')) {
-      sendError(res, 404, `Unknown request URL: ${captured.method} ${path}.`, 'unknown_url');
-      return;
-    }
-    const request = modelRequest(captured);
-    if (typeof request === 'string') {
-      sendError(res, 400, request);
-      return;
-    }
-    answerModelCall(req, res, request);
-  };
-
-  const fail = (res: ServerResponse, message: string) => sendError(res, 500, `Test server failed: ${message}`);
-  const { server, port } = await listenOnLoopback(handle, fail, opts.port);
-
+/** The handle tests hold: captured requests, scripting, and `close()`. */
+function hostedTestServer(state: ServerState, server: Server, port: number): HostedTestServer {
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
-    requests,
+    requests: state.requests,
     setBehaviour(fn) {
-      behaviour = fn;
+      state.behaviour = fn;
     },
     callCount(path) {
-      return counts.get(path) ?? 0;
+      return state.counts.get(path) ?? 0;
     },
     reset() {
-      requests.length = 0;
-      counts.clear();
-      modelCalls = 0;
-      behaviour = behaviourFromMarkers;
+      state.requests.length = 0;
+      state.counts.clear();
+      state.modelCalls = 0;
+      state.behaviour = behaviourFromMarkers;
     },
     close() {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
+      for (const timer of state.timers) clearTimeout(timer);
+      state.timers.clear();
       return closeServer(server);
     },
   };
+}
+
+/** Captures every request, whatever becomes of it, then reads its body and routes it. */
+async function handleRequest(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  state.counts.set(path, (state.counts.get(path) ?? 0) + 1);
+  const captured = captureRequest(req, path);
+  state.requests.push(captured);
+
+  const raw = await readBody(req);
+  if (raw === undefined) {
+    sendError(res, 413, `Request body exceeds ${MAX_BODY_BYTES} bytes.`);
+    return;
+  }
+  captured.body = parseJson(raw);
+  routeRequest(state, req, res, captured, path);
+}
+
+/** Checks the key, then answers the model list, a model call, or a 404 as the OpenAI API would. */
+function routeRequest(
+  state: ServerState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  captured: CapturedRequest,
+  path: string,
+): void {
+  if (state.apiKey !== undefined && req.headers.authorization !== `Bearer ${state.apiKey}`) {
+    sendError(res, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    return;
+  }
+  if (captured.method === 'GET' && path === '/v1/models') {
+    sendAnswer(res, 200, {
+      object: 'list',
+      data: [{ id: state.listedModel, object: 'model', created: 0, owned_by: 'fraudflow-test' }],
+    });
+    return;
+  }
+  if (captured.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/embeddings')) {
+    sendError(res, 404, `Unknown request URL: ${captured.method} ${path}.`, 'unknown_url');
+    return;
+  }
+  const request = modelRequest(captured);
+  if (typeof request === 'string') {
+    sendError(res, 400, request);
+    return;
+  }
+  answerModelCall(state, req, res, request);
+}
+
+/** Asks the behaviour what to do with this model request and does it; a behaviour that throws gets a 500. */
+function answerModelCall(
+  state: ServerState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: CapturedModelRequest,
+): void {
+  state.modelCalls += 1;
+  const chosen = chooseBehaviour(state.behaviour, request, state.modelCalls);
+  if (chosen instanceof Error) {
+    sendError(res, 500, `Test server behaviour threw: ${chosen.message}`);
+    return;
+  }
+  switch (chosen.kind) {
+    case 'answer':
+      sendScore(state, res, request, chosen);
+      return;
+    case 'raw':
+      sendRawContent(state, res, request, chosen);
+      return;
+    case 'embedding':
+      sendScriptedEmbedding(state, res, request, chosen);
+      return;
+    case 'status':
+      sendStatus(res, chosen);
+      return;
+    case 'hang':
+    case 'reset':
+      withholdAnswer(chosen.kind, req);
+      return;
+  }
+}
+
+/** A completion whose content is the scripted score; for embeddings, the input's deterministic embedding. */
+function sendScore(
+  state: ServerState,
+  res: ServerResponse,
+  request: CapturedModelRequest,
+  chosen: ChosenBehaviour<'answer'>,
+): void {
+  const content = JSON.stringify({
+    riskScore: chosen.riskScore,
+    confidence: chosen.confidence,
+    reasons: chosen.reasons ?? [],
+  });
+  respond(
+    state,
+    res,
+    request.endpoint === 'chat'
+      ? completion(state, request.body, content)
+      : embeddingList(request.body, (input) => deterministicEmbedding(input, state.dimensions)),
+    chosen.latencyMs,
+  );
+}
+
+/** A completion with exactly the scripted content; for embeddings, a list of empty vectors. */
+function sendRawContent(
+  state: ServerState,
+  res: ServerResponse,
+  request: CapturedModelRequest,
+  chosen: ChosenBehaviour<'raw'>,
+): void {
+  respond(
+    state,
+    res,
+    request.endpoint === 'chat'
+      ? completion(state, request.body, chosen.content)
+      : embeddingList(request.body, () => []),
+  );
+}
+
+/** Embeddings only: every vector is the scripted one. */
+function sendScriptedEmbedding(
+  state: ServerState,
+  res: ServerResponse,
+  request: CapturedModelRequest,
+  chosen: ChosenBehaviour<'embedding'>,
+): void {
+  if (request.endpoint === 'chat') {
+    sendError(res, 500, "Test server behaviour 'embedding' only applies to embeddings requests.");
+  } else {
+    respond(
+      state,
+      res,
+      embeddingList(request.body, () => chosen.embedding),
+    );
+  }
+}
+
+/** An OpenAI-style error with the scripted status, and `retry-after` when scripted. */
+function sendStatus(res: ServerResponse, chosen: ChosenBehaviour<'status'>): void {
+  const headers: Record<string, string> = {};
+  if (chosen.retryAfterSeconds !== undefined) headers['retry-after'] = String(chosen.retryAfterSeconds);
+  sendError(res, chosen.status, chosen.message ?? defaultMessage(chosen.status), undefined, headers);
+}
+
+/** The next completion, with an id unique to this server. */
+function completion(state: ServerState, body: ChatCompletionRequestBody, content: string): object {
+  state.responseSeq += 1;
+  return chatCompletion(`chatcmpl-test-${state.responseSeq}`, body, content);
+}
+
+/** The 200 answer, after `latencyMs`; nothing is sent to a client that has gone. */
+function respond(state: ServerState, res: ServerResponse, body: object, latencyMs = 0): void {
+  const send = (): void => {
+    if (!res.destroyed) sendAnswer(res, 200, body);
+  };
+  if (latencyMs <= 0) {
+    send();
+    return;
+  }
+  const timer = setTimeout(() => {
+    state.timers.delete(timer);
+    send();
+  }, latencyMs);
+  state.timers.add(timer);
 }
