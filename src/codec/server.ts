@@ -12,7 +12,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
@@ -75,6 +75,16 @@ class HttpError extends Error {
   }
 }
 
+/** What every request needs: the codec, and who may call it. */
+interface CodecEndpoint {
+  codec: EncryptionCodec;
+  allowedOrigins: Set<string>;
+  /** Digest of the bearer token every POST must carry; undefined when no token is required. */
+  tokenDigest: Buffer | undefined;
+}
+
+type CodecOperation = 'encode' | 'decode';
+
 /** Starts the codec server; resolves once it is listening. */
 export async function startCodecServer(opts: CodecServerOptions): Promise<CodecServer> {
   const codec = new EncryptionCodec(opts.keyring);
@@ -82,91 +92,123 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<CodecS
   const allowedOrigins = new Set(opts.corsOrigins);
   // Compare digests so the comparison takes the same time whatever the token's length or content.
   const tokenDigest = opts.token === undefined ? undefined : sha256(opts.token);
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const origin = req.headers.origin;
-    res.setHeader('Vary', 'Origin');
-    if (origin !== undefined && allowedOrigins.has(origin)) {
-      res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
-      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, X-Namespace');
-      res.setHeader('Access-Control-Allow-Credentials', 'true');
-    }
-
-    const { pathname } = new URL(req.url ?? '/', 'http://codec.invalid');
-    const operation = codecPath.exec(pathname)?.[1] as 'encode' | 'decode' | undefined;
-    if (!operation) throw new HttpError(404, 'Not found: use POST /encode or POST /decode');
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204).end();
-      return;
-    }
-    if (req.method !== 'POST') {
-      res.setHeader('Allow', 'POST, OPTIONS');
-      throw new HttpError(405, `Method ${req.method} not allowed: use POST`);
-    }
-    if (tokenDigest && !hasBearerToken(req, tokenDigest)) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      throw new HttpError(401, 'Unauthorized: send Authorization: Bearer <codec server token>');
-    }
-
-    const body = await readBody(req);
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      throw new HttpError(400, 'Request body is not valid JSON; expected { "payloads": [...] }');
-    }
-    const parsed = CodecRequest.safeParse(json);
-    if (!parsed.success) {
-      throw new HttpError(400, `Request body is not { "payloads": [...] }:\n${z.prettifyError(parsed.error)}`);
-    }
-
-    const payloads = parsed.data.payloads.map(fromJson);
-    let result: Payload[];
-    try {
-      result = operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
-    } catch (err) {
-      // The message names a key id at most, never payload content.
-      if (err instanceof PayloadDecryptionError) throw new HttpError(400, err.message);
-      throw err;
-    }
-    sendJson(res, 200, { payloads: result.map(toJson) });
-  };
+  const endpoint: CodecEndpoint = { codec, allowedOrigins, tokenDigest };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (res.headersSent || res.destroyed) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof HttpError) {
-        if (err.status === 413) res.setHeader('Connection', 'close');
-        sendJson(res, err.status, { error: err.message });
-      } else {
-        sendJson(res, 500, { error: `Codec server failed: ${err instanceof Error ? err.message : String(err)}` });
-      }
-    });
+    handleRequest(endpoint, req, res).catch((err: unknown) => sendFailure(res, err));
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port, host);
   const { port } = server.address() as AddressInfo;
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close() {
-      return new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        // Idle keep-alive sockets (browsers, fetch) would otherwise hold close() open.
-        server.closeAllConnections();
-      });
+      return closeServer(server);
     },
   };
+}
+
+async function handleRequest(endpoint: CodecEndpoint, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  allowCors(req, res, endpoint.allowedOrigins);
+  const operation = routeCodecOperation(req);
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204).end();
+    return;
+  }
+  authorizePost(req, res, endpoint.tokenDigest);
+  const payloads = await readCodecRequest(req);
+  const result = await runCodec(endpoint.codec, operation, payloads);
+  sendJson(res, 200, { payloads: result.map(toJson) });
+}
+
+/** CORS headers for an allowed browser origin; others get none, so the browser refuses them the answer. */
+function allowCors(req: IncomingMessage, res: ServerResponse, allowedOrigins: Set<string>): void {
+  const origin = req.headers.origin;
+  res.setHeader('Vary', 'Origin');
+  if (origin !== undefined && allowedOrigins.has(origin)) {
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, X-Namespace');
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+  }
+}
+
+/** The operation the path names, whatever prefix precedes it; 404 for any other path. */
+function routeCodecOperation(req: IncomingMessage): CodecOperation {
+  const { pathname } = new URL(req.url ?? '/', 'http://codec.invalid');
+  const operation = codecPath.exec(pathname)?.[1] as CodecOperation | undefined;
+  if (!operation) throw new HttpError(404, 'Not found: use POST /encode or POST /decode');
+  return operation;
+}
+
+/** Throws 405 for a method other than POST, and 401 for a POST without the bearer token when one is required. */
+function authorizePost(req: IncomingMessage, res: ServerResponse, tokenDigest: Buffer | undefined): void {
+  if (req.method !== 'POST') {
+    res.setHeader('Allow', 'POST, OPTIONS');
+    throw new HttpError(405, `Method ${req.method} not allowed: use POST`);
+  }
+  if (tokenDigest && !hasBearerToken(req, tokenDigest)) {
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    throw new HttpError(401, 'Unauthorized: send Authorization: Bearer <codec server token>');
+  }
+}
+
+/** The request's payloads; 400 for a body that is not JSON or not `{ payloads: [...] }`, 413 for one too large. */
+async function readCodecRequest(req: IncomingMessage): Promise<Payload[]> {
+  const body = await readBody(req);
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'Request body is not valid JSON; expected { "payloads": [...] }');
+  }
+  const parsed = CodecRequest.safeParse(json);
+  if (!parsed.success) {
+    throw new HttpError(400, `Request body is not { "payloads": [...] }:\n${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data.payloads.map(fromJson);
+}
+
+async function runCodec(codec: EncryptionCodec, operation: CodecOperation, payloads: Payload[]): Promise<Payload[]> {
+  try {
+    return operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+  } catch (err) {
+    // The message names a key id at most, never payload content.
+    if (err instanceof PayloadDecryptionError) throw new HttpError(400, err.message);
+    throw err;
+  }
+}
+
+/** Answers a failed request with its status and message, or drops the connection once an answer has begun. */
+function sendFailure(res: ServerResponse, err: unknown): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  if (err instanceof HttpError) {
+    if (err.status === 413) res.setHeader('Connection', 'close');
+    sendJson(res, err.status, { error: err.message });
+  } else {
+    sendJson(res, 500, { error: `Codec server failed: ${err instanceof Error ? err.message : String(err)}` });
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    // Idle keep-alive sockets (browsers, fetch) would otherwise hold close() open.
+    server.closeAllConnections();
+  });
 }
 
 function sha256(value: string): Buffer {
