@@ -6,10 +6,9 @@ import type { PreparedReplay, ReplayChunk, ReplayResultRow, ReplaySource } from 
 import { describeSource, inScoringWindow } from '../src/replay/contracts';
 import type { ScoringWindow } from '../src/replay/contracts';
 import { readKafkaRange } from '../src/replay/kafka-source';
-import { readCsv, readJsonl } from '../src/replay/sources';
+import { jsonReplayRow, readCsv, readJsonl } from '../src/replay/sources';
 import type { ReplayRow } from '../src/replay/sources';
 import type { ReplayStore } from '../src/replay/store';
-import { readTransactionEvent } from '../src/schemas/transaction-event';
 import { ReplayCardHistory } from '../src/features/replay-history';
 
 const describeWindow = (w?: ScoringWindow) =>
@@ -25,12 +24,7 @@ async function* readSource(source: ReplaySource, kafka: Kafka): AsyncGenerator<R
   let line = 0;
   for await (const m of readKafkaRange(kafka, source)) {
     line++;
-    const raw = m.value?.toString('utf8') ?? '';
-    const reading = readTransactionEvent(raw);
-    const at = `partition ${m.partition} offset ${m.offset}`;
-    if (reading.ok) yield { line, event: reading.event };
-    else if (reading.reason === 'invalid_json') yield { line, error: `${at}: invalid JSON: ${reading.detail}`, raw };
-    else yield { line, error: `${at}: ${reading.detail}`, raw };
+    yield jsonReplayRow(line, m.value?.toString('utf8') ?? '', `partition ${m.partition} offset ${m.offset}`);
   }
 }
 

@@ -16,7 +16,7 @@ import { chunkProgressQuery, describeSource, replayProgressQuery } from '../repl
 import type { BacktestReport } from '../replay/report';
 import type { ColumnMapping, ReplayMappingName } from '../replay/sources';
 import { detectFormat, mappingFor, parseColumnMapping } from '../replay/sources';
-import { jsonOrUndefined } from '../schemas/json';
+import { readJson } from '../schemas/json';
 import { ReplayStore } from '../replay/store';
 import type { ScoringSettings } from '../scoring/settings';
 import { scoringSettingsFromConfig } from '../scoring/settings';
@@ -80,10 +80,7 @@ export function parseReplaySource(
 
 /** A user's column mapping file: JSON, parsed against ColumnMapping; an error names the file either way. */
 function readColumnMappingFile(file: string): ColumnMapping {
-  const text = fs.readFileSync(file, 'utf8');
-  const json = jsonOrUndefined(text);
-  if (json === undefined) throw new Error(`Column mapping ${file} is not JSON`);
-  return parseColumnMapping(json, file);
+  return parseColumnMapping(readJson(fs.readFileSync(file, 'utf8'), `Column mapping ${file}`), file);
 }
 
 function scoringWindow(opts: Pick<ReplayCommandOptions, 'scoreFrom' | 'scoreUntil'>): ScoringWindow | undefined {

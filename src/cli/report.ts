@@ -16,6 +16,7 @@ import {
 } from '../replay/report';
 import type { ReplayReportSettings } from '../replay/store';
 import { ReplayStore } from '../replay/store';
+import { readJson } from '../schemas/json';
 import type { ScoringSettings } from '../scoring/settings';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { connectClient } from '../temporal/client';
@@ -142,5 +143,5 @@ export async function rebuildReport(config: Config, replayId: string): Promise<B
 /** A saved report, parsed: a file edited or written by another release fails here with what is wrong. */
 function readReport(store: ReplayStore, replayId: string): BacktestReport {
   const file = reportPaths(store, replayId).json;
-  return parseBacktestReport(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+  return parseBacktestReport(readJson(fs.readFileSync(file, 'utf8'), file), file);
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { Decision } from '../schemas/decision';
+import { readJson } from '../schemas/json';
 import { CardFeatures } from '../schemas/card-features';
 import { TransactionEvent } from '../schemas/transaction-event';
 import type { PreparedReplay, ReplayChunk, ReplayResultRow } from './contracts';
@@ -32,13 +33,7 @@ const ResultRow = z.object({ line: z.number(), decision: Decision, label: Label.
 
 /** `text` parsed as JSON and against `schema`; an Error naming `file` otherwise. */
 function parseStored<T>(schema: z.ZodType<T>, text: string, file: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const parsed = schema.safeParse(json);
+  const parsed = schema.safeParse(readJson(text, file));
   if (!parsed.success) throw new Error(`${file} is not valid:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { StackError } from '../errors';
+import { jsonOrUndefined } from '../schemas/json';
 import { logHint } from '../tools';
 
 /** A pid file: what `stack up` started, so `stack down` stops exactly that. */
@@ -20,14 +21,9 @@ export const PidRecord = z.object({
 export type PidRecord = z.infer<typeof PidRecord>;
 
 export function readPid(file: string): PidRecord | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
+  if (!fs.existsSync(file)) return undefined;
   // A pid file that is not ours (or is cut short) names no process fraudflow may stop.
-  const parsed = PidRecord.safeParse(json);
+  const parsed = PidRecord.safeParse(jsonOrUndefined(fs.readFileSync(file, 'utf8')));
   return parsed.success ? parsed.data : undefined;
 }
 

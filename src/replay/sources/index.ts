@@ -8,5 +8,6 @@ export type { ReplayMappingName } from './built-in-mappings';
 export { parseAmount, parseTimestamp } from './cell-values';
 export { readCsv } from './csv';
 export { readJsonl } from './jsonl';
+export { jsonReplayRow } from './replay-row';
 export type { ReplayRow } from './replay-row';
 export { detectFormat } from './source-file';

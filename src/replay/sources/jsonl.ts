@@ -1,6 +1,6 @@
 /** JSONL replay sources: one TransactionEvent per non-empty line. */
 import readline from 'node:readline';
-import { readTransactionEvent } from '../../schemas/transaction-event';
+import { jsonReplayRow } from './replay-row';
 import type { ReplayRow } from './replay-row';
 import { openForReading } from './source-file';
 
@@ -14,16 +14,10 @@ export async function* readJsonl(file: string): AsyncGenerator<ReplayRow> {
       line++;
       const raw = line === 1 ? text.replace(/^\uFEFF/, '') : text;
       if (raw.trim() === '') continue;
-      yield parseJsonLine(raw, line);
+      yield jsonReplayRow(line, raw);
     }
   } finally {
     lines.close();
     input.destroy();
   }
-}
-
-function parseJsonLine(raw: string, line: number): ReplayRow {
-  const reading = readTransactionEvent(raw);
-  if (reading.ok) return { line, event: reading.event };
-  return { line, error: reading.reason === 'invalid_json' ? `invalid JSON: ${reading.detail}` : reading.detail, raw };
 }
