@@ -21,9 +21,8 @@ import { buildScoringMessages } from '../src/scoring/prompt';
 import { generateAssessment } from '../src/models/assessment';
 import { calibrate } from '../src/scoring/calibration';
 import { logit, predictLogit } from '../src/scoring/logistic';
-import type { LogisticModel } from '../src/scoring/logistic';
-import type { LoadedPolicy, ScoringPolicyFile } from '../src/scoring/policy-file';
-import { embedFirstPass, firstPassText } from '../src/models/first-pass';
+import type { EmbeddingProbe, LoadedPolicy, ScoringPolicyFile } from '../src/scoring/policy-file';
+import { embedFirstPass, embeddedText } from '../src/models/first-pass';
 import { resolvePolicy } from '../src/models/assigned-settings';
 import type { ModelAssignmentStore } from '../src/models/assignment';
 import type { CardFeatures } from '../src/schemas/card-features';
@@ -130,19 +129,20 @@ async function rawFirstPass(
     const { inputTokens, outputTokens } = generated;
     return { logit: logit(riskScore), confidence, reasons, inputTokens, outputTokens };
   }
-  return embeddingLogit(target, req, policy.firstPass.probe, context);
+  return embeddingLogit(target, req, policy.firstPass, context);
 }
 
 /** The probe's log-odds over the model's embedding; an unusable embedding is invalid output, retried then escalated. */
 async function embeddingLogit(
   target: ModelTarget,
   req: ScoreRequest,
-  probe: LogisticModel,
+  firstPass: EmbeddingProbe,
   context: ModelErrorContext,
 ): Promise<RawFirstPass> {
+  const { probe } = firstPass;
   let embedded;
   try {
-    const text = firstPassText(req.event, req.features);
+    const text = embeddedText(req.event, req.features, firstPass.answerCue);
     embedded = await embedFirstPass(target.client, target.model, text, Context.current().cancellationSignal);
   } catch (err) {
     throw classifyModelError(err, context).toApplicationFailure();

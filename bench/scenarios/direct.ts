@@ -16,7 +16,7 @@ import { parseTransactionMessage } from '../../src/kafka/transaction-messages';
 import type { DecisionOutcome } from '../../src/schemas/decision';
 import { finalOutcome, outcomeForScore } from '../../src/scoring/decide';
 import { ReplayCardHistory } from '../../src/features/replay-history';
-import { embedFirstPass, firstPassText } from '../../src/models/first-pass';
+import { embedFirstPass, embeddedText } from '../../src/models/first-pass';
 import { calibrate } from '../../src/scoring/calibration';
 import { predictLogit } from '../../src/scoring/logistic';
 import { evaluateRules, hasEffect } from '../../src/scoring/rules';
@@ -79,9 +79,10 @@ async function startDirectScorer(config: Config, groupId: string, topics: { tran
         // The same first pass as the pipeline's (embedding, probe, calibration), with card history kept in this
         // process's memory: the non-durable baseline has no feature store.
         const features = history.featuresFor(event);
-        const { embedding } = await embedFirstPass(openai, config.localModel.model, firstPassText(event, features));
         if (firstPass.kind !== 'embedding-probe')
           throw new Error('the direct baseline needs an embedding-probe policy');
+        const text = embeddedText(event, features, firstPass.answerCue);
+        const { embedding } = await embedFirstPass(openai, config.localModel.model, text);
         const modelLogit = predictLogit(firstPass.probe, embedding);
         riskScore = calibrate(config.scoringPolicy.policy.calibration, event, features, modelLogit).probability;
         outcome = finalOutcome(outcomeForScore(riskScore, config.policy), ruleHits);

@@ -227,11 +227,16 @@ program
     numberOption({ min: 2, integer: true }),
     5,
   )
+  .option(
+    '--answer-cue <text>',
+    'embed each text followed by this question, for a model fine-tuned to answer it (fraudflow model train: "fraud:")',
+  )
   .option('-o, --out <file>', 'policy file to write', 'fraudflow-policy.json')
   .action(
     async (
       replayId: string,
       opts: {
+        answerCue?: string;
         maxEscalation: number;
         maxFalsePositiveRate: number;
         maxReviewFalsePositiveRate: number;
@@ -256,6 +261,7 @@ program
         hostedSample: opts.hostedSample,
         probeL2: opts.probeL2,
         folds: opts.folds,
+        answerCue: opts.answerCue,
       });
     },
   );

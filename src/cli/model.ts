@@ -32,7 +32,9 @@ import type { TuningLimits } from '../scoring/tuning';
 import { ensureTrainerTools } from '../stack/llama-cpp';
 import { stackLayout } from '../stack/layout';
 import type { FitOptions } from './tune';
-import { embedRows, embeddingCacheFile, fitScoringPolicy, readLabelledTransactions } from './tune';
+import type { Embedder } from './tune';
+import { embedRows, fitScoringPolicy, readLabelledTransactions } from './tune';
+import { answerCue } from '../models/first-pass';
 
 export interface TrainOptions {
   replayIds: string[];
@@ -72,9 +74,11 @@ export async function runModelTrain(config: Config, opts: TrainOptions): Promise
   await buildFineTunedModel(config, { runDir, tag, baseGguf: opts.baseGguf, hp: opts.hyperparameters, log });
   const trainingSeconds = Math.round((Date.now() - started) / 1000);
 
-  const fit = (model: string, name: string) => fitAndMeasure(config, { model, name, runDir, slices, opts, log });
-  const basePolicy = await fit(base, 'base');
-  const tunedPolicy = await fit(tag, 'fine-tuned');
+  const fit = (embedder: Embedder, name: string) =>
+    fitAndMeasure(config, { embedder, name, runDir, slices, opts, log });
+  const basePolicy = await fit({ model: base }, 'base');
+  // The fine-tuned model learned to answer after the cue: its policy embeds the state the answer comes from.
+  const tunedPolicy = await fit({ model: tag, answerCue }, 'fine-tuned');
   const apiBase = ollamaApi(config);
   const entry: RegisteredModel = {
     tag,
@@ -198,7 +202,7 @@ async function trainWithProgress(
 async function fitAndMeasure(
   config: Config,
   a: {
-    model: string;
+    embedder: Embedder;
     name: string;
     runDir: string;
     slices: TimeSlices<LabelledTransaction>;
@@ -207,8 +211,7 @@ async function fitAndMeasure(
   },
 ): Promise<{ loaded: LoadedPolicy; figures: PolicyFigures }> {
   const rows = [...a.slices.calibrate, ...a.slices.heldOut];
-  const cache = embeddingCacheFile(a.runDir, a.model);
-  const embeddings = await embedRows(config, a.model, cache, rows, a.log);
+  const embeddings = await embedRows(config, a.embedder, a.runDir, rows, a.log);
   const calibrateCount = a.slices.calibrate.length;
   const fitOptions: FitOptions = {
     name: `${a.name}-${path.basename(a.runDir)}`,
@@ -223,7 +226,7 @@ async function fitAndMeasure(
   };
   const policy = await fitScoringPolicy(
     config,
-    a.model,
+    a.embedder,
     a.slices.calibrate,
     embeddings.slice(0, calibrateCount),
     fitOptions,

@@ -5,6 +5,7 @@
  * that meets the limits with the best recall, and writes a versioned policy file. The replay's rows are the
  * tuning slice: measure the policy on a later period (`replay --score-from`), never on these rows.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
@@ -13,7 +14,7 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { jsonOrUndefined } from '../schemas/json';
 import { occurredAtMs } from '../features/card-history';
-import { embedFirstPass, firstPassText } from '../models/first-pass';
+import { embedFirstPass, embeddedText } from '../models/first-pass';
 import type { LabelledTransaction } from '../models/training-set';
 import { ReplayStore } from '../replay/store';
 import type { ReplayChunk } from '../replay/contracts';
@@ -50,6 +51,8 @@ export interface TuneOptions {
   /** L2 penalty of the embedding probe. */
   probeL2: number;
   folds: number;
+  /** The question a fine-tuned model answers, embedded after each text (`fraud:`); none for a base model. */
+  answerCue?: string;
   log?: (line: string) => void;
 }
 
@@ -80,19 +83,30 @@ export function readLabelledTransactions(store: ReplayStore, replayId: string): 
   return rows;
 }
 
-/** The file a model's embeddings are cached in, inside `dir` (a replay's folder, a training run's). */
-export function embeddingCacheFile(dir: string, model: string): string {
-  return path.join(dir, `embeddings-${model.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
+/** What a first pass embeds with: the local model, and the answer cue its policy puts after the text, if any. */
+export interface Embedder {
+  model: string;
+  answerCue?: string;
 }
 
-/** Embeddings of every row through a local model, cached in `cacheFile` (a re-run costs nothing). */
+/** The file an embedder's embeddings are cached in, inside `dir` (a replay's folder, a training run's). */
+export function embeddingCacheFile(dir: string, embedder: Embedder): string {
+  const cue = embedder.answerCue
+    ? `-cue-${createHash('sha256').update(embedder.answerCue).digest('hex').slice(0, 8)}`
+    : '';
+  return path.join(dir, `embeddings-${embedder.model.replace(/[^A-Za-z0-9._-]/g, '_')}${cue}.jsonl`);
+}
+
+/** Embeddings of every row through a local model, cached in `dir` (a re-run costs nothing). */
 export async function embedRows(
   config: Config,
-  model: string,
-  cacheFile: string,
+  embedder: Embedder,
+  dir: string,
   rows: LabelledTransaction[],
   log: (l: string) => void,
 ): Promise<number[][]> {
+  const { model, answerCue } = embedder;
+  const cacheFile = embeddingCacheFile(dir, embedder);
   const cached = new Map<string, number[]>();
   if (fs.existsSync(cacheFile)) {
     for (const line of fs.readFileSync(cacheFile, 'utf8').split('\n')) {
@@ -108,7 +122,8 @@ export async function embedRows(
     timeout: 60_000,
   });
   const missing = rows.filter((r) => !cached.has(r.event.transactionId));
-  log(`embedding ${missing.length} of ${rows.length} rows with ${model} (${rows.length - missing.length} cached)`);
+  const what = answerCue ? `${model} (answer cue "${answerCue}")` : model;
+  log(`embedding ${missing.length} of ${rows.length} rows with ${what} (${rows.length - missing.length} cached)`);
   const bar =
     process.stdout.isTTY && missing.length > 0
       ? new cliProgress.SingleBar({ format: 'embed [{bar}] {value}/{total} | ETA {eta_formatted}' })
@@ -119,7 +134,7 @@ export async function embedRows(
   const worker = async () => {
     while (next < missing.length) {
       const row = missing[next++]!;
-      const { embedding } = await embedFirstPass(client, model, firstPassText(row.event, row.features));
+      const { embedding } = await embedFirstPass(client, model, embeddedText(row.event, row.features, answerCue));
       cached.set(row.event.transactionId, embedding);
       fs.writeSync(out, `${JSON.stringify({ id: row.event.transactionId, e: embedding })}\n`);
       bar?.increment();
@@ -210,12 +225,12 @@ export async function runTuneCommand(config: Config, opts: TuneOptions): Promise
   const log = opts.log ?? ((l: string) => console.log(l));
   const store = new ReplayStore(config.replayDir);
   const rows = readLabelledTransactions(store, opts.replayId);
-  const model = config.localModel.model;
+  const embedder: Embedder = { model: config.localModel.model, answerCue: opts.answerCue };
   log(
     `tuning on replay ${opts.replayId}: ${rows.length} labelled rows (${rows.filter((r) => r.isFraud).length} fraud), ${new Date(rows[0]!.at).toISOString()} – ${new Date(rows.at(-1)!.at).toISOString()}`,
   );
-  const embeddings = await embedRows(config, model, embeddingCacheFile(store.dir(opts.replayId), model), rows, log);
-  const policy = await fitScoringPolicy(config, model, rows, embeddings, {
+  const embeddings = await embedRows(config, embedder, store.dir(opts.replayId), rows, log);
+  const policy = await fitScoringPolicy(config, embedder, rows, embeddings, {
     ...opts,
     name: path.basename(opts.out, '.json'),
     command: `fraudflow tune ${opts.replayId} --max-escalation ${opts.limits.maxEscalation} --max-false-positive-rate ${opts.limits.maxFalsePositiveRate}`,
@@ -236,12 +251,12 @@ export interface FitOptions extends Pick<TuneOptions, 'limits' | 'hostedSample' 
 }
 
 /**
- * A scoring policy for `model` from labelled rows and their embeddings by that model: the probe and the calibration
+ * A scoring policy for `embedder` from labelled rows and their embeddings by it: the probe and the calibration
  * fitted out of fold, the hosted tier measured on a sample, the operating point chosen within the limits.
  */
 export async function fitScoringPolicy(
   config: Config,
-  model: string,
+  embedder: Embedder,
   rows: LabelledTransaction[],
   embeddings: number[][],
   opts: FitOptions,
@@ -260,8 +275,8 @@ export async function fitScoringPolicy(
   return {
     schemaVersion: 1,
     name: opts.name,
-    localModel: model,
-    firstPass: { kind: 'embedding-probe', probe },
+    localModel: embedder.model,
+    firstPass: { kind: 'embedding-probe', probe, ...(embedder.answerCue ? { answerCue: embedder.answerCue } : {}) },
     calibration: { withModel: true, model: calibrations.withModel },
     thresholds: roundedThresholds(tuned.point, hostedThresholds),
     provenance: policyProvenance(opts, rows, y, { calibrations, hosted, tuned }),

@@ -42,6 +42,19 @@ export function compactFeatureLine(f: CardFeatures): string {
   return parts.join(', ');
 }
 
+/**
+ * The question a fine-tuned model learns to answer after a first-pass text (`fraud: yes` or `fraud: no`). Its
+ * embedding is the state of the text's last token, so a policy for a fine-tuned model embeds the text with this cue
+ * after it: the state from which the model gives its answer.
+ */
+export const answerCue = 'fraud:';
+
+/** What an embedding-probe first pass embeds: the first-pass text, then the policy's answer cue if it has one. */
+export function embeddedText(event: TransactionEvent, features: CardFeatures, cue?: string): string {
+  const text = firstPassText(event, features);
+  return cue ? `${text}\n${cue}` : text;
+}
+
 function sinceText(seconds: number): string {
   if (seconds < 3600) return `${Math.round(seconds / 60)}m`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { CardFeatures } from '../schemas/card-features';
 import type { TransactionEvent } from '../schemas/transaction-event';
-import { firstPassText } from './first-pass';
+import { answerCue, firstPassText } from './first-pass';
 
 export interface LabelledTransaction {
   event: TransactionEvent;
@@ -18,7 +18,7 @@ export interface LabelledTransaction {
 }
 
 /** The answer the fine-tuned model learns to give after a first-pass text. */
-export const answerLine = (isFraud: boolean) => `fraud: ${isFraud ? 'yes' : 'no'}`;
+export const answerLine = (isFraud: boolean) => `${answerCue} ${isFraud ? 'yes' : 'no'}`;
 
 /** One training example: the first-pass text, then the answer. */
 export function trainingExample(row: LabelledTransaction): string {

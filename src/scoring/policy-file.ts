@@ -21,13 +21,20 @@ export const LogisticModelSchema = z.object({
  * How the local model answers the first pass.
  * - `embedding-probe`: the model embeds the prompt (`/v1/embeddings`); a linear probe trained on labelled history
  *   turns the embedding into a log-odds. One forward pass, no generation: fast, and continuous.
+ *   With an `answerCue` (a fine-tuned model's policy), the text embedded ends with the question the model was
+ *   fine-tuned to answer, so the embedding is the state its answer comes from.
  * - `generated-score`: the model generates a JSON RiskAssessment; its riskScore's log-odds is the raw output.
  */
 export const FirstPass = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('embedding-probe'), probe: LogisticModelSchema }),
+  z.object({
+    kind: z.literal('embedding-probe'),
+    probe: LogisticModelSchema,
+    answerCue: z.string().min(1).max(40).optional(),
+  }),
   z.object({ kind: z.literal('generated-score') }),
 ]);
 export type FirstPass = z.infer<typeof FirstPass>;
+export type EmbeddingProbe = Extract<FirstPass, { kind: 'embedding-probe' }>;
 
 const probability = z.number().min(0).max(1);
 

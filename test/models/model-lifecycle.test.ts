@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeCardFeatures } from '../../src/features/card-history';
-import { firstPassText } from '../../src/models/first-pass';
+import { answerCue, embeddedText, firstPassText } from '../../src/models/first-pass';
 import { defaultHyperparameters, parseTrainingLine } from '../../src/models/fine-tune';
 import type { RegisteredModel } from '../../src/models/registry';
 import { ModelRegistryError, readRegistry, registerModel } from '../../src/models/registry';
@@ -30,6 +30,14 @@ describe('training set', () => {
     const r = rows[0]!;
     expect(trainingExample(r)).toBe(`${firstPassText(r.event, r.features)}\nfraud: yes\n`);
     expect(trainingExample(rows[1]!).endsWith('\nfraud: no\n')).toBe(true);
+  });
+
+  it("embeds, for a fine-tuned model's first pass, the training example up to its answer", () => {
+    for (const r of rows.slice(0, 2)) {
+      const embedded = embeddedText(r.event, r.features, answerCue);
+      expect(trainingExample(r)).toBe(`${embedded} ${r.isFraud ? 'yes' : 'no'}\n`);
+      expect(embeddedText(r.event, r.features)).toBe(firstPassText(r.event, r.features));
+    }
   });
 
   it('slices by time with no transaction in two slices, the latest held out', () => {

@@ -90,6 +90,9 @@ describe('fraudflow model train', () => {
     const policy = loadPolicyFile(entry.policy.file);
     expect(policy.hash).toBe(entry.policy.hash);
     expect(policy.policy.localModel).toBe(tag);
+    // The fine-tuned policy embeds each text with the question the model learned to answer; the base's does not.
+    expect(policy.policy.firstPass).toMatchObject({ kind: 'embedding-probe', answerCue: 'fraud:' });
+    expect(loadPolicyFile(entry.basePolicy.file).policy.firstPass).not.toHaveProperty('answerCue');
     const modelfile = fs.readFileSync(path.join(path.dirname(entry.policy.file), 'Modelfile'), 'utf8');
     expect(modelfile).toMatch(/^FROM .*fine-tuned-Q4_1\.gguf$/m);
     // Ollama reads the new model as it reads the base: same architecture and metadata, a completion model.
