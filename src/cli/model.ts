@@ -48,6 +48,9 @@ export interface TrainOptions {
   log?: (line: string) => void;
 }
 
+/** What trains: a new value starts new runs, so a run's folder never mixes two trainers' outputs. */
+const trainerVersion = 'answer-loss-1';
+
 /** Where runs and the registry live: MODELS_DIR, or the data dir's models folder. */
 const modelsDir = (config: Config) => config.env.MODELS_DIR ?? stackLayout(config).modelsData;
 
@@ -61,7 +64,7 @@ export async function runModelTrain(config: Config, opts: TrainOptions): Promise
   const { text, hash } = trainingText(trainRows);
   const base = config.localModel.model;
   const runId = createHash('sha256')
-    .update(JSON.stringify({ hash, hp: opts.hyperparameters, base }))
+    .update(JSON.stringify({ hash, hp: opts.hyperparameters, base, trainer: trainerVersion }))
     .digest('hex')
     .slice(0, 10);
   const tag = opts.tag ?? `${base.split(':')[0]}:ft-${runId}`;
@@ -189,7 +192,13 @@ async function trainWithProgress(
   try {
     await fineTune(
       tools,
-      { baseF32: file('base-f32.gguf'), textFile: file('train.txt'), out: file('fine-tuned-f32.gguf'), logFile },
+      {
+        baseF32: file('base-f32.gguf'),
+        textFile: file('train.txt'),
+        out: file('fine-tuned-f32.gguf'),
+        logFile,
+        answerCue,
+      },
       run.hp,
       onProgress,
     );

@@ -1,17 +1,20 @@
 /**
  * One fine-tuning run with llama.cpp's tools: the base GGUF dequantized to F32 (training needs full-precision
- * weights), every weight trained on the training text with AdamW (next-token loss, so the model learns the first
- * pass's text and, after it, the answer), then quantized back to the base's precision for serving.
+ * weights), every weight trained with AdamW on the loss of the answers alone (fraudflow's answer trainer: the
+ * model learns to answer after each first-pass text, not to write the texts), then quantized back to the base's
+ * precision for serving.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { runToLog } from '../tools';
 
 /** The fine-tuning toolchain the stack manager builds (src/stack/llama-cpp.ts). */
 export interface TrainerTools {
-  finetune: string;
+  /** fraudflow's answer trainer (src/models/trainer/answer-finetune.cpp). */
+  answerFinetune: string;
   quantize: string;
   /** A Python with gguf-py, in a virtual environment of its own in the cache. */
   python: string;
@@ -22,7 +25,7 @@ export const FineTuneHyperparameters = z.object({
   maxRows: z.number().int().min(2),
   epochs: z.number().int().min(1),
   learningRate: z.number().positive(),
-  /** Tokens per training window; llama-finetune slides windows by half of it. */
+  /** Tokens per training window, packed with whole examples. */
   contextSize: z.number().int().min(256),
   /** The served model's quantization (llama-quantize type), the base's by default. */
   quantization: z.string().min(1),
@@ -46,7 +49,7 @@ export interface TrainingProgress {
   loss?: number;
 }
 
-/** llama-finetune's progress line, e.g. `train: [███▋  ] data=0000034/0000073 loss=1.27295±0.06515 acc=…`. */
+/** The trainer's progress line (llama.cpp's), e.g. `train: [███▋  ] data=0000034/0000073 loss=1.27295±0.06515 acc=…`. */
 export function parseTrainingLine(line: string): { done: number; total: number; loss?: number } | undefined {
   const m = /^train: .*data=(\d+)\/(\d+)(?: loss=([\d.]+))?/.exec(line.trim());
   if (!m) return undefined;
@@ -72,7 +75,7 @@ export async function quantizeTo(
 }
 
 /**
- * Writes `tuned` again as `out` with every key-value of `base`: llama-finetune saves all the hyperparameters its
+ * Writes `tuned` again as `out` with every key-value of `base`: llama.cpp saves all the hyperparameters its
  * llama.cpp knows (pooling type, soft-capping, the training context as the context length) and drops the chat
  * template, and Ollama read such a file as an embedding-only model of unknown architecture.
  */
@@ -89,19 +92,19 @@ export async function withBaseMetadata(
   fs.renameSync(`${files.out}.part`, files.out);
 }
 
-/** Trains every weight of `baseF32` on `textFile`, writing `out`; progress is reported per window. */
+/** Trains every weight of `baseF32` on the answers in `textFile`, writing `out`; progress is reported per window. */
 export function fineTune(
   tools: TrainerTools,
-  run: { baseF32: string; textFile: string; out: string; logFile: string },
+  run: { baseF32: string; textFile: string; out: string; logFile: string; answerCue: string },
   hp: FineTuneHyperparameters,
   onProgress: (p: TrainingProgress) => void,
 ): Promise<void> {
-  const ctx = String(hp.contextSize);
-  const args = ['-m', run.baseF32, '-f', run.textFile, '-o', `${run.out}.part`, '-c', ctx, '-b', ctx, '-ub', ctx];
-  args.push('-epochs', String(hp.epochs), '-lr', String(hp.learningRate), '-val-split', '0', '-opt', 'adamw');
+  const args = ['-m', run.baseF32, '-f', run.textFile, '-o', `${run.out}.part`, '--cue', run.answerCue];
+  args.push('-c', String(hp.contextSize), '--epochs', String(hp.epochs), '--lr', String(hp.learningRate));
+  args.push('-t', String(os.availableParallelism()));
   const log = fs.openSync(run.logFile, 'a');
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(tools.finetune, args, { stdio: ['ignore', log, 'pipe'] });
+    const child = spawn(tools.answerFinetune, args, { stdio: ['ignore', log, 'pipe'] });
     let epoch = 0;
     let lastDone = 0;
     let pending = '';
@@ -118,10 +121,10 @@ export function fineTune(
         onProgress({ epoch, epochs: hp.epochs, ...p });
       }
     });
-    child.once('error', (err) => reject(new Error(`llama-finetune could not start: ${err.message}`)));
+    child.once('error', (err) => reject(new Error(`the answer trainer could not start: ${err.message}`)));
     child.once('exit', (code) => {
       fs.closeSync(log);
-      if (code !== 0) return reject(new Error(`llama-finetune failed (exit ${code}); see ${run.logFile}`));
+      if (code !== 0) return reject(new Error(`the answer trainer failed (exit ${code}); see ${run.logFile}`));
       fs.renameSync(`${run.out}.part`, run.out);
       resolve();
     });

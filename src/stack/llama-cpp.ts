@@ -1,8 +1,15 @@
 /**
- * The fine-tuning toolchain: llama.cpp's `llama-finetune` (full fine-tuning on the CPU through ggml-opt) and
- * `llama-quantize`, built once from the llama.cpp source that the llama-cpp-python sdist on PyPI carries, into the
- * cache. LLAMA_CPP_BIN_DIR points at existing binaries instead.
+ * The fine-tuning toolchain: fraudflow's answer trainer (src/models/trainer/answer-finetune.cpp, full fine-tuning
+ * on the CPU through llama.cpp's ggml-opt) and `llama-quantize`, built once from the llama.cpp source that the
+ * llama-cpp-python sdist on PyPI carries, into the cache. LLAMA_CPP_BIN_DIR points at existing binaries instead.
+ *
+ * llama.cpp's training loop puts every position of a window into the loss. Two small changes, applied to the
+ * unpacked source before building, let a position go without a label and cost nothing, so the trainer can teach
+ * the answer alone: the loop skips a negative label, and the cross-entropy gradient scales the softmax by the
+ * row's label mass (1 for a labelled row, as before; 0 for an unlabelled one). Training with labels everywhere is
+ * unchanged.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,15 +20,58 @@ import { StackError } from '../errors';
 import { runToLog } from '../tools';
 import { requireTool } from './processes';
 
-const targets = ['llama-finetune', 'llama-quantize'] as const;
+const targets = ['llama', 'llama-quantize'] as const;
+
+/** The trainer's source, beside the other model files (copied into dist/ by the build). */
+const trainerSource = path.join(__dirname, '..', 'models', 'trainer', 'answer-finetune.cpp');
 
 type Binaries = Omit<TrainerTools, 'python'>;
 
-function toolsIn(binDir: string): Binaries {
-  return { finetune: path.join(binDir, 'llama-finetune'), quantize: path.join(binDir, 'llama-quantize') };
+/** The tools in `binDir`; the cached trainer's name carries its source's hash, so a changed source is rebuilt. */
+function toolsIn(binDir: string, trainerName = 'fraudflow-answer-finetune'): Binaries {
+  return { answerFinetune: path.join(binDir, trainerName), quantize: path.join(binDir, 'llama-quantize') };
 }
 
-const present = (t: Binaries) => fs.existsSync(t.finetune) && fs.existsSync(t.quantize);
+const present = (t: Binaries) => fs.existsSync(t.answerFinetune) && fs.existsSync(t.quantize);
+
+function cachedTrainerName(): string {
+  const hash = createHash('sha256').update(fs.readFileSync(trainerSource)).digest('hex').slice(0, 10);
+  return `fraudflow-answer-finetune-${hash}`;
+}
+
+/** The two changes to llama.cpp's training loop described above: where each goes, and what it inserts. */
+const answerLossPatches = [
+  {
+    file: 'src/llama-context.cpp',
+    before: '                    GGML_ASSERT(labels_sparse[ilabel] < labels->ne[0]);\n',
+    insert: '                    if (labels_sparse[ilabel] < 0) continue; // fraudflow: an unlabelled position\n',
+  },
+  {
+    file: 'ggml/src/ggml-cpu/ops.cpp',
+    before: '        // grad(src0f) = (softmax(src0f) - src1f) * grad(cross_entropy_loss(src0f, src1f)) / nr\n',
+    insert: [
+      "        // fraudflow: softmax times the row's label mass, so that an unlabelled row (all zero) has no gradient",
+      '        {',
+      '            ggml_float label_mass = 0.0;',
+      '            for (int64_t i = 0; i < nc; ++i) label_mass += s1[i];',
+      '            ggml_vec_scale_f32(nc, ds0, (float) label_mass);',
+      '        }',
+      '',
+    ].join('\n'),
+  },
+];
+
+/** Applies the answer-loss changes to the llama.cpp source once; an anchor not found means another llama.cpp. */
+export function patchForAnswerLoss(source: string): void {
+  for (const patch of answerLossPatches) {
+    const file = path.join(source, patch.file);
+    const text = fs.readFileSync(file, 'utf8');
+    if (text.includes(patch.insert)) continue;
+    if (text.split(patch.before).length !== 2)
+      throw new StackError(`${file} is not the llama.cpp fraudflow expects: cannot place the answer-loss change`);
+    fs.writeFileSync(file, text.replace(patch.before, patch.insert + patch.before));
+  }
+}
 
 /** The tools, built (and gguf-py installed) first if they are not in the cache yet (a few minutes, once). */
 export async function ensureTrainerTools(
@@ -54,18 +104,21 @@ async function ensureBinaries(
 ): Promise<Binaries> {
   if (binDir) {
     const given = toolsIn(binDir);
-    if (!present(given)) throw new StackError(`LLAMA_CPP_BIN_DIR=${binDir} has no llama-finetune and llama-quantize`);
+    if (!present(given))
+      throw new StackError(`LLAMA_CPP_BIN_DIR=${binDir} has no fraudflow-answer-finetune and llama-quantize`);
     return given;
   }
-  const tools = toolsIn(path.join(layout.llamaCppHome, 'build', 'bin'));
+  const bin = path.join(layout.llamaCppHome, 'build', 'bin');
+  const tools = toolsIn(bin, cachedTrainerName());
   if (present(tools)) return tools;
   requireTool('python3', ['--version'], 'Install Python 3 with pip and put `python3` on PATH.');
   requireTool('cmake', ['--version'], 'Install CMake (Debian: apt-get install cmake).');
   requireTool('g++', ['--version'], 'Install gcc and g++ (Debian: apt-get install build-essential).');
   const logFile = path.join(layout.buildLogs, `build-llama.cpp-${versions.llamaCppPython}.log`);
-  log(`building llama.cpp's fine-tuning tools once (a few minutes; log: ${logFile})`);
+  log(`building llama.cpp and fraudflow's answer trainer once (a few minutes; log: ${logFile})`);
   const source = path.join(layout.llamaCppHome, 'src');
   if (!fs.existsSync(path.join(source, 'CMakeLists.txt'))) await fetchSource(source, logFile);
+  patchForAnswerLoss(source);
   const build = path.join(layout.llamaCppHome, 'build');
   const what = `building llama.cpp ${targets.join(', ')}`;
   await runToLog(
@@ -75,8 +128,20 @@ async function ensureBinaries(
   );
   const jobs = String(Math.max(1, os.availableParallelism()));
   await runToLog('cmake', ['--build', build, '-j', jobs, '--target', ...targets], { logFile, what });
-  if (!present(tools)) throw new StackError(`${what} left no binaries in ${path.dirname(tools.finetune)}`);
+  await compileTrainer(source, bin, tools.answerFinetune, logFile);
+  if (!present(tools)) throw new StackError(`${what} left no binaries in ${bin}`);
   return tools;
+}
+
+/** Compiles the answer trainer against the llama.cpp libraries just built, finding them beside it at run time. */
+async function compileTrainer(source: string, bin: string, out: string, logFile: string): Promise<void> {
+  const includes = ['include', 'ggml/include'].map((dir) => `-I${path.join(source, dir)}`);
+  const libraries = [`-L${bin}`, '-lllama', '-lggml', '-lggml-base', `-Wl,-rpath,${bin}`];
+  await runToLog('g++', ['-O2', '-std=c++17', ...includes, trainerSource, '-o', `${out}.part`, ...libraries], {
+    logFile,
+    what: `compiling ${trainerSource}`,
+  });
+  fs.renameSync(`${out}.part`, out);
 }
 
 /** Downloads the sdist and unpacks only its vendored llama.cpp tree into `source`. */

@@ -66,7 +66,7 @@ describe('training set', () => {
   });
 });
 
-describe("llama-finetune's progress", () => {
+describe("the trainer's progress", () => {
   it('reads windows done, total and loss from a progress line', () => {
     const line = 'train: [███▋    ] data=0000034/0000073 loss=1.27295±0.06515 acc=74.32±0.47% t=00:01:55 ETA=00:02:12';
     expect(parseTrainingLine(line)).toEqual({ done: 34, total: 73, loss: 1.27295 });
