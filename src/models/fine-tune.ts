@@ -34,7 +34,7 @@ export type FineTuneHyperparameters = z.infer<typeof FineTuneHyperparameters>;
 
 export const defaultHyperparameters: FineTuneHyperparameters = {
   maxRows: 400,
-  epochs: 2,
+  epochs: 1,
   learningRate: 5e-5,
   contextSize: 256,
   quantization: 'Q4_1',
