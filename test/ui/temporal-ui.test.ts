@@ -170,7 +170,10 @@ describe('Temporal UI', () => {
     const listed = await listedInUi(page, escalatedQuery, (ids) => ids.length >= 2);
     expect([...listed].sort()).toEqual(escalatedIds);
     expect(listed).not.toContain(approved!.workflowId);
-    expect(await page.getByTestId('workflow-count').first().innerText()).toBe('2');
+    // The UI counts with a query of its own, answered after the list: it reads 0 until that answer arrives.
+    await expect
+      .poll(() => page.getByTestId('workflow-count').first().innerText(), { timeout: 30_000, interval: 500 })
+      .toBe('2');
 
     // 2. The escalated decline, opened from its row: the result panel shows the decision decoded to JSON.
     await page
