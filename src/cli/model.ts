@@ -152,7 +152,7 @@ async function buildFineTunedModel(
     const quantized = file(`fine-tuned-${run.hp.quantization}-trainer-metadata.gguf`);
     await quantizeTo(tools, file('fine-tuned-f32.gguf'), quantized, run.hp.quantization, logFile);
     await withBaseMetadata(tools, { base: run.baseGguf ?? layout.modelFile, tuned: quantized, out: served }, logFile);
-    for (const f of ['base-f32.gguf', 'fine-tuned-f32.gguf', quantized]) fs.rmSync(file(f), { force: true });
+    for (const f of [file('base-f32.gguf'), file('fine-tuned-f32.gguf'), quantized]) fs.rmSync(f, { force: true });
   }
   if (await ollamaDigest(ollamaApi(config), run.tag)) return;
   fs.writeFileSync(file('Modelfile'), modelfileFor(served));

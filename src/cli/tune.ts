@@ -90,7 +90,7 @@ export interface Embedder {
 }
 
 /** The file an embedder's embeddings are cached in, inside `dir` (a replay's folder, a training run's). */
-export function embeddingCacheFile(dir: string, embedder: Embedder): string {
+function embeddingCacheFile(dir: string, embedder: Embedder): string {
   const cue = embedder.answerCue
     ? `-cue-${createHash('sha256').update(embedder.answerCue).digest('hex').slice(0, 8)}`
     : '';

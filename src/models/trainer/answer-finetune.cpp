@@ -85,8 +85,12 @@ static std::vector<example> read_examples(const options & o, const llama_vocab *
         size_t cue = block.rfind("\n" + o.cue);
         if (cue == std::string::npos) fail("an example has no line starting with the cue " + o.cue);
         std::string prompt = block.substr(0, cue + 1 + o.cue.size());
-        example e{tokenize(vocab, block), tokenize(vocab, prompt).size()};
+        const std::vector<llama_token> prompt_tokens = tokenize(vocab, prompt);
+        example e{tokenize(vocab, block), prompt_tokens.size()};
         if (e.answer_from >= e.tokens.size()) fail("an example has no answer after its cue");
+        // The answer's position is only right if the example's tokens begin with exactly the prompt's.
+        if (!std::equal(prompt_tokens.begin(), prompt_tokens.end(), e.tokens.begin()))
+            fail("an example's tokens do not begin with its prompt's: the cue merges with the answer");
         if ((int) e.tokens.size() > o.n_ctx) fail("an example is longer than the context (-c)");
         out.push_back(std::move(e));
     }
