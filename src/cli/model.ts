@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
+import { z } from 'zod';
 import type { Config } from '../config';
 import type { FineTuneHyperparameters, TrainingProgress } from '../models/fine-tune';
 import { dequantize, fineTune, quantizeTo, withBaseMetadata } from '../models/fine-tune';
@@ -58,7 +59,6 @@ export const registryFile = (config: Config) => path.join(modelsDir(config), 're
 
 export async function runModelTrain(config: Config, opts: TrainOptions): Promise<RegisteredModel> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const started = Date.now();
   const slices = labelledSlices(config, opts);
   const trainRows = sampleTrainingRows(slices.train, opts.hyperparameters.maxRows);
   const { text, hash } = trainingText(trainRows);
@@ -74,8 +74,16 @@ export async function runModelTrain(config: Config, opts: TrainOptions): Promise
   log(
     `run ${runId} (${runDir}): fine-tuning ${base} on ${trainRows.length} rows (${trainRows.filter((r) => r.isFraud).length} fraud, training data ${hash}) as ${tag}`,
   );
-  await buildFineTunedModel(config, { runDir, tag, baseGguf: opts.baseGguf, hp: opts.hyperparameters, log });
-  const trainingSeconds = Math.round((Date.now() - started) / 1000);
+  const builtSeconds = await buildFineTunedModel(config, {
+    runDir,
+    tag,
+    baseGguf: opts.baseGguf,
+    hp: opts.hyperparameters,
+    log,
+  });
+  // A run built before its timing was kept: the figure registered then.
+  const trainingSeconds =
+    builtSeconds ?? readRegistry(registryFile(config)).models.find((m) => m.tag === tag)?.trainingSeconds ?? 0;
 
   const fit = (embedder: Embedder, name: string) =>
     fitAndMeasure(config, { embedder, name, runDir, slices, opts, log });
@@ -134,15 +142,24 @@ function writeOnce(file: string, text: string): void {
 const ollamaApi = (config: Config) => `http://${config.env.OLLAMA_HOST}`;
 
 /** Dequantize, fine-tune, quantize, import: each step skipped when its output is already there. */
+/** How long building the served model took, kept beside it so that a re-run registers the same figure. */
+const BuildTiming = z.object({ seconds: z.number().int().min(0) });
+
+/**
+ * Builds the served GGUF unless the run folder has it and imports it unless Ollama has the tag; returns the seconds
+ * the build took, or undefined for a run folder that does not record them.
+ */
 async function buildFineTunedModel(
   config: Config,
   run: { runDir: string; tag: string; baseGguf?: string; hp: FineTuneHyperparameters; log: (l: string) => void },
-): Promise<void> {
+): Promise<number | undefined> {
   const layout = stackLayout(config);
   const file = (name: string) => path.join(run.runDir, name);
   const logFile = file('train.log');
   const served = file(`fine-tuned-${run.hp.quantization}.gguf`);
+  const timing = file('build-timing.json');
   if (!fs.existsSync(served)) {
+    const started = Date.now();
     const tools = await ensureTrainerTools(layout, config.env.LLAMA_CPP_BIN_DIR, run.log);
     if (!fs.existsSync(file('fine-tuned-f32.gguf'))) {
       if (!fs.existsSync(file('base-f32.gguf')))
@@ -153,8 +170,22 @@ async function buildFineTunedModel(
     await quantizeTo(tools, file('fine-tuned-f32.gguf'), quantized, run.hp.quantization, logFile);
     await withBaseMetadata(tools, { base: run.baseGguf ?? layout.modelFile, tuned: quantized, out: served }, logFile);
     for (const f of [file('base-f32.gguf'), file('fine-tuned-f32.gguf'), quantized]) fs.rmSync(f, { force: true });
+    fs.writeFileSync(timing, JSON.stringify({ seconds: Math.round((Date.now() - started) / 1000) }));
   }
-  if (await ollamaDigest(ollamaApi(config), run.tag)) return;
+  const built = fs.existsSync(timing)
+    ? BuildTiming.parse(JSON.parse(fs.readFileSync(timing, 'utf8'))).seconds
+    : undefined;
+  if (!(await ollamaDigest(ollamaApi(config), run.tag))) await importIntoOllama(config, { ...run, served, logFile });
+  return built;
+}
+
+async function importIntoOllama(
+  config: Config,
+  run: { runDir: string; tag: string; served: string; logFile: string; log: (l: string) => void },
+): Promise<void> {
+  const layout = stackLayout(config);
+  const file = (name: string) => path.join(run.runDir, name);
+  const { served, logFile } = run;
   fs.writeFileSync(file('Modelfile'), modelfileFor(served));
   await createOllamaModel({
     ollamaBin: config.env.OLLAMA_BIN ?? layout.ollamaBin,

@@ -61,19 +61,26 @@ describe('fraudflow model train', () => {
       log: () => undefined,
     });
 
-    const entry = await runModelTrain(config, {
-      replayIds: [replay.replayId],
-      tag,
-      hyperparameters: { maxRows: 16, epochs: 1, learningRate: 1e-4, contextSize: 256, quantization: 'Q4_1' },
-      shares: { train: 0.5, calibrate: 0.25 },
-      limits: defaultTuningLimits,
-      log: () => undefined,
-    });
+    const train = () =>
+      runModelTrain(config, {
+        replayIds: [replay.replayId],
+        tag,
+        hyperparameters: { maxRows: 16, epochs: 1, learningRate: 1e-4, contextSize: 256, quantization: 'Q4_1' },
+        shares: { train: 0.5, calibrate: 0.25 },
+        limits: defaultTuningLimits,
+        log: () => undefined,
+      });
+    const entry = await train();
 
     const registered: RegisteredModel | undefined = readRegistry(registryFile(config)).models.find(
       (m) => m.tag === tag,
     );
     expect(registered).toEqual(entry);
+    expect(entry.trainingSeconds).toBeGreaterThan(0);
+    // A re-run finds every step done and registers the same lineage, the build's duration included.
+    const again = await train();
+    expect(again).toEqual({ ...entry, createdAt: again.createdAt });
+    expect(readRegistry(registryFile(config)).models.filter((m) => m.tag === tag)).toEqual([again]);
     expect(entry.digest).toBe(await ollamaDigest(apiBase, tag));
     expect(entry.base).toEqual({
       tag: config.localModel.model,
