@@ -11,6 +11,7 @@ export default defineConfig({
       'test/scoring/policy.test.ts',
       'test/scoring/tuning.test.ts',
       'test/scoring/calibration.test.ts',
+      'test/scoring/paired-bootstrap.test.ts',
       'test/scoring/pii*.test.ts',
       'test/scoring/redaction*.test.ts',
       'test/features/card-history.test.ts',

@@ -26,7 +26,10 @@ import type { LabelledTransaction, TimeSlices } from '../models/training-set';
 import { sampleTrainingRows, sliceByTime, trainingText } from '../models/training-set';
 import { ReplayStore } from '../replay/store';
 import type { EmbeddedRow, PolicyFigures } from '../scoring/held-out';
-import { policyFigures } from '../scoring/held-out';
+import { policyFigures, policyProbability } from '../scoring/held-out';
+import type { DifferenceInterval } from '../scoring/paired-bootstrap';
+import { pairedDifference } from '../scoring/paired-bootstrap';
+import { recallAtFalsePositiveRate, rocAuc } from '../scoring/tuning';
 import { writePolicyFile } from '../scoring/policy-file';
 import type { LoadedPolicy } from '../scoring/policy-file';
 import type { TuningLimits } from '../scoring/tuning';
@@ -110,6 +113,11 @@ export async function runModelTrain(config: Config, opts: TrainOptions): Promise
       from: new Date(slices.heldOut[0]!.at).toISOString(),
       base: basePolicy.figures,
       fineTuned: tunedPolicy.figures,
+      difference: heldOutDifference(
+        slices.heldOut.map((r) => r.isFraud),
+        basePolicy.probabilities,
+        tunedPolicy.probabilities,
+      ),
     },
     trainingSeconds,
     createdAt: new Date().toISOString(),
@@ -249,7 +257,7 @@ async function fitAndMeasure(
     opts: TrainOptions;
     log: (l: string) => void;
   },
-): Promise<{ loaded: LoadedPolicy; figures: PolicyFigures }> {
+): Promise<{ loaded: LoadedPolicy; figures: PolicyFigures; probabilities: number[] }> {
   const rows = [...a.slices.calibrate, ...a.slices.heldOut];
   const embeddings = await embedRows(config, a.embedder, a.runDir, rows, a.log);
   const calibrateCount = a.slices.calibrate.length;
@@ -273,8 +281,29 @@ async function fitAndMeasure(
   );
   const loaded = writePolicyFile(path.join(a.runDir, `policy-${a.name}.json`), policy);
   const heldOut: EmbeddedRow[] = a.slices.heldOut.map((r, i) => ({ ...r, embedding: embeddings[calibrateCount + i]! }));
-  return { loaded, figures: policyFigures(policy, heldOut) };
+  return {
+    loaded,
+    figures: policyFigures(policy, heldOut),
+    probabilities: heldOut.map((r) => policyProbability(policy, r)),
+  };
 }
+
+/** Fine-tuned minus base on the held-out rows, with paired-bootstrap intervals: a gain, a loss, or noise. */
+function heldOutDifference(labels: boolean[], base: number[], tuned: number[]) {
+  const scores = { champion: base, challenger: tuned };
+  const rounded = (d: DifferenceInterval): DifferenceInterval => ({
+    ...d,
+    estimate: round4(d.estimate),
+    low: round4(d.low),
+    high: round4(d.high),
+  });
+  return {
+    auc: rounded(pairedDifference(labels, scores, rocAuc)),
+    recallAt1PctFpr: rounded(pairedDifference(labels, scores, (p, y) => recallAtFalsePositiveRate(p, y, 0.01))),
+  };
+}
+
+const round4 = (v: number) => Math.round(v * 10_000) / 10_000;
 
 /** The hosted tier's rates the configured policy was tuned with: both models are compared under the same tier. */
 function shippedHostedRates(config: Config) {
@@ -287,6 +316,7 @@ export function comparisonTable(m: RegisteredModel): string {
   const b = m.heldOut.base;
   const f = m.heldOut.fineTuned;
   const row = (name: string, key: keyof PolicyFigures) => `| ${name} | ${b[key]} | ${f[key]} |`;
+  const d = m.heldOut.difference;
   return [
     `held out: ${b.rows} rows (${b.frauds} fraud) from ${m.heldOut.from}`,
     `| | ${m.base.tag} | ${m.tag} |`,
@@ -296,7 +326,25 @@ export function comparisonTable(m: RegisteredModel): string {
     row('decline F1', 'declineF1'),
     row('review-or-decline recall', 'flaggedRecall'),
     row('escalated share', 'escalatedShare'),
+    ...(d ? [differenceLine('AUC', d.auc), differenceLine('recall at 1% FPR', d.recallAt1PctFpr)] : []),
   ].join('\n');
+}
+
+/** "fine-tuned - base, AUC: +0.0028, 95% interval [-0.0101, +0.0160] (1000 paired resamples): within noise". */
+export function differenceLine(figure: string, d: DifferenceInterval): string {
+  const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
+  const level = `${Math.round(d.level * 100)}%`;
+  return (
+    `fine-tuned - base, ${figure}: ${signed(d.estimate)}, ${level} interval [${signed(d.low)}, ${signed(d.high)}] ` +
+    `(${d.resamples} paired resamples): ${differenceVerdict(d)}`
+  );
+}
+
+/** A gain or a loss only when the whole interval is on one side of 0. */
+export function differenceVerdict(d: DifferenceInterval): 'a clear gain' | 'a clear loss' | 'within noise' {
+  if (d.low > 0) return 'a clear gain';
+  if (d.high < 0) return 'a clear loss';
+  return 'within noise';
 }
 
 export async function runModelList(config: Config): Promise<void> {

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DifferenceInterval } from '../scoring/paired-bootstrap';
 import { FineTuneHyperparameters } from './fine-tune';
 
 export const HeldOutFigures = z.object({
@@ -24,6 +25,10 @@ export const HeldOutFigures = z.object({
 });
 export type HeldOutFigures = z.infer<typeof HeldOutFigures>;
 
+/** Fine-tuned minus base on the held-out rows, each with its paired-bootstrap interval. */
+export const HeldOutDifference = z.object({ auc: DifferenceInterval, recallAt1PctFpr: DifferenceInterval });
+export type HeldOutDifference = z.infer<typeof HeldOutDifference>;
+
 export const RegisteredModel = z.object({
   tag: z.string().min(1),
   digest: z.string().min(1),
@@ -40,7 +45,13 @@ export const RegisteredModel = z.object({
   /** The scoring policy fitted for this model (and the base's, fitted the same way, for the comparison). */
   policy: z.object({ file: z.string(), hash: z.string() }),
   basePolicy: z.object({ file: z.string(), hash: z.string() }),
-  heldOut: z.object({ from: z.string(), base: HeldOutFigures, fineTuned: HeldOutFigures }),
+  heldOut: z.object({
+    from: z.string(),
+    base: HeldOutFigures,
+    fineTuned: HeldOutFigures,
+    /** Absent from entries registered before the intervals were measured. */
+    difference: HeldOutDifference.optional(),
+  }),
   trainingSeconds: z.number(),
   createdAt: z.string(),
 });

@@ -94,6 +94,13 @@ describe('fraudflow model train', () => {
       expect(figures.auc).toBeGreaterThanOrEqual(0);
       expect(figures.auc).toBeLessThanOrEqual(1);
     }
+    // Fine-tuned minus base on the same held-out rows, with a paired-bootstrap interval around each difference.
+    for (const [key, d] of Object.entries(entry.heldOut.difference!)) {
+      const figure = key as 'auc' | 'recallAt1PctFpr';
+      expect(d.estimate).toBeCloseTo(entry.heldOut.fineTuned[figure] - entry.heldOut.base[figure], 3);
+      expect(d.low).toBeLessThanOrEqual(d.high);
+      expect(d).toMatchObject({ level: 0.95, resamples: 1000 });
+    }
     const policy = loadPolicyFile(entry.policy.file);
     expect(policy.hash).toBe(entry.policy.hash);
     expect(policy.policy.localModel).toBe(tag);
