@@ -26,9 +26,9 @@ import type { LabelledTransaction, TimeSlices } from '../models/training-set';
 import { sampleTrainingRows, sliceByTime, trainingText } from '../models/training-set';
 import { ReplayStore } from '../replay/store';
 import type { EmbeddedRow, PolicyFigures } from '../scoring/held-out';
-import { policyFigures, policyProbability } from '../scoring/held-out';
+import { figuresAt, policyProbability, roundFigure } from '../scoring/held-out';
 import type { DifferenceInterval } from '../scoring/paired-bootstrap';
-import { pairedDifference } from '../scoring/paired-bootstrap';
+import { differenceVerdict, pairedDifference } from '../scoring/paired-bootstrap';
 import { recallAtFalsePositiveRate, rocAuc } from '../scoring/tuning';
 import { writePolicyFile } from '../scoring/policy-file';
 import type { LoadedPolicy } from '../scoring/policy-file';
@@ -149,7 +149,6 @@ function writeOnce(file: string, text: string): void {
 
 const ollamaApi = (config: Config) => `http://${config.env.OLLAMA_HOST}`;
 
-/** Dequantize, fine-tune, quantize, import: each step skipped when its output is already there. */
 /** How long building the served model took, kept beside it so that a re-run registers the same figure. */
 const BuildTiming = z.object({ seconds: z.number().int().min(0) });
 
@@ -281,10 +280,15 @@ async function fitAndMeasure(
   );
   const loaded = writePolicyFile(path.join(a.runDir, `policy-${a.name}.json`), policy);
   const heldOut: EmbeddedRow[] = a.slices.heldOut.map((r, i) => ({ ...r, embedding: embeddings[calibrateCount + i]! }));
+  const probabilities = heldOut.map((r) => policyProbability(policy, r));
   return {
     loaded,
-    figures: policyFigures(policy, heldOut),
-    probabilities: heldOut.map((r) => policyProbability(policy, r)),
+    figures: figuresAt(
+      policy.thresholds,
+      probabilities,
+      a.slices.heldOut.map((r) => r.isFraud),
+    ),
+    probabilities,
   };
 }
 
@@ -293,17 +297,15 @@ function heldOutDifference(labels: boolean[], base: number[], tuned: number[]) {
   const scores = { champion: base, challenger: tuned };
   const rounded = (d: DifferenceInterval): DifferenceInterval => ({
     ...d,
-    estimate: round4(d.estimate),
-    low: round4(d.low),
-    high: round4(d.high),
+    estimate: roundFigure(d.estimate),
+    low: roundFigure(d.low),
+    high: roundFigure(d.high),
   });
   return {
     auc: rounded(pairedDifference(labels, scores, rocAuc)),
     recallAt1PctFpr: rounded(pairedDifference(labels, scores, (p, y) => recallAtFalsePositiveRate(p, y, 0.01))),
   };
 }
-
-const round4 = (v: number) => Math.round(v * 10_000) / 10_000;
 
 /** The hosted tier's rates the configured policy was tuned with: both models are compared under the same tier. */
 function shippedHostedRates(config: Config) {
@@ -338,13 +340,6 @@ export function differenceLine(figure: string, d: DifferenceInterval): string {
     `fine-tuned - base, ${figure}: ${signed(d.estimate)}, ${level} interval [${signed(d.low)}, ${signed(d.high)}] ` +
     `(${d.resamples} paired resamples): ${differenceVerdict(d)}`
   );
-}
-
-/** A gain or a loss only when the whole interval is on one side of 0. */
-export function differenceVerdict(d: DifferenceInterval): 'a clear gain' | 'a clear loss' | 'within noise' {
-  if (d.low > 0) return 'a clear gain';
-  if (d.high < 0) return 'a clear loss';
-  return 'within noise';
 }
 
 export async function runModelList(config: Config): Promise<void> {

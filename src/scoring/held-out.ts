@@ -34,9 +34,20 @@ export interface PolicyFigures {
 }
 
 export function policyFigures(policy: ScoringPolicyFile, rows: readonly EmbeddedRow[]): PolicyFigures {
-  const p = rows.map((r) => policyProbability(policy, r));
-  const labels = rows.map((r) => r.isFraud);
-  const { declineAt, reviewAt, escalation } = policy.thresholds;
+  return figuresAt(
+    policy.thresholds,
+    rows.map((r) => policyProbability(policy, r)),
+    rows.map((r) => r.isFraud),
+  );
+}
+
+/** The figures of probabilities `p` already computed for labelled rows, at a policy's thresholds. */
+export function figuresAt(
+  thresholds: ScoringPolicyFile['thresholds'],
+  p: readonly number[],
+  labels: readonly boolean[],
+): PolicyFigures {
+  const { declineAt, reviewAt, escalation } = thresholds;
   const frauds = labels.filter(Boolean).length;
   const declined = p.map((v) => v >= declineAt);
   const truePositives = declined.filter((d, i) => d && labels[i]).length;
@@ -44,14 +55,16 @@ export function policyFigures(policy: ScoringPolicyFile, rows: readonly Embedded
   const recall = truePositives / Math.max(1, frauds);
   const flagged = p.filter((v, i) => v >= reviewAt && labels[i]).length;
   const inBand = escalation ? p.filter((v) => v >= escalation.low && v <= escalation.high).length : 0;
-  const round = (v: number) => Math.round(v * 10_000) / 10_000;
   return {
-    rows: rows.length,
+    rows: labels.length,
     frauds,
-    auc: round(rocAuc(p, labels)),
-    recallAt1PctFpr: round(recallAtFalsePositiveRate(p, labels, 0.01)),
-    declineF1: round(precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0),
-    flaggedRecall: round(flagged / Math.max(1, frauds)),
-    escalatedShare: round(inBand / Math.max(1, rows.length)),
+    auc: roundFigure(rocAuc(p, labels)),
+    recallAt1PctFpr: roundFigure(recallAtFalsePositiveRate(p, labels, 0.01)),
+    declineF1: roundFigure(precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0),
+    flaggedRecall: roundFigure(flagged / Math.max(1, frauds)),
+    escalatedShare: roundFigure(inBand / Math.max(1, labels.length)),
   };
 }
+
+/** Figures are kept to four decimals. */
+export const roundFigure = (v: number) => Math.round(v * 10_000) / 10_000;

@@ -79,3 +79,10 @@ function quantile(sorted: readonly number[], q: number): number {
   const above = Math.min(sorted.length - 1, below + 1);
   return sorted[below]! + (sorted[above]! - sorted[below]!) * (at - below);
 }
+
+/** A gain or a loss only when the whole interval is on one side of 0. */
+export function differenceVerdict(d: DifferenceInterval): 'a clear gain' | 'a clear loss' | 'within noise' {
+  if (d.low > 0) return 'a clear gain';
+  if (d.high < 0) return 'a clear loss';
+  return 'within noise';
+}
