@@ -21,6 +21,7 @@ export default defineConfig({
       'test/models/model-lifecycle.test.ts',
       'test/models/assignment.test.ts',
       'test/models/assigned-settings.test.ts',
+      'test/models/answer-head.test.ts',
       'test/stack/answer-loss-patch.test.ts',
       'test/replay/report.test.ts',
       'test/replay/sources.test.ts',

@@ -274,7 +274,18 @@ model
   .description('fine-tune the local model, import it into Ollama, and compare it with the base on held-out rows')
   .option('--tag <name:tag>', 'Ollama tag of the new model (default <base name>:ft-<run id>)')
   .option('--max-rows <n>', 'training rows at most', positiveInt, defaultHyperparameters.maxRows)
-  .option('--epochs <n>', 'passes over the training rows', positiveInt, defaultHyperparameters.epochs)
+  .option(
+    '--head-rows <n>',
+    'training-slice rows the answer head is fitted on, at most',
+    numberOption({ min: 20, integer: true }),
+    defaultHyperparameters.headRows,
+  )
+  .option(
+    '--epochs <n>',
+    'passes of full fine-tuning over the training rows after the answer head (0: the head alone)',
+    numberOption({ min: 0, integer: true }),
+    defaultHyperparameters.epochs,
+  )
   .option('--learning-rate <alpha>', 'AdamW learning rate', nonNegative, defaultHyperparameters.learningRate)
   .option(
     '--context-size <tokens>',
@@ -299,6 +310,7 @@ model
       baseGguf: opts.baseGguf,
       hyperparameters: {
         maxRows: opts.maxRows,
+        headRows: opts.headRows,
         epochs: opts.epochs,
         learningRate: opts.learningRate,
         contextSize: opts.contextSize,
@@ -350,6 +362,7 @@ interface TrainCommandOptions {
   tag?: string;
   baseGguf?: string;
   maxRows: number;
+  headRows: number;
   epochs: number;
   learningRate: number;
   contextSize: number;

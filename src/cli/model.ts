@@ -16,14 +16,24 @@ import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import type { Config } from '../config';
 import type { FineTuneHyperparameters, TrainingProgress } from '../models/fine-tune';
-import { dequantize, fineTune, quantizeTo, withBaseMetadata } from '../models/fine-tune';
+import {
+  defaultHyperparameters,
+  dequantize,
+  fineTune,
+  quantizeTo,
+  readAnswerDirection,
+  withBaseMetadata,
+  writeAnswerHead,
+} from '../models/fine-tune';
+import type { AnswerHead } from '../models/answer-head';
+import { answerProbe, fitAnswerHead } from '../models/answer-head';
 import { createOllamaModel, modelfileFor, ollamaDigest } from '../models/ollama-import';
 import type { ModelAssignment, PolicyRef } from '../models/assignment';
 import { createAssignmentStore, promote, rollback, shadow } from '../models/assignment';
 import type { RegisteredModel } from '../models/registry';
 import { readRegistry, registerModel } from '../models/registry';
 import type { LabelledTransaction, TimeSlices } from '../models/training-set';
-import { sampleTrainingRows, sliceByTime, trainingText } from '../models/training-set';
+import { sampleHeadRows, sampleTrainingRows, sliceByTime, trainingText } from '../models/training-set';
 import { ReplayStore } from '../replay/store';
 import type { EmbeddedRow, PolicyFigures } from '../scoring/held-out';
 import { figuresAt, policyProbability, roundFigure } from '../scoring/held-out';
@@ -33,6 +43,7 @@ import { recallAtFalsePositiveRate, rocAuc } from '../scoring/tuning';
 import { writePolicyFile } from '../scoring/policy-file';
 import type { LoadedPolicy } from '../scoring/policy-file';
 import type { TuningLimits } from '../scoring/tuning';
+import type { LogisticModel } from '../scoring/logistic';
 import { ensureTrainerTools } from '../stack/llama-cpp';
 import { stackLayout } from '../stack/layout';
 import type { FitOptions } from './tune';
@@ -53,7 +64,7 @@ export interface TrainOptions {
 }
 
 /** What trains: a new value starts new runs, so a run's folder never mixes two trainers' outputs. */
-const trainerVersion = 'answer-loss-1';
+const trainerVersion = 'answer-head-1';
 
 /** Where runs and the registry live: MODELS_DIR, or the data dir's models folder. */
 const modelsDir = (config: Config) => config.env.MODELS_DIR ?? stackLayout(config).modelsData;
@@ -65,34 +76,44 @@ export async function runModelTrain(config: Config, opts: TrainOptions): Promise
   const slices = labelledSlices(config, opts);
   const trainRows = sampleTrainingRows(slices.train, opts.hyperparameters.maxRows);
   const { text, hash } = trainingText(trainRows);
+  const headRows = sampleHeadRows(slices.train, opts.hyperparameters.headRows ?? defaultHyperparameters.headRows!);
+  const headIds = headRows.map((r) => r.event.transactionId);
   const base = config.localModel.model;
   const runId = createHash('sha256')
-    .update(JSON.stringify({ hash, hp: opts.hyperparameters, base, trainer: trainerVersion }))
+    .update(JSON.stringify({ hash, headIds, hp: opts.hyperparameters, base, trainer: trainerVersion }))
     .digest('hex')
     .slice(0, 10);
   const tag = opts.tag ?? `${base.split(':')[0]}:ft-${runId}`;
   const runDir = path.join(modelsDir(config), 'runs', runId);
   fs.mkdirSync(runDir, { recursive: true });
   writeOnce(path.join(runDir, 'train.txt'), text);
+  const epochs = opts.hyperparameters.epochs;
+  const then = epochs > 0 ? `, then ${epochs} epoch(s) of every weight on ${trainRows.length} examples` : '';
   log(
-    `run ${runId} (${runDir}): fine-tuning ${base} on ${trainRows.length} rows (${trainRows.filter((r) => r.isFraud).length} fraud, training data ${hash}) as ${tag}`,
+    `run ${runId} (${runDir}): ${base} as ${tag}: the answer head on ${headRows.length} training-slice rows${then} ` +
+      `(${trainRows.filter((r) => r.isFraud).length} fraud of ${trainRows.length} examples, training data ${hash})`,
   );
+  const answerShare = trainRows.filter((r) => r.isFraud).length / trainRows.length;
+  const answerHead = () => fitHead(config, { base, runDir, headRows, answerShare, log });
   const builtSeconds = await buildFineTunedModel(config, {
     runDir,
     tag,
     baseGguf: opts.baseGguf,
     hp: opts.hyperparameters,
+    answerHead,
     log,
   });
   // A run built before its timing was kept: the figure registered then.
   const trainingSeconds =
     builtSeconds ?? readRegistry(registryFile(config)).models.find((m) => m.tag === tag)?.trainingSeconds ?? 0;
 
-  const fit = (embedder: Embedder, name: string) =>
-    fitAndMeasure(config, { embedder, name, runDir, slices, opts, log });
+  const fit = (embedder: Embedder, name: string, fixedProbe?: LogisticModel) =>
+    fitAndMeasure(config, { embedder, name, runDir, slices, opts, fixedProbe, log });
   const basePolicy = await fit({ model: base }, 'base');
-  // The fine-tuned model learned to answer after the cue: its policy embeds the state the answer comes from.
-  const tunedPolicy = await fit({ model: tag, answerCue }, 'fine-tuned');
+  // The fine-tuned model answers after the cue: its policy embeds the state the answer comes from and reads the
+  // answer from it with the model's own output rows.
+  const direction = await answerDirection(config, runDir, `fine-tuned-${opts.hyperparameters.quantization}.gguf`);
+  const tunedPolicy = await fit({ model: tag, answerCue }, 'fine-tuned', answerProbe(direction));
   const apiBase = ollamaApi(config);
   const entry: RegisteredModel = {
     tag,
@@ -158,7 +179,14 @@ const BuildTiming = z.object({ seconds: z.number().int().min(0) });
  */
 async function buildFineTunedModel(
   config: Config,
-  run: { runDir: string; tag: string; baseGguf?: string; hp: FineTuneHyperparameters; log: (l: string) => void },
+  run: {
+    runDir: string;
+    tag: string;
+    baseGguf?: string;
+    hp: FineTuneHyperparameters;
+    answerHead: () => Promise<string>;
+    log: (l: string) => void;
+  },
 ): Promise<number | undefined> {
   const layout = stackLayout(config);
   const file = (name: string) => path.join(run.runDir, name);
@@ -169,14 +197,20 @@ async function buildFineTunedModel(
     const started = Date.now();
     const tools = await ensureTrainerTools(layout, config.env.LLAMA_CPP_BIN_DIR, run.log);
     if (!fs.existsSync(file('fine-tuned-f32.gguf'))) {
-      if (!fs.existsSync(file('base-f32.gguf')))
-        await dequantize(tools, run.baseGguf ?? layout.modelFile, file('base-f32.gguf'), logFile);
-      await trainWithProgress(tools, run, logFile);
+      if (!fs.existsSync(file('answer-head-f32.gguf'))) {
+        if (!fs.existsSync(file('base-f32.gguf')))
+          await dequantize(tools, run.baseGguf ?? layout.modelFile, file('base-f32.gguf'), logFile);
+        const head = await run.answerHead();
+        await writeAnswerHead(tools, { from: file('base-f32.gguf'), head, out: file('answer-head-f32.gguf') }, logFile);
+      }
+      if (run.hp.epochs > 0) await trainWithProgress(tools, run, logFile);
+      else fs.renameSync(file('answer-head-f32.gguf'), file('fine-tuned-f32.gguf'));
     }
     const quantized = file(`fine-tuned-${run.hp.quantization}-trainer-metadata.gguf`);
     await quantizeTo(tools, file('fine-tuned-f32.gguf'), quantized, run.hp.quantization, logFile);
     await withBaseMetadata(tools, { base: run.baseGguf ?? layout.modelFile, tuned: quantized, out: served }, logFile);
-    for (const f of [file('base-f32.gguf'), file('fine-tuned-f32.gguf'), quantized]) fs.rmSync(f, { force: true });
+    const intermediate = ['base-f32.gguf', 'answer-head-f32.gguf', 'fine-tuned-f32.gguf'].map(file);
+    for (const f of [...intermediate, quantized]) fs.rmSync(f, { force: true });
     fs.writeFileSync(timing, JSON.stringify({ seconds: Math.round((Date.now() - started) / 1000) }));
   }
   const built = fs.existsSync(timing)
@@ -231,7 +265,7 @@ async function trainWithProgress(
     await fineTune(
       tools,
       {
-        baseF32: file('base-f32.gguf'),
+        baseF32: file('answer-head-f32.gguf'),
         textFile: file('train.txt'),
         out: file('fine-tuned-f32.gguf'),
         logFile,
@@ -245,6 +279,38 @@ async function trainWithProgress(
   }
 }
 
+/**
+ * The answer head fitted on the base model's states at the answer cue over the head rows, written to the run
+ * folder (head.json); returns the file.
+ */
+async function fitHead(
+  config: Config,
+  a: { base: string; runDir: string; headRows: LabelledTransaction[]; answerShare: number; log: (l: string) => void },
+): Promise<string> {
+  const file = path.join(a.runDir, 'head.json');
+  const states = await embedRows(config, { model: a.base, answerCue }, a.runDir, a.headRows, a.log);
+  const head: AnswerHead = fitAnswerHead(
+    states,
+    a.headRows.map((r) => r.isFraud),
+    a.answerShare,
+  );
+  a.log(
+    `answer head fitted on ${head.fittedOn.rows} training-slice rows (${head.fittedOn.frauds} fraud) with ${a.base}`,
+  );
+  writeOnce(file, JSON.stringify(head));
+  return file;
+}
+
+/** The served model's own answer direction, read from its output layer once and kept in the run folder. */
+async function answerDirection(config: Config, runDir: string, served: string): Promise<number[]> {
+  const file = path.join(runDir, 'answer-direction.json');
+  if (!fs.existsSync(file)) {
+    const tools = await ensureTrainerTools(stackLayout(config), config.env.LLAMA_CPP_BIN_DIR, () => undefined);
+    writeOnce(file, JSON.stringify(await readAnswerDirection(tools, path.join(runDir, served))));
+  }
+  return z.array(z.number()).parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+}
+
 /** The model's scoring policy fitted on the calibration slice, and its figures on the held-out slice. */
 async function fitAndMeasure(
   config: Config,
@@ -254,6 +320,7 @@ async function fitAndMeasure(
     runDir: string;
     slices: TimeSlices<LabelledTransaction>;
     opts: TrainOptions;
+    fixedProbe?: LogisticModel;
     log: (l: string) => void;
   },
 ): Promise<{ loaded: LoadedPolicy; figures: PolicyFigures; probabilities: number[] }> {
@@ -269,6 +336,7 @@ async function fitAndMeasure(
     hostedRates: shippedHostedRates(config),
     probeL2: 30,
     folds: 5,
+    ...(a.fixedProbe ? { fixedProbe: a.fixedProbe } : {}),
     log: a.log,
   };
   const policy = await fitScoringPolicy(

@@ -22,7 +22,7 @@ import { createModelClients } from '../models/clients';
 import { generateAssessment } from '../models/assessment';
 import { calibrationVector } from '../scoring/calibration';
 import { rulesFloor } from '../scoring/decide';
-import { fitLogistic } from '../scoring/logistic';
+import { fitLogistic, predictLogit } from '../scoring/logistic';
 import type { LogisticModel } from '../scoring/logistic';
 import { writePolicyFile } from '../scoring/policy-file';
 import type { ScoringPolicyFile } from '../scoring/policy-file';
@@ -247,6 +247,8 @@ export interface FitOptions extends Pick<TuneOptions, 'limits' | 'hostedSample' 
   hostedRates?: HostedRates;
   command: string;
   provenance: Record<string, unknown>;
+  /** The probe is given, not fitted: a fine-tuned model's own answer (src/models/answer-head.ts). */
+  fixedProbe?: LogisticModel;
   log?: (line: string) => void;
 }
 
@@ -287,9 +289,14 @@ export async function fitScoringPolicy(
 function fitEmbeddingProbe(
   embeddings: number[][],
   y: number[],
-  opts: Pick<FitOptions, 'probeL2' | 'folds'>,
+  opts: Pick<FitOptions, 'probeL2' | 'folds' | 'fixedProbe'>,
   log: (l: string) => void,
 ): { probe: LogisticModel; probeOof: number[] } {
+  if (opts.fixedProbe) {
+    log("the first pass is the model's own answer: no probe fitted");
+    const fixed = opts.fixedProbe;
+    return { probe: fixed, probeOof: embeddings.map((e) => predictLogit(fixed, e)) };
+  }
   log(`fitting the embedding probe (${embeddings[0]?.length} dimensions, ${opts.folds}-fold out of fold)`);
   const fitProbe = (x: number[][], t: number[]) => fitLogistic(x, t, { l2: opts.probeL2 });
   const probeOof = outOfFoldLogits(embeddings, y, opts.folds, fitProbe);

@@ -1,13 +1,14 @@
 /**
  * One fine-tuning run with llama.cpp's tools: the base GGUF dequantized to F32 (training needs full-precision
- * weights), every weight trained with AdamW on the loss of the answers alone (fraudflow's answer trainer: the
+ * weights), the answer head written into its output layer (answer-head.py), every weight trained with AdamW on the loss of the answers alone (fraudflow's answer trainer: the
  * model learns to answer after each first-pass text, not to write the texts), then quantized back to the base's
  * precision for serving.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { z } from 'zod';
 import { runToLog } from '../tools';
 
@@ -23,10 +24,13 @@ export interface TrainerTools {
 export const FineTuneHyperparameters = z.object({
   /** Training rows at most (every fraud up to half, the rest legitimate). */
   maxRows: z.number().int().min(2),
-  epochs: z.number().int().min(1),
+  /** Passes of full fine-tuning after the answer head; 0: the head alone (see docs/models.md for why). */
+  epochs: z.number().int().min(0),
   learningRate: z.number().positive(),
-  /** Tokens per training window, packed with whole examples. */
+  /** Tokens per training window: one example each, padded (llama.cpp sizes a context in multiples of 256). */
   contextSize: z.number().int().min(256),
+  /** Training-slice rows the answer head is fitted on, at most (older runs had no head). */
+  headRows: z.number().int().min(20).optional(),
   /** The served model's quantization (llama-quantize type), the base's by default. */
   quantization: z.string().min(1),
 });
@@ -34,9 +38,10 @@ export type FineTuneHyperparameters = z.infer<typeof FineTuneHyperparameters>;
 
 export const defaultHyperparameters: FineTuneHyperparameters = {
   maxRows: 400,
-  epochs: 1,
-  learningRate: 5e-5,
+  epochs: 0,
+  learningRate: 2e-6,
   contextSize: 256,
+  headRows: 4000,
   quantization: 'Q4_1',
 };
 
@@ -90,6 +95,31 @@ export async function withBaseMetadata(
     what: `giving ${files.tuned} the metadata of ${files.base}`,
   });
   fs.renameSync(`${files.out}.part`, files.out);
+}
+
+const script = path.join(__dirname, 'answer-head.py');
+/** The answer tokens the output layer's rows belong to: the word after the cue, with its leading space. */
+const answerTokens = [' yes', ' no'];
+
+/** Writes `from` (F32) again as `out` with an output layer of its own whose answer rows are the head's. */
+export async function writeAnswerHead(
+  tools: TrainerTools,
+  files: { from: string; head: string; out: string },
+  logFile: string,
+): Promise<void> {
+  await runToLog(tools.python, [script, 'write', files.from, `${files.out}.part`, files.head, ...answerTokens], {
+    logFile,
+    what: `writing the answer head into ${files.from}`,
+  });
+  fs.renameSync(`${files.out}.part`, files.out);
+}
+
+/** The model's own answer direction: its log-odds of `yes` is this times a unit state (an Ollama embedding). */
+export async function readAnswerDirection(tools: Pick<TrainerTools, 'python'>, model: string): Promise<number[]> {
+  const { stdout } = await promisify(execFile)(tools.python, [script, 'read', model, ...answerTokens], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return z.array(z.number()).min(1).parse(JSON.parse(stdout));
 }
 
 /** Trains every weight of `baseF32` on the answers in `textFile`, writing `out`; progress is reported per window. */

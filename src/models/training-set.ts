@@ -59,6 +59,14 @@ export function sampleTrainingRows<T extends LabelledTransaction>(rows: readonly
   return [...keptFrauds, ...keptLegit].sort((a, b) => a.at - b.at);
 }
 
+/**
+ * The rows the answer head is fitted on: at most `maxRows`, evenly spread over the slice in time, so the fraud
+ * share stays the slice's own (the head's intercept is moved from it to the training examples' share).
+ */
+export function sampleHeadRows<T extends LabelledTransaction>(rows: readonly T[], maxRows: number): T[] {
+  return evenlySpread(rows, maxRows);
+}
+
 function evenlySpread<T>(rows: readonly T[], n: number): T[] {
   if (n >= rows.length) return [...rows];
   if (n <= 0) return [];

@@ -1,6 +1,6 @@
 /**
- * `fraudflow model train` end to end on the real stack, in a small configuration: a labelled replay, a few
- * fine-tuning steps with llama.cpp, the import into Ollama through a Modelfile, the registry entry, and one
+ * `fraudflow model train` end to end on the real stack, in a small configuration: a labelled replay, the answer
+ * head written into the model's output layer, a few fine-tuning steps with llama.cpp, the import into Ollama through a Modelfile, the registry entry, and one
  * transaction scored through the pipeline by the new tag with the policy fitted for it.
  */
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,10 @@ import { createTransactionGenerator } from '../../src/generator/synthetic';
 import { readRegistry } from '../../src/models/registry';
 import type { RegisteredModel } from '../../src/models/registry';
 import { ollamaDigest } from '../../src/models/ollama-import';
+import { AnswerHead, answerProbe, dot } from '../../src/models/answer-head';
+import { readAnswerDirection } from '../../src/models/fine-tune';
+import { ensureTrainerTools } from '../../src/stack/llama-cpp';
+import { stackLayout } from '../../src/stack/layout';
 import { runReplayCommand } from '../../src/cli/replay';
 import { loadPolicyFile } from '../../src/scoring/policy-file';
 import { defaultTuningLimits } from '../../src/scoring/tuning';
@@ -107,6 +111,22 @@ describe('fraudflow model train', () => {
     // The fine-tuned policy embeds each text with the question the model learned to answer; the base's does not.
     expect(policy.policy.firstPass).toMatchObject({ kind: 'embedding-probe', answerCue: 'fraud:' });
     expect(loadPolicyFile(entry.basePolicy.file).policy.firstPass).not.toHaveProperty('answerCue');
+    // The answer head was fitted on the whole training slice (120 rows) and written into the served model's own
+    // output layer; the fine-tuned policy scores with the served model's answer, fitted on nothing.
+    const runDir = path.dirname(entry.policy.file);
+    const head = AnswerHead.parse(JSON.parse(fs.readFileSync(path.join(runDir, 'head.json'), 'utf8')));
+    expect(head.fittedOn).toMatchObject({ rows: 120, answerShare: 0.5 });
+    const tools = await ensureTrainerTools(stackLayout(config), config.env.LLAMA_CPP_BIN_DIR, () => undefined);
+    const served = await readAnswerDirection(tools, path.join(runDir, 'fine-tuned-Q4_1.gguf'));
+    const baseRows = await readAnswerDirection(tools, stackLayout(config).modelFile);
+    const cosine = (a: number[], b: number[]) => dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
+    expect(cosine(served, head.direction)).toBeGreaterThan(0.9);
+    expect(cosine(baseRows, head.direction)).toBeLessThan(0.5);
+    expect(policy.policy.firstPass).toEqual({
+      kind: 'embedding-probe',
+      answerCue: 'fraud:',
+      probe: answerProbe(served),
+    });
     const modelfile = fs.readFileSync(path.join(path.dirname(entry.policy.file), 'Modelfile'), 'utf8');
     expect(modelfile).toMatch(/^FROM .*fine-tuned-Q4_1\.gguf$/m);
     // Only the served model stays: the F32 weights and the file llama.cpp wrote are removed.

@@ -1,7 +1,7 @@
 // fraudflow's answer fine-tuning: every weight of the model trained with AdamW (llama.cpp's ggml-opt), on the loss
-// of the answer tokens only. Each example is one first-pass text, the answer cue and the answer; whole examples
-// are packed into windows of the context's length, and every position but those predicting an answer has no
-// label, so the gradient teaches the answer and nothing else. Built by fraudflow against llama.cpp, whose opt
+// of the answer tokens only. Each example is one first-pass text, the answer cue and the answer, alone in a window
+// of the context's length, and every position but those predicting an answer has no label, so the gradient
+// teaches the answer and nothing else. Built by fraudflow against llama.cpp, whose opt
 // loop is patched to leave unlabelled positions out of the loss (src/stack/llama-cpp.ts).
 //
 // usage: fraudflow-answer-finetune -m base-f32.gguf -f examples.txt -o out.gguf --cue "fraud:"
@@ -98,36 +98,25 @@ static std::vector<example> read_examples(const options & o, const llama_vocab *
     return out;
 }
 
-// Windows of the context's length, each packed with whole examples (padded at the end), labelled only where the
-// next token is an answer's.
+// One window per example, padded to the context's length and labelled only where the next token is an answer's.
+// An example is alone in its window because that is how it is scored: the first pass embeds each text by itself,
+// so a text read after other examples would teach the answer from states the served model never has.
 static ggml_opt_dataset_t answer_dataset(const std::vector<example> & examples, const std::vector<size_t> & order,
                                          int n_ctx, llama_token pad) {
-    std::vector<std::vector<size_t>> windows(1);
-    int used = 0;
-    for (size_t i : order) {
-        const int n = (int) examples[i].tokens.size();
-        if (used + n > n_ctx) windows.emplace_back(), used = 0;
-        windows.back().push_back(i);
-        used += n;
-    }
     ggml_opt_dataset_t dataset =
-        ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, n_ctx, n_ctx, (int64_t) windows.size(), 1);
+        ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, n_ctx, n_ctx, (int64_t) order.size(), 1);
     auto * data = (llama_token *) ggml_opt_dataset_data(dataset)->data;
     auto * labels = (llama_token *) ggml_opt_dataset_labels(dataset)->data;
-    for (size_t w = 0; w < windows.size(); w++) {
+    for (size_t w = 0; w < order.size(); w++) {
+        const example & e = examples[order[w]];
         llama_token * d = data + w * n_ctx;
         llama_token * l = labels + w * n_ctx;
         std::fill(d, d + n_ctx, pad);
         std::fill(l, l + n_ctx, -1);
-        int at = 0;
-        for (size_t i : windows[w]) {
-            const example & e = examples[i];
-            for (size_t p = 0; p < e.tokens.size(); p++) {
-                d[at + p] = e.tokens[p];
-                // Position p predicts token p + 1: labelled only when that is an answer token.
-                if (p + 1 >= e.answer_from && p + 1 < e.tokens.size()) l[at + p] = e.tokens[p + 1];
-            }
-            at += (int) e.tokens.size();
+        for (size_t p = 0; p < e.tokens.size(); p++) {
+            d[p] = e.tokens[p];
+            // Position p predicts token p + 1: labelled only when that is an answer token.
+            if (p + 1 >= e.answer_from && p + 1 < e.tokens.size()) l[p] = e.tokens[p + 1];
         }
     }
     return dataset;
