@@ -76,7 +76,7 @@ export async function runModelTrain(config: Config, opts: TrainOptions): Promise
   const slices = labelledSlices(config, opts);
   const trainRows = sampleTrainingRows(slices.train, opts.hyperparameters.maxRows);
   const { text, hash } = trainingText(trainRows);
-  const headRows = sampleHeadRows(slices.train, opts.hyperparameters.headRows ?? defaultHyperparameters.headRows!);
+  const headRows = sampleHeadRows(slices.train, opts.hyperparameters.headRows ?? defaultHyperparameters.headRows);
   const headIds = headRows.map((r) => r.event.transactionId);
   const base = config.localModel.model;
   const runId = createHash('sha256')

@@ -12,7 +12,7 @@
  */
 import { Matrix, solve } from 'ml-matrix';
 import { z } from 'zod';
-import { fitLogistic, logit } from '../scoring/logistic';
+import { fitLogistic, logit, standardiser } from '../scoring/logistic';
 import type { LogisticModel } from '../scoring/logistic';
 
 /** What answer-head.py writes into the model: the answer direction and the states' mean direction. */
@@ -47,7 +47,7 @@ export function fitAnswerHead(
   const b = probe.intercept - probe.weights.reduce((sum, w, j) => sum + (w * probe.mean[j]!) / probe.scale[j]!, 0);
   return {
     direction: v.map((vj, j) => vj + (b + shift) * c[j]!),
-    meanState: meanOf(states),
+    meanState: standardiser(states).mean,
     fittedOn: { rows: states.length, frauds, answerShare },
   };
 }
@@ -75,9 +75,3 @@ export function answerProbe(direction: readonly number[]): LogisticModel {
 }
 
 export const dot = (a: readonly number[], b: readonly number[]): number => a.reduce((sum, x, j) => sum + x * b[j]!, 0);
-
-function meanOf(rows: readonly number[][]): number[] {
-  const mean = new Array<number>(rows[0]?.length ?? 0).fill(0);
-  for (const row of rows) for (let j = 0; j < mean.length; j++) mean[j]! += row[j]! / rows.length;
-  return mean;
-}

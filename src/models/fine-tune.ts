@@ -36,7 +36,7 @@ export const FineTuneHyperparameters = z.object({
 });
 export type FineTuneHyperparameters = z.infer<typeof FineTuneHyperparameters>;
 
-export const defaultHyperparameters: FineTuneHyperparameters = {
+export const defaultHyperparameters: FineTuneHyperparameters & { headRows: number } = {
   maxRows: 400,
   epochs: 0,
   learningRate: 2e-6,
