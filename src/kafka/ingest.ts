@@ -83,6 +83,27 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   return ingest;
 }
 
+/**
+ * The messages of a batch are handled concurrently, except that events sharing a transactionId are handled one
+ * after another in their Kafka order: the first one starts the workflow and a later copy is judged against it,
+ * never the other way round.
+ */
+class TransactionOrder {
+  private readonly last = new Map<string, Promise<void>>();
+
+  after(parsed: ParsedMessage, handle: () => Promise<void>): Promise<void> {
+    if (!('event' in parsed)) return handle();
+    const id = parsed.event.transactionId;
+    const previous = this.last.get(id);
+    const handled = previous ? previous.then(handle) : handle();
+    this.last.set(
+      id,
+      handled.catch(() => undefined),
+    );
+    return handled;
+  }
+}
+
 // kafkajs waits for the running eachBatch calls to finish before leaving the group. After a broker restart its
 // disconnect can hang; past 30 s we go anyway: uncommitted messages are redelivered and find their workflows.
 type StallWatchdog = ReturnType<typeof startStallWatchdog>;
@@ -253,6 +274,7 @@ class KafkaIngest implements Ingest {
     const { batch } = payload;
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     const pending: Array<Promise<void>> = [];
+    const inKafkaOrder = new TransactionOrder();
     // The champion in force when this batch arrived: a promotion takes effect from the next batch.
     const batchSettings = (await this.assignedSettings?.next()) ?? this.settings;
     let failure: unknown;
@@ -274,7 +296,8 @@ class KafkaIngest implements Ingest {
       this.counters.received++;
       await this.slots.acquire();
       pending.push(
-        this.handle(message, batch.partition, parsed, batchSettings)
+        inKafkaOrder
+          .after(parsed, () => this.handle(message, batch.partition, parsed, batchSettings))
           .catch((err: unknown) => {
             failure ??= err;
           })

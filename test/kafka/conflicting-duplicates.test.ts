@@ -56,6 +56,16 @@ describe('duplicate transaction ids', () => {
     }
     await pipeline.send(conflicts.slice(1).map((c) => ({ key: c.first.transactionId, value: c.first })));
     await pipeline.send(conflicts.map((c) => ({ key: c.second.transactionId, value: c.second })));
+    // In one produce call, so in one fetched batch: the copy must still lose to the event before it in Kafka.
+    for (let i = 0; i < 4; i++) {
+      const first = sampleTransaction();
+      const second = { ...first, merchant: { ...first.merchant, name: `Same Batch Shop ${i}` } };
+      conflicts.push({ first, second });
+      await pipeline.send([
+        { key: first.transactionId, value: first },
+        { key: second.transactionId, value: second },
+      ]);
+    }
 
     for (const { first, second } of conflicts) {
       await waitFor(() => decisionsFor(first.transactionId).length >= 1 && lettersFor(first.transactionId).length >= 1);
