@@ -15,6 +15,7 @@ import { runTuneCommand } from './tune';
 import { policyRefFor, runModelList, runModelPromote, runModelRollback, runModelShadow, runModelTrain } from './model';
 import { defaultHyperparameters } from '../models/fine-tune';
 import { MissingTopicError } from '../errors';
+import { ModelRegistryError } from '../models/registry';
 import { PolicyFileError } from '../scoring/policy-file';
 import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack';
 import { servedRole, servedRoles, serveWorkers } from '../worker-set/serve';
@@ -336,8 +337,9 @@ model
   .argument('<tag>', 'an Ollama model tag: a registered fine-tuned model, or any model with --policy')
   .description('make the model and its scoring policy decide new transactions, without restarting anything')
   .option('--policy <file>', "the scoring policy fitted for the model (default: the registry's)")
-  .action(async (tag: string, opts: { policy?: string }) => {
-    await runModelPromote(loadConfigOrExit(), tag, opts.policy);
+  .option('--force', 'promote even a model that measured a clear loss against its base on held-out data')
+  .action(async (tag: string, opts: { policy?: string; force?: boolean }) => {
+    await runModelPromote(loadConfigOrExit(), tag, { policyFile: opts.policy, force: opts.force });
   });
 
 model
@@ -436,8 +438,9 @@ program
 
 program.parseAsync().catch((err: unknown) => {
   // Errors that say what to do are printed as they are; anything else with its stack.
-  if (err instanceof StackError || err instanceof MissingTopicError || err instanceof PolicyFileError) {
-    console.error(`fraudflow: ${err.message}`);
+  const explained = [StackError, MissingTopicError, PolicyFileError, ModelRegistryError];
+  if (explained.some((kind) => err instanceof kind)) {
+    console.error(`fraudflow: ${(err as Error).message}`);
   } else {
     console.error(err);
   }

@@ -31,7 +31,7 @@ import { createOllamaModel, modelfileFor, ollamaDigest } from '../models/ollama-
 import type { ModelAssignment, PolicyRef } from '../models/assignment';
 import { createAssignmentStore, promote, rollback, shadow } from '../models/assignment';
 import type { RegisteredModel } from '../models/registry';
-import { readRegistry, registerModel } from '../models/registry';
+import { ModelRegistryError, promotionRefusal, readRegistry, registerModel } from '../models/registry';
 import type { LabelledTransaction, TimeSlices } from '../models/training-set';
 import { sampleHeadRows, sampleTrainingRows, sliceByTime, trainingText } from '../models/training-set';
 import { ReplayStore } from '../replay/store';
@@ -145,6 +145,10 @@ export async function runModelTrain(config: Config, opts: TrainOptions): Promise
   };
   registerModel(registryFile(config), entry);
   log(comparisonTable(entry));
+  const refusal = promotionRefusal(entry);
+  log(
+    refusal ? `${refusal}: promote refuses it without --force` : `shadow or promote it: fraudflow model shadow ${tag}`,
+  );
   return entry;
 }
 
@@ -425,7 +429,8 @@ export async function runModelList(config: Config): Promise<void> {
   for (const m of registry.models) {
     console.log(
       `${m.tag}  ${m.digest.slice(0, 12)}  from ${m.base.tag}  data ${m.trainingData.hash}  policy ${m.policy.hash}  ` +
-        `held-out recall@1%FPR ${m.heldOut.base.recallAt1PctFpr} → ${m.heldOut.fineTuned.recallAt1PctFpr}  ${m.createdAt}`,
+        `held-out recall@1%FPR ${m.heldOut.base.recallAt1PctFpr} → ${m.heldOut.fineTuned.recallAt1PctFpr}  ${m.createdAt}` +
+        (promotionRefusal(m) ? '  (a clear held-out loss: promote needs --force)' : ''),
     );
   }
 }
@@ -433,10 +438,13 @@ export async function runModelList(config: Config): Promise<void> {
 /** What `promote` deploys: a registered model's own policy, or `policyFile` for any model Ollama serves. */
 export function policyRefFor(config: Config, tag: string, policyFile?: string): { model: string; file: string } {
   if (policyFile) return { model: tag, file: policyFile };
-  const entry = readRegistry(registryFile(config)).models.find((m) => m.tag === tag);
-  if (!entry) throw new Error(`${tag} is not in the model registry; give its policy with --policy <file>`);
+  const entry = registeredModel(config, tag);
+  if (!entry) throw new ModelRegistryError(`${tag} is not in the model registry; give its policy with --policy <file>`);
   return { model: tag, file: entry.policy.file };
 }
+
+const registeredModel = (config: Config, tag: string) =>
+  readRegistry(registryFile(config)).models.find((m) => m.tag === tag);
 
 function describeAssignment(a: ModelAssignment, config: Config): string {
   const name = (r: PolicyRef | null) =>
@@ -448,8 +456,15 @@ function describeAssignment(a: ModelAssignment, config: Config): string {
 }
 
 /** The model and its policy decide every transaction the ingest fetches from now on; no restart. */
-export async function runModelPromote(config: Config, tag: string, policyFile?: string): Promise<ModelAssignment> {
-  const ref = policyRefFor(config, tag, policyFile);
+export async function runModelPromote(
+  config: Config,
+  tag: string,
+  opts: { policyFile?: string; force?: boolean } = {},
+): Promise<ModelAssignment> {
+  const entry = registeredModel(config, tag);
+  const refusal = entry && promotionRefusal(entry);
+  if (refusal && !opts.force) throw new ModelRegistryError(`${refusal}; not promoted (--force promotes it anyway)`);
+  const ref = policyRefFor(config, tag, opts.policyFile);
   if (!(await ollamaDigest(ollamaApi(config), ref.model)))
     throw new Error(`Ollama at ${config.env.OLLAMA_HOST} has no model ${ref.model}`);
   const store = createAssignmentStore(config);

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DifferenceInterval } from '../scoring/paired-bootstrap';
+import { DifferenceInterval, differenceVerdict } from '../scoring/paired-bootstrap';
 import { FineTuneHyperparameters } from './fine-tune';
 
 export const HeldOutFigures = z.object({
@@ -56,6 +56,24 @@ export const RegisteredModel = z.object({
   createdAt: z.string(),
 });
 export type RegisteredModel = z.infer<typeof RegisteredModel>;
+
+/**
+ * Why a registered model should not be promoted: it measured a clear loss against its base on the held-out slice
+ * (AUC or recall at 1% FPR, the paired-bootstrap interval wholly below 0). Undefined when nothing was lost.
+ */
+export function promotionRefusal(entry: RegisteredModel): string | undefined {
+  const d = entry.heldOut.difference;
+  if (!d) return undefined;
+  const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
+  const losses = Object.entries({ AUC: d.auc, 'recall at 1% FPR': d.recallAt1PctFpr })
+    .filter(([, interval]) => differenceVerdict(interval) === 'a clear loss')
+    .map(([name, i]) => `${name} ${signed(i.estimate)} [${signed(i.low)}, ${signed(i.high)}]`);
+  if (losses.length === 0) return undefined;
+  return (
+    `${entry.tag} measured a clear loss against ${entry.base.tag} on ${entry.heldOut.fineTuned.rows} held-out rows ` +
+    `(${entry.heldOut.fineTuned.frauds} fraud): ${losses.join(', ')}`
+  );
+}
 
 export const ModelRegistry = z.object({
   schemaVersion: z.literal(1),

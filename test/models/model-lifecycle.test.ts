@@ -7,7 +7,7 @@ import { computeCardFeatures } from '../../src/features/card-history';
 import { answerCue, embeddedText, firstPassText } from '../../src/models/first-pass';
 import { defaultHyperparameters, parseTrainingLine } from '../../src/models/fine-tune';
 import type { RegisteredModel } from '../../src/models/registry';
-import { ModelRegistryError, readRegistry, registerModel } from '../../src/models/registry';
+import { ModelRegistryError, promotionRefusal, readRegistry, registerModel } from '../../src/models/registry';
 import type { LabelledTransaction } from '../../src/models/training-set';
 import { sampleTrainingRows, sliceByTime, trainingExample, trainingText } from '../../src/models/training-set';
 import { policyFigures } from '../../src/scoring/held-out';
@@ -153,6 +153,33 @@ describe('model registry', () => {
     expect(models.map((m) => m.tag)).toEqual(['m:ft-2', 'm:ft-1']);
     expect(models[1]!.digest).toBe('sha-again');
     expect(fs.readdirSync(path.dirname(file))).toEqual(['registry.json']);
+  });
+
+  it('refuses promotion of a model that measured a clear loss on either figure, and only then', () => {
+    const interval = (estimate: number, low: number, high: number) => ({
+      estimate,
+      low,
+      high,
+      level: 0.95,
+      resamples: 1000,
+    });
+    const withDifference = (auc: [number, number, number], recall: [number, number, number]) => ({
+      ...entry('m:ft-1'),
+      heldOut: {
+        ...entry('m:ft-1').heldOut,
+        difference: { auc: interval(...auc), recallAt1PctFpr: interval(...recall) },
+      },
+    });
+    expect(promotionRefusal(entry('m:ft-1'))).toBeUndefined();
+    expect(promotionRefusal(withDifference([0.01, 0.004, 0.02], [0, -0.1, 0.1]))).toBeUndefined();
+    expect(promotionRefusal(withDifference([-0.01, -0.02, 0.001], [0, 0, 0]))).toBeUndefined();
+    const refusal = promotionRefusal(withDifference([-0.0129, -0.0271, -0.002], [0, 0, 0]));
+    expect(refusal).toBe(
+      'm:ft-1 measured a clear loss against base:1 on 10 held-out rows (2 fraud): AUC -0.0129 [-0.0271, -0.0020]',
+    );
+    expect(promotionRefusal(withDifference([0.01, 0.004, 0.02], [-0.2, -0.3, -0.1]))).toMatch(
+      /: recall at 1% FPR -0\.2000 \[-0\.3000, -0\.1000\]$/,
+    );
   });
 
   it('refuses to write while another run holds the lock, and names an invalid file', () => {
