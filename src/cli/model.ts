@@ -38,7 +38,7 @@ import { ReplayStore } from '../replay/store';
 import type { EmbeddedRow, PolicyFigures } from '../scoring/held-out';
 import { figuresAt, policyProbability, roundFigure } from '../scoring/held-out';
 import type { DifferenceInterval } from '../scoring/paired-bootstrap';
-import { differenceVerdict, pairedDifference } from '../scoring/paired-bootstrap';
+import { differenceVerdict, pairedDifference, signedDifference } from '../scoring/paired-bootstrap';
 import { recallAtFalsePositiveRate, rocAuc } from '../scoring/tuning';
 import { writePolicyFile } from '../scoring/policy-file';
 import type { LoadedPolicy } from '../scoring/policy-file';
@@ -406,7 +406,7 @@ export function comparisonTable(m: RegisteredModel): string {
 
 /** "fine-tuned - base, AUC: +0.0028, 95% interval [-0.0101, +0.0160] (1000 paired resamples): within noise". */
 export function differenceLine(figure: string, d: DifferenceInterval): string {
-  const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
+  const signed = signedDifference;
   const level = `${Math.round(d.level * 100)}%`;
   return (
     `fine-tuned - base, ${figure}: ${signed(d.estimate)}, ${level} interval [${signed(d.low)}, ${signed(d.high)}] ` +

@@ -1,8 +1,8 @@
 /**
  * One fine-tuning run with llama.cpp's tools: the base GGUF dequantized to F32 (training needs full-precision
- * weights), the answer head written into its output layer (answer-head.py), every weight trained with AdamW on the loss of the answers alone (fraudflow's answer trainer: the
- * model learns to answer after each first-pass text, not to write the texts), then quantized back to the base's
- * precision for serving.
+ * weights), the answer head written into its output layer (answer-head.py), then, with epochs > 0, every weight
+ * trained with AdamW on the loss of the answers alone (fraudflow's answer trainer: the model learns to answer after
+ * each first-pass text, not to write the texts), and last quantized back to the base's precision for serving.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';

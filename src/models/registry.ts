@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DifferenceInterval, differenceVerdict } from '../scoring/paired-bootstrap';
+import { DifferenceInterval, differenceVerdict, signedDifference } from '../scoring/paired-bootstrap';
 import { FineTuneHyperparameters } from './fine-tune';
 
 export const HeldOutFigures = z.object({
@@ -64,10 +64,12 @@ export type RegisteredModel = z.infer<typeof RegisteredModel>;
 export function promotionRefusal(entry: RegisteredModel): string | undefined {
   const d = entry.heldOut.difference;
   if (!d) return undefined;
-  const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
   const losses = Object.entries({ AUC: d.auc, 'recall at 1% FPR': d.recallAt1PctFpr })
     .filter(([, interval]) => differenceVerdict(interval) === 'a clear loss')
-    .map(([name, i]) => `${name} ${signed(i.estimate)} [${signed(i.low)}, ${signed(i.high)}]`);
+    .map(
+      ([name, i]) =>
+        `${name} ${signedDifference(i.estimate)} [${signedDifference(i.low)}, ${signedDifference(i.high)}]`,
+    );
   if (losses.length === 0) return undefined;
   return (
     `${entry.tag} measured a clear loss against ${entry.base.tag} on ${entry.heldOut.fineTuned.rows} held-out rows ` +

@@ -86,3 +86,6 @@ export function differenceVerdict(d: DifferenceInterval): 'a clear gain' | 'a cl
   if (d.high < 0) return 'a clear loss';
   return 'within noise';
 }
+
+/** A difference as reported: its sign always shown, four decimals ("+0.0130", "-0.0129"). */
+export const signedDifference = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
