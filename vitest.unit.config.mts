@@ -26,6 +26,7 @@ export default defineConfig({
       'test/replay/report.test.ts',
       'test/replay/sources.test.ts',
       'test/generator/synthetic.test.ts',
+      'test/generator/invalid-messages.test.ts',
       'test/compose.test.ts',
       'test/workflows/history-replay.test.ts',
       'test/unit/**/*.test.ts',

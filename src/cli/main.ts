@@ -75,7 +75,7 @@ program
   .option('--fraud-share <share>', 'share of fraud patterns among valid events', share, 0.1)
   .option(
     '--invalid-share <share>',
-    'share of deliberately invalid events (they go to the dead-letter topic)',
+    'share of deliberately invalid events, rounded to an exact count spread evenly (they go to the dead-letter topic)',
     share,
     0.03,
   )
@@ -118,7 +118,12 @@ program
   .option('-n, --count <n>', 'messages to send', count, 1000)
   .option('-r, --rate <perSecond>', 'messages per second (0: as fast as possible)', nonNegative, 50)
   .option('--fraud-share <share>', 'share of fraud patterns among valid events', share, 0.05)
-  .option('--invalid-share <share>', 'share of deliberately invalid messages', share, 0)
+  .option(
+    '--invalid-share <share>',
+    'share of deliberately invalid messages, rounded to an exact count (round(count × share)) spread evenly',
+    share,
+    0,
+  )
   .option('--seed <n>', 'generator seed (default: random)', numberOption({ integer: true }))
   .option('--topic <topic>', 'target topic (default: TOPIC_TRANSACTIONS)')
   .action(

@@ -1,6 +1,7 @@
 /**
  * Writes synthetic transactions to the transactions topic at a steady rate: demo traffic, load tests, and (with
- * `invalidShare`) deliberately bad messages that must end up on the dead-letter topic.
+ * `invalidCount` or `invalidShare`) an exact number of deliberately bad messages that must end up on the dead-letter
+ * topic, evenly spaced through the run.
  */
 import { randomInt } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
@@ -8,7 +9,7 @@ import type { Message, Producer } from 'kafkajs';
 import type { Config } from '../config';
 import { createKafka } from '../kafka/client';
 import type { TransactionEvent } from '../schemas/transaction-event';
-import { createTransactionGenerator, mulberry32 } from './synthetic';
+import { createTransactionGenerator } from './synthetic';
 import type { TransactionGenerator } from './synthetic/stream';
 
 export interface ProduceTransactionsOptions {
@@ -28,8 +29,19 @@ export interface ProduceTransactionsOptions {
   startTime?: Date;
   /** @default config.kafka.topics.transactions */
   topic?: string;
-  /** Share of messages that are deliberately invalid (keys start `invalid-`), between 0 and 1. @default 0 */
+  /**
+   * Share of the `count` messages that are deliberately invalid (keys start `invalid-`), between 0 and 1. It is
+   * rounded to an exact count, `Math.round(count * invalidShare)`, placed as `invalidCount` places its messages, so
+   * a run never has more or fewer by chance. Give this or `invalidCount`, not both.
+   * @default 0
+   */
   invalidShare?: number;
+  /**
+   * How many of the `count` messages are deliberately invalid, exactly. They are spread evenly: one in the middle of
+   * each of `invalidCount` equal stretches of the run (see `invalidPlaces`).
+   * @default 0
+   */
+  invalidCount?: number;
   /** Called with every valid event as it is generated, label included (the main job scores quality with it). */
   onEvent?: (event: TransactionEvent) => void;
   /** Called after every acknowledged batch with the running total of messages sent. */
@@ -43,6 +55,8 @@ export interface ProduceTransactionsResult {
   sent: number;
   /** How many of those were deliberately invalid. */
   invalid: number;
+  /** Keys of the invalid messages acknowledged, in send order. */
+  invalidKeys: string[];
   /** transactionIds of the valid events, in send order. */
   transactionIds: string[];
   /** Wall-clock seconds from the first send to the last acknowledgement. */
@@ -106,27 +120,27 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Produces `count` messages (synthetic events, plus invalid ones if asked) keyed by transactionId, paced to `rate`
- * with a token bucket and batched per request. The producer is idempotent and waits for all in-sync replicas.
+ * Produces `count` messages (synthetic events, plus an exact number of invalid ones if asked) keyed by
+ * transactionId, paced to `rate` with a token bucket and batched per request. The producer is idempotent and waits
+ * for all in-sync replicas.
  */
 export async function produceTransactions(
   config: Config,
   opts: ProduceTransactionsOptions,
 ): Promise<ProduceTransactionsResult> {
   const { rate, count, signal } = opts;
-  const invalidShare = opts.invalidShare ?? 0;
-  checkProduceOptions(rate, count, invalidShare);
+  checkRate(rate);
   const seed = opts.seed ?? randomInt(0, 2 ** 32);
   const topic = opts.topic ?? config.kafka.topics.transactions;
-  const source = createMessageSource(opts, seed, invalidShare);
-  const result: ProduceTransactionsResult = { sent: 0, invalid: 0, transactionIds: [], seconds: 0 };
+  const messages = draftMessages({ ...opts, seed });
+  const result: ProduceTransactionsResult = { sent: 0, invalid: 0, invalidKeys: [], transactionIds: [], seconds: 0 };
   if (count === 0 || signal?.aborted) return result;
 
   const producer = createIdempotentProducer(config);
   await producer.connect();
   const started = performance.now();
   try {
-    await sendPacedBatches(producer, topic, source, createTokenBucket(rate, started), result);
+    await sendPacedBatches(producer, topic, { opts, messages }, createTokenBucket(rate, started), result);
   } finally {
     result.seconds = Math.round(performance.now() - started) / 1000;
     await producer.disconnect();
@@ -134,12 +148,39 @@ export async function produceTransactions(
   return result;
 }
 
-function checkProduceOptions(rate: number, count: number, invalidShare: number): void {
+function checkRate(rate: number): void {
   if (!(Number.isFinite(rate) && rate >= 0)) throw new RangeError(`rate must be >= 0 events/s, got ${rate}`);
+}
+
+/** The exact number of invalid messages a run of `count` carries: `invalidCount`, or `invalidShare` rounded. */
+function resolveInvalidCount(plan: MessagePlan): number {
+  const { count, invalidShare, invalidCount } = plan;
   if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`count must be a whole number >= 0, got ${count}`);
-  if (!(invalidShare >= 0 && invalidShare <= 1)) {
-    throw new RangeError(`invalidShare must be within [0, 1], got ${invalidShare}`);
+  if (invalidShare !== undefined && invalidCount !== undefined) {
+    throw new RangeError('give invalidShare or invalidCount, not both');
   }
+  if (invalidCount !== undefined) {
+    if (!(Number.isInteger(invalidCount) && invalidCount >= 0 && invalidCount <= count)) {
+      throw new RangeError(`invalidCount must be a whole number within [0, count=${count}], got ${invalidCount}`);
+    }
+    return invalidCount;
+  }
+  const share = invalidShare ?? 0;
+  if (!(share >= 0 && share <= 1)) throw new RangeError(`invalidShare must be within [0, 1], got ${share}`);
+  return Math.round(count * share);
+}
+
+/**
+ * Where the invalid messages of a run go, as 0-based places in send order: the middle of each of `invalidCount`
+ * equal stretches of `count` messages. Even spacing keeps them apart and the places chosen, never drawn; integer
+ * arithmetic keeps them exact. Places are distinct and increasing because stretches are at least one message long.
+ */
+export function invalidPlaces(count: number, invalidCount: number): number[] {
+  return Array.from({ length: invalidCount }, (_, i) => invalidPlace(i, count, invalidCount));
+}
+
+function invalidPlace(index: number, count: number, invalidCount: number): number {
+  return Math.floor(((2 * index + 1) * count) / (2 * invalidCount));
 }
 
 function createIdempotentProducer(config: Config): Producer {
@@ -153,23 +194,54 @@ function createIdempotentProducer(config: Config): Producer {
   });
 }
 
-/** Where a run's messages come from: the seeded event stream, and its own stream choosing which are invalid. */
-interface MessageSource {
-  opts: ProduceTransactionsOptions;
-  seed: number;
-  invalidShare: number;
-  events: TransactionGenerator;
-  chooseInvalid: () => number;
+/** What decides a run's messages, apart from pacing and the topic. */
+export type MessagePlan = Pick<
+  ProduceTransactionsOptions,
+  'count' | 'fraudShare' | 'startTime' | 'invalidShare' | 'invalidCount'
+> & { seed: number };
+
+/** One message of a run: a valid event (with its label), or a deliberately invalid message (no event). */
+export interface DraftedMessage {
+  key: string;
+  value: string | Buffer;
+  event?: TransactionEvent;
 }
 
-function createMessageSource(opts: ProduceTransactionsOptions, seed: number, invalidShare: number): MessageSource {
+/**
+ * A run's `count` messages in send order, without a broker: the seeded event stream, with the exact number of
+ * invalid messages at `invalidPlaces`. Valid events are the generator's own sequence whatever the invalid count, so
+ * `createTransactionGenerator({ seed, startTime })` regenerates them. Throws a RangeError for a bad plan at once.
+ */
+export function draftMessages(plan: MessagePlan): Iterator<DraftedMessage, undefined> {
+  const invalidCount = resolveInvalidCount(plan);
   const events = createTransactionGenerator({
-    seed,
-    startTime: opts.startTime ?? new Date(),
-    ...(opts.fraudShare !== undefined ? { fraudShare: opts.fraudShare } : {}),
+    seed: plan.seed,
+    startTime: plan.startTime ?? new Date(),
+    ...(plan.fraudShare !== undefined ? { fraudShare: plan.fraudShare } : {}),
   });
-  // Separate stream for the valid/invalid choice, so the valid events are the same whatever invalidShare is.
-  return { opts, seed, invalidShare, events, chooseInvalid: mulberry32(seed ^ 0x9e3779b9) };
+  return draftInOrder(plan, events, invalidCount);
+}
+
+function* draftInOrder(
+  plan: MessagePlan,
+  events: TransactionGenerator,
+  invalidCount: number,
+): Generator<DraftedMessage, undefined> {
+  let invalid = 0;
+  for (let place = 0; place < plan.count; place++) {
+    if (invalid < invalidCount && place === invalidPlace(invalid, plan.count, invalidCount)) {
+      yield invalidMessage(plan.seed, invalid++);
+      continue;
+    }
+    const event = events.next();
+    yield { key: event.transactionId, value: JSON.stringify(event), event };
+  }
+}
+
+/** A run's messages still to send, and the options that asked for them. */
+interface MessageSource {
+  opts: ProduceTransactionsOptions;
+  messages: Iterator<DraftedMessage, undefined>;
 }
 
 /** Paces sends to `rate` messages per second; at rate 0 it holds Infinity tokens and never waits. */
@@ -215,11 +287,12 @@ async function sendPacedBatches(
     }
     const size = Math.min(MAX_BATCH, count - result.sent, Math.floor(bucket.tokens));
     bucket.tokens -= size;
-    const batch = draftBatch(source, size, result.invalid);
+    const batch = draftBatch(source, size);
     await producer.send({ topic, acks: -1, messages: batch.messages });
     // Invalid messages count once their batch is acknowledged.
     result.sent += size;
-    result.invalid += batch.invalid;
+    result.invalid += batch.invalidKeys.length;
+    result.invalidKeys.push(...batch.invalidKeys);
     result.transactionIds.push(...batch.transactionIds);
     source.opts.onProgress?.(result.sent);
   }
@@ -229,30 +302,46 @@ interface Batch {
   messages: Message[];
   /** transactionIds of the valid events in the batch. */
   transactionIds: string[];
-  invalid: number;
+  invalidKeys: string[];
 }
 
-/** The next `size` messages; invalid ones are numbered on from `invalidBefore`, those already acknowledged. */
-function draftBatch(source: MessageSource, size: number, invalidBefore: number): Batch {
-  const batch: Batch = { messages: [], transactionIds: [], invalid: 0 };
+/** The next `size` messages of the run. */
+function draftBatch(source: MessageSource, size: number): Batch {
+  const batch: Batch = { messages: [], transactionIds: [], invalidKeys: [] };
   for (let i = 0; i < size; i++) {
-    if (source.invalidShare > 0 && source.chooseInvalid() < source.invalidShare) {
-      batch.messages.push(invalidMessage(source.seed, invalidBefore + batch.invalid));
-      batch.invalid++;
+    const next = source.messages.next();
+    if (next.done) break;
+    const { key, value, event } = next.value;
+    batch.messages.push({ key, value });
+    if (!event) {
+      batch.invalidKeys.push(key);
       continue;
     }
-    const event = source.events.next();
     source.opts.onEvent?.(event);
-    batch.messages.push({ key: event.transactionId, value: JSON.stringify(event) });
-    batch.transactionIds.push(event.transactionId);
+    batch.transactionIds.push(key);
   }
   return batch;
 }
 
-/** A run's `index`th invalid message (from 0). Kinds in rotation, so that a handful already covers every kind. */
-function invalidMessage(seed: number, index: number): Message {
+/**
+ * A run's `index`th invalid message (from 0). Kinds in rotation with the dead-letter reasons taking turns, so that
+ * the first three already cover every reason and nine cover every kind.
+ */
+function invalidMessage(seed: number, index: number): DraftedMessage {
   const key = `invalid-${seed}-${index + 1}`;
-  const samples = invalidEventSamples(key);
+  const samples = reasonsInTurn(invalidEventSamples(key));
   const sample = samples[index % samples.length];
-  return { key, value: sample?.value ?? null };
+  return { key, value: sample?.value ?? Buffer.alloc(0) };
+}
+
+/** The samples reordered so that their reasons take turns: each reason's first sample, then each one's second, ... */
+function reasonsInTurn<T extends { kind: string }>(samples: T[]): T[] {
+  const seen = new Map<string, number>();
+  const ranked = samples.map((sample, at) => {
+    const reason = sample.kind.split(':')[0] ?? '';
+    const turn = seen.get(reason) ?? 0;
+    seen.set(reason, turn + 1);
+    return { sample, turn, at };
+  });
+  return ranked.sort((a, b) => a.turn - b.turn || a.at - b.at).map((r) => r.sample);
 }

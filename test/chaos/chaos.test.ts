@@ -9,18 +9,23 @@ describe('chaos', () => {
   it('decides every transaction exactly once and dead-letters every invalid one through kills, restarts and faults', async () => {
     const report = await runChaos({
       count: 30,
-      invalidShare: 0.1,
+      invalid: 3,
       localModel: 'ollama',
       killEverySeconds: 15,
       timeoutSeconds: 900,
       log: (l) => console.log(l),
     });
     console.log(JSON.stringify(report));
+    // The counts are chosen, not drawn: 30 valid plus the 5 sent behind the stall, and 3 invalid messages.
+    expect(report.valid).toBe(35);
+    expect(report.invalid).toBe(3);
     expect(report.lost).toBe(0);
     expect(report.decided).toBe(report.valid);
     expect(report.conflictingCopies).toBe(0);
-    expect(report.deadLettered).toBeGreaterThanOrEqual(report.invalid);
-    expect(report.invalid).toBeGreaterThan(0);
+    // Each invalid message dead-lettered (copies aside), one of each reason, and nothing else dead-lettered.
+    expect(report.deadLettered).toBe(3);
+    expect(report.deadLetterReasons).toEqual({ invalid_json: 1, schema_violation: 1, oversized: 1 });
+    expect(report.otherDeadLetters).toBe(0);
     expect(report.runningAfterSettle).toBe(0);
     expect(report.workerKills).toBeGreaterThanOrEqual(1);
     expect(report.temporalRestarts).toBe(1);

@@ -2,12 +2,13 @@
  * The chaos run: the whole pipeline as separate processes (workers, ingest) on the real stack, while workers are
  * SIGKILLed and restarted, the Temporal dev server and the Kafka broker are each restarted once, and a fault
  * proxy breaks 20% or more of model calls. It then checks that every valid transaction has exactly one decision
- * (duplicates on the topic must be identical copies), every invalid one is dead-lettered, nothing is lost and no
- * workflow is left running. `npm run chaos` runs the full version; the test suite runs a short one.
+ * (duplicates on the topic must be identical copies), each of the exact number of invalid messages is dead-lettered
+ * and nothing else is, nothing is lost and no workflow is left running. `npm run chaos` runs the full version; the
+ * test suite runs a short one.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { connectClient } from '../../src/temporal/client';
 import type { Config } from '../../src/config';
@@ -23,12 +24,25 @@ import type { FaultProxy, FaultRates } from '../../src/testing/fault-proxy';
 import { startFaultProxy } from '../../src/testing/fault-proxy';
 import type { HostedTestServer } from '../../src/testing/hosted-provider';
 import { startHostedTestServer } from '../../src/testing/hosted-provider';
+import type { DeadLetterTally } from './dead-letters';
+import { tallyDeadLetter } from './dead-letters';
 
 export interface ChaosOptions {
-  /** Valid transactions to score. */
+  /** Valid transactions to score (the stall adds five more). */
   count: number;
-  /** Share of extra, deliberately invalid messages. @default 0.02 */
-  invalidShare?: number;
+  /**
+   * Deliberately invalid messages sent besides the valid ones: an exact count, spread evenly through the run, so
+   * the report can be checked against it exactly. @default 2% of `count`, rounded
+   */
+  invalid?: number;
+  /**
+   * Generator seed. A fresh one per run by default: card histories in the feature store and `score-<transactionId>`
+   * workflow ids outlive a run, so a reused seed would score this run against the last one's cards. No check
+   * depends on what the seed draws (the counts are chosen); the report carries it, so a failing run's events can be
+   * generated again.
+   * @default a random 32-bit seed
+   */
+  seed?: number;
   /** Local model: the real Ollama, or an instant OpenAI-compatible stand-in (for large N). */
   localModel: 'ollama' | 'instant';
   /** Fault rates per model call; their sum is the injected share. */
@@ -53,6 +67,7 @@ export interface ChaosOptions {
 }
 
 export interface ChaosReport {
+  seed: number;
   valid: number;
   invalid: number;
   decided: number;
@@ -60,7 +75,14 @@ export interface ChaosReport {
   duplicateCopies: number;
   /** Copies that differed from the first decision for the same transaction: must be 0. */
   conflictingCopies: number;
+  /** Invalid messages found on the dead-letter topic, each counted once: must equal `invalid`. */
   deadLettered: number;
+  /** Extra copies of those dead letters (at-least-once, e.g. across a consumer restart). */
+  deadLetterCopies: number;
+  /** Dead-letter reasons of the invalid messages, one per message. */
+  deadLetterReasons: Record<string, number>;
+  /** Dead letters that are not one of the invalid messages (a valid event refused, an unreadable record): must be 0. */
+  otherDeadLetters: number;
   lost: number;
   runningAfterSettle: number;
   workerKills: number;
@@ -251,7 +273,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const firstByTxn = new Map<string, string>();
   let duplicateCopies = 0;
   let conflictingCopies = 0;
-  let deadLettered = 0;
+  // The invalid messages' keys, known once they are produced; dead letters are matched to them by original key.
+  let invalidKeys = new Set<string>();
+  let letters: DeadLetterTally = { reasonByKey: new Map(), copies: 0, other: 0 };
   let byPath: Record<string, number> = {};
   let callOutcomes: Record<string, number> = {};
   let modelPathWithoutOk = 0;
@@ -275,13 +299,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       } else if (seen === raw) dups++;
       else conflicts++;
     }
-    let letters = 0;
-    for await (const _ of readKafkaRange(kafka, { kind: 'kafka', topic: topics.deadLetter }, 15_000)) letters++;
+    const tally: DeadLetterTally = { reasonByKey: new Map(), copies: 0, other: 0 };
+    for await (const m of readKafkaRange(kafka, { kind: 'kafka', topic: topics.deadLetter }, 15_000)) {
+      tallyDeadLetter(tally, m.value, invalidKeys);
+    }
     firstByTxn.clear();
     for (const [k, v] of first) firstByTxn.set(k, v);
     duplicateCopies = dups;
     conflictingCopies = conflicts;
-    deadLettered = letters;
+    letters = tally;
     byPath = paths;
     callOutcomes = outcomes;
     modelPathWithoutOk = unbacked;
@@ -295,10 +321,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let temporalRestarts = 0;
   let kafkaRestarts = 0;
 
-  log(`chaos ${id}: producing ${opts.count} transactions (+${Math.round((opts.invalidShare ?? 0.02) * 100)}% invalid)`);
-  const invalidShare = opts.invalidShare ?? 0.02;
-  const total = Math.round(opts.count / (1 - invalidShare));
-  const produced = await produceTransactions(config, { rate: 0, count: total, invalidShare, fraudShare: 0.1 });
+  const seed = opts.seed ?? randomInt(0, 2 ** 32);
+  const invalidCount = opts.invalid ?? Math.round(opts.count * 0.02);
+  log(`chaos ${id}: producing ${opts.count} transactions and ${invalidCount} invalid messages (seed ${seed})`);
+  const produced = await produceTransactions(config, {
+    rate: 0,
+    count: opts.count + invalidCount,
+    invalidCount,
+    fraudShare: 0.1,
+    seed,
+  });
+  invalidKeys = new Set(produced.invalidKeys);
   let valid = produced.sent - produced.invalid;
   const produceDone = Date.now();
   log(`chaos ${id}: produced ${valid} valid and ${produced.invalid} invalid in ${produced.seconds.toFixed(1)}s`);
@@ -308,7 +341,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let lastKill = Date.now();
   let lastLog = 0;
   let lastScan = 0;
-  const done = () => firstByTxn.size >= valid && deadLettered >= produced.invalid;
+  const done = () => firstByTxn.size >= valid && letters.reasonByKey.size === produced.invalid;
   while (!done() && Date.now() < deadline) {
     if (Date.now() - lastScan > 3000) {
       // A scan that hangs (a client stuck across the broker restart) is abandoned and retried.
@@ -343,13 +376,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       log(`chaos ${id}: stalling the ingest's consumer (SIGUSR2) at ${Math.round(progress * 100)}%, then 5 more`);
       ingest.kill('SIGUSR2');
       stallsInjected++;
-      const more = await produceTransactions(config, { rate: 0, count: 5, invalidShare: 0, fraudShare: 0.1 });
+      // Another seed, so these five are new transactionIds.
+      const more = await produceTransactions(config, { rate: 0, count: 5, fraudShare: 0.1, seed: (seed + 1) >>> 0 });
       produced.transactionIds.push(...more.transactionIds);
       valid += more.sent;
     }
     if (Date.now() - lastLog > 5000) {
       log(
-        `chaos ${id}: ${firstByTxn.size}/${valid} decided, ${deadLettered}/${produced.invalid} dead-lettered, ${workerKills} worker kills`,
+        `chaos ${id}: ${firstByTxn.size}/${valid} decided, ${letters.reasonByKey.size}/${produced.invalid} dead-lettered, ${workerKills} worker kills`,
       );
       lastLog = Date.now();
     }
@@ -411,13 +445,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const forwarded = faultsInjected.forwarded ?? 0;
   delete faultsInjected.forwarded;
 
+  const deadLetterReasons: Record<string, number> = {};
+  for (const reason of letters.reasonByKey.values()) deadLetterReasons[reason] = (deadLetterReasons[reason] ?? 0) + 1;
+
   return {
+    seed,
     valid,
     invalid: produced.invalid,
     decided: firstByTxn.size,
     duplicateCopies,
     conflictingCopies,
-    deadLettered,
+    deadLettered: letters.reasonByKey.size,
+    deadLetterCopies: letters.copies,
+    deadLetterReasons,
+    otherDeadLetters: letters.other,
     lost: produced.transactionIds.filter((t) => !firstByTxn.has(t)).length,
     runningAfterSettle: running,
     workerKills,
