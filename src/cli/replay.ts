@@ -14,6 +14,7 @@ import { createAssignmentStore } from '../models/assignment';
 import type { ReplayProgress, ReplaySource, ScoringWindow } from '../replay/contracts';
 import { chunkProgressQuery, describeSource, replayProgressQuery } from '../replay/contracts';
 import type { BacktestReport } from '../replay/report';
+import { rateOrigin } from '../replay/report';
 import type { ColumnMapping, ReplayMappingName } from '../replay/sources';
 import { detectFormat, mappingFor, parseColumnMapping } from '../replay/sources';
 import { readJson } from '../schemas/json';
@@ -25,7 +26,7 @@ import { connectClient } from '../temporal/client';
 import { replayChunkWorkflowId, replayWorkflowId } from '../workflow-ids';
 import { installRuntime, startWorkerSet } from '../worker-set';
 import type { replayWorkflow } from '../../workflows/replay';
-import { reportSettingsFor, writeReport } from './report';
+import { configuredPolicyIfRanWith, replayWorkflowTimes, reportSettingsFor, writeReport } from './report';
 
 export interface ReplayCommandOptions {
   /** A file path, or `kafka:<topic>`. */
@@ -121,6 +122,8 @@ async function shadowFor(
 }
 
 export async function runReplayCommand(config: Config, opts: ReplayCommandOptions): Promise<BacktestReport> {
+  // The report's throughput counts from here: the user waits for the stack and the preparation too.
+  const commandStartedAt = new Date().toISOString();
   const log = opts.log ?? ((l: string) => console.log(l));
   await stackUp(config, { log: () => undefined });
   installRuntime(config, { quiet: true });
@@ -146,7 +149,8 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
       const store = new ReplayStore(config.replayDir);
       if (!store.readReportSettings(replayId)) store.writeReportSettings(replayId, reportSettingsFor(config, settings));
       const handle = await startOrResume(client, config, { replayId, source, window, settings, opts, log });
-      const result = await watchProgress(handle, log, client);
+      const { replayStartedAt } = await replayWorkflowTimes(client, replayId);
+      const result = await watchProgress(handle, log, client, rateOrigin(commandStartedAt, replayStartedAt));
       log(
         `replay ${replayId}: ${result.scored} scored, ${result.invalidRows} invalid rows, ${result.chunksTotal} chunks`,
       );
@@ -154,11 +158,10 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
       await workerSet?.close();
       await assignments.close();
     }
-    const described = await client.workflow.getHandle(replayWorkflowId(replayId)).describe();
     return writeReport(config, replayId, {
-      startedAt: described.startTime.toISOString(),
-      finishedAt: (described.closeTime ?? new Date()).toISOString(),
+      times: { commandStartedAt, ...(await replayWorkflowTimes(client, replayId)) },
       policyHash: settings.policyHash,
+      policy: configuredPolicyIfRanWith(config, replayId),
       log,
     });
   } finally {
@@ -225,11 +228,15 @@ async function startOrResume(
   }
 }
 
-/** Polls the replay's progress query: a bar with rate and ETA on a TTY, a plain line every 5 s otherwise. */
+/**
+ * Polls the replay's progress query: a bar with rate and ETA on a TTY, a plain line every 5 s otherwise. The rate is
+ * rows decided over the wall time since `since` (ms), as the report's throughput counts them.
+ */
 async function watchProgress(
   handle: { query: (q: typeof replayProgressQuery) => Promise<ReplayProgress>; result: () => Promise<unknown> },
   log: (l: string) => void,
   client: Client,
+  since: number,
 ): Promise<ReplayProgress> {
   // Rows decided so far: finished chunks, plus what each chunk being scored has decided.
   const decided = async (p: ReplayProgress) => {
@@ -254,7 +261,6 @@ async function watchProgress(
       )
     : undefined;
   let started = false;
-  const t0 = Date.now();
   let lastLine = 0;
   let done = false;
   const finished = handle.result().finally(() => (done = true));
@@ -263,7 +269,7 @@ async function watchProgress(
     try {
       last = await handle.query(replayProgressQuery);
       const rows = await decided(last);
-      const rate = (rows / Math.max(1, (Date.now() - t0) / 1000)).toFixed(1);
+      const rate = (rows / Math.max(1, (Date.now() - since) / 1000)).toFixed(1);
       if (bar && last.prepared) {
         if (!started) bar.start(last.rowsTotal, 0, { rate });
         started = true;

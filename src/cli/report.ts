@@ -4,19 +4,27 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
-import type { BacktestReport } from '../replay/report';
+import type { BacktestReport, PolicySource, ReplayTimes } from '../replay/report';
 import {
   buildBacktestReport,
   challengerRows,
+  checkPolicySource,
   compareReports,
+  describeRanking,
+  describeThroughput,
   parseBacktestReport,
   renderComparisonHtml,
   renderReportHtml,
+  reportTiming,
+  tuningReplaysOf,
 } from '../replay/report';
 import type { ReplayReportSettings } from '../replay/store';
 import { ReplayStore } from '../replay/store';
 import { readJson } from '../schemas/json';
+import type { LoadedPolicy } from '../scoring/policy-file';
+import { defaultPolicyPath, loadPolicyFile } from '../scoring/policy-file';
 import type { ScoringSettings } from '../scoring/settings';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { connectClient } from '../temporal/client';
@@ -37,17 +45,25 @@ function reportPaths(store: ReplayStore, replayId: string) {
   return { json: path.join(store.dir(replayId), 'report.json'), html: path.join(store.dir(replayId), 'report.html') };
 }
 
-export function writeReport(
-  config: Config,
-  replayId: string,
-  meta: { startedAt: string; finishedAt: string; policyHash: string; log: (l: string) => void },
-): BacktestReport {
+export interface ReportMeta {
+  /** The replay's times; the report's wall time is chosen from them and the saved report's (reportTiming). */
+  times: Omit<ReplayTimes, 'now' | 'saved'>;
+  policyHash: string;
+  /** The policy file the replay decided with, when known: its provenance is checked against the replayed source. */
+  policy?: LoadedPolicy;
+  log: (l: string) => void;
+}
+
+export function writeReport(config: Config, replayId: string, meta: ReportMeta): BacktestReport {
   const store = new ReplayStore(config.replayDir);
   const rows = store.readResults(replayId);
   const first = rows[0]?.decision;
   const stored = store.readReportSettings(replayId);
   if (!stored) meta.log(`replay ${replayId} has no stored settings: its report uses today's thresholds and prices`);
   const { thresholds, hostedPricing } = stored ?? reportSettingsFor(config, scoringSettingsFromConfig(config));
+  const paths = reportPaths(store, replayId);
+  const saved = readSavedReport(paths.json);
+  const timing = reportTiming({ ...meta.times, now: new Date().toISOString(), saved: saved && savedTiming(saved) });
   const report = buildBacktestReport(
     rows.map((r) => ({ decision: r.decision, label: r.label })),
     {
@@ -55,28 +71,114 @@ export function writeReport(
       policyHash: first?.policyHash ?? stored?.policyHash ?? meta.policyHash,
       thresholds,
       hostedPricing,
-      startedAt: meta.startedAt,
-      finishedAt: meta.finishedAt,
+      ...timing,
       invalidRows: store.readInvalid(replayId),
+      policySource: rows.length === 0 ? null : (policySourceOf(store, replayId, meta.policy) ?? saved?.policySource),
     },
   );
-  const paths = reportPaths(store, replayId);
   fs.writeFileSync(paths.json, JSON.stringify(report, null, 2));
   fs.writeFileSync(paths.html, renderReportHtml(report));
+  logSummary(report, paths, meta.log);
+  return report;
+}
+
+function logSummary(report: BacktestReport, paths: { json: string; html: string }, log: (l: string) => void): void {
   const op = report.operatingPoints.decline;
   const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
-  meta.log(`report ${replayId}:`);
-  meta.log(
+  log(`report ${report.replayId}:`);
+  log(
     `  decisions   approve ${report.decisions.byOutcome.approve}, review ${report.decisions.byOutcome.review}, decline ${report.decisions.byOutcome.decline}`,
   );
-  meta.log(`  at decline  precision ${pct(op.precision)}, recall ${pct(op.recall)}, F1 ${pct(op.f1)}`);
-  meta.log(
+  log(`  at decline  precision ${pct(op.precision)}, recall ${pct(op.recall)}, F1 ${pct(op.f1)}`);
+  log(`  first pass  ${describeRanking(report)}`);
+  log(
     `  escalation  ${pct(report.escalation.rate)}; cost $${report.cost.actualUsd.toFixed(4)} vs hosted-only $${report.cost.hostedOnlyUsd.toFixed(4)} (savings ${report.cost.savingsPct === null ? 'n/a' : `${report.cost.savingsPct.toFixed(1)}%`})`,
   );
-  meta.log(`  throughput  ${report.throughput.rowsPerSecond?.toFixed(1) ?? 'n/a'} rows/s`);
-  meta.log(`  ${paths.json}`);
-  meta.log(`  ${paths.html}`);
-  return report;
+  log(`  throughput  ${describeThroughput(report)}`);
+  const policyWarning = report.policySource?.warning;
+  if (policyWarning) log(`  WARNING     ${policyWarning}`);
+  for (const warning of report.warnings.filter((w) => w !== policyWarning)) log(`  warning     ${warning}`);
+  log(`  ${paths.json}`);
+  log(`  ${paths.html}`);
+}
+
+/** The report saved before, if it reads as one; a report of an earlier release or a broken file is simply replaced. */
+function readSavedReport(file: string): BacktestReport | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return parseBacktestReport(readJson(fs.readFileSync(file, 'utf8'), file), file);
+  } catch {
+    return undefined;
+  }
+}
+
+const savedTiming = (r: BacktestReport) => ({
+  measuredOver: r.throughput.measuredOver,
+  startedAt: r.startedAt,
+  finishedAt: r.finishedAt,
+});
+
+/** The policy's tuning source against this replay's; undefined when the policy or the replay's source is unknown. */
+function policySourceOf(
+  store: ReplayStore,
+  replayId: string,
+  policy: LoadedPolicy | undefined,
+): PolicySource | undefined {
+  const replayed = store.readManifest(replayId)?.source;
+  if (!policy || replayed === undefined) return undefined;
+  const origin = {
+    name: policy.policy.name,
+    shipped: policy.hash === shippedPolicyHash(),
+    tuningReplayIds: tuningReplaysOf(policy.policy.provenance),
+  };
+  return checkPolicySource(origin, replayed, (id) => {
+    try {
+      return store.readManifest(id)?.source;
+    } catch {
+      // Not a replay id this store can hold, or a manifest it cannot read: the source is unknown.
+      return undefined;
+    }
+  });
+}
+
+/**
+ * The configured policy file, when the replay decided with it (the settings stored at its start name the same
+ * policyHash); undefined otherwise: a replay run under another policy is not judged by today's.
+ */
+export function configuredPolicyIfRanWith(config: Config, replayId: string): LoadedPolicy | undefined {
+  const ranWith = new ReplayStore(config.replayDir).readReportSettings(replayId)?.policyHash;
+  return ranWith === scoringSettingsFromConfig(config).policyHash ? config.scoringPolicy : undefined;
+}
+
+function shippedPolicyHash(): string | undefined {
+  try {
+    return loadPolicyFile(defaultPolicyPath).hash;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The replay workflow's first run's start and its last run's close: it continues as new every few dozen chunks, so
+ * the latest run alone (what `describe` answers) covers only the last of them.
+ */
+export async function replayWorkflowTimes(
+  client: Client,
+  replayId: string,
+): Promise<{ replayStartedAt: string; replayClosedAt?: string }> {
+  const handle = client.workflow.getHandle(replayWorkflowId(replayId));
+  const latest = await handle.describe();
+  const firstRunId = latest.raw.workflowExecutionInfo?.firstRunId;
+  let startTime = latest.startTime;
+  if (firstRunId && firstRunId !== latest.runId) {
+    // The first run may be past retention: then the earliest start still known is the latest run's.
+    startTime = await client.workflow
+      .getHandle(replayWorkflowId(replayId), firstRunId)
+      .describe()
+      .then((d) => d.startTime)
+      .catch(() => latest.startTime);
+  }
+  return { replayStartedAt: startTime.toISOString(), replayClosedAt: latest.closeTime?.toISOString() };
 }
 
 /** `fraudflow report --compare A B`: both reports side by side. */
@@ -111,6 +213,7 @@ export function compareShadowCommand(config: Config, replayId: string, log: (l: 
     hostedPricing,
     startedAt: champion.startedAt,
     finishedAt: champion.finishedAt,
+    measuredOver: champion.throughput.measuredOver,
     invalidRows: [],
   });
   const out = path.join(config.replayDir, `compare-${replayId}-shadow.html`);
@@ -124,15 +227,17 @@ export function compareShadowCommand(config: Config, replayId: string, log: (l: 
   return out;
 }
 
-/** `fraudflow report <replayId>`: the report again from stored decisions, timed by the replay workflow. */
+/**
+ * `fraudflow report <replayId>`: the report again from stored decisions, timed as the saved report was, else by the
+ * replay workflow. The configured policy is checked against the replayed source only when the replay decided with it.
+ */
 export async function rebuildReport(config: Config, replayId: string): Promise<BacktestReport> {
   const client = await connectClient(config);
   try {
-    const described = await client.workflow.getHandle(replayWorkflowId(replayId)).describe();
     return writeReport(config, replayId, {
-      startedAt: described.startTime.toISOString(),
-      finishedAt: (described.closeTime ?? new Date()).toISOString(),
+      times: await replayWorkflowTimes(client, replayId),
       policyHash: '',
+      policy: configuredPolicyIfRanWith(config, replayId),
       log: (l) => console.log(l),
     });
   } finally {

@@ -1,8 +1,10 @@
 /**
  * Decision quality against labels: what a fraud team judges fraudflow by. Pure: `npm run bench:quality` and the
- * main job gather the decisions and labels, and the hosted-only counterfactual's price per call.
+ * main job gather the decisions and labels, and the hosted-only counterfactual's price per call; the backtest report
+ * ranks its rows with the same first-pass probability and figures.
  */
 import type { ReplayResultRow } from './contracts';
+import type { Decision, ModelCall } from '../schemas/decision';
 import type { TransactionEvent } from '../schemas/transaction-event';
 import type { OutcomeRates } from '../scoring/outcome-tally';
 import { addOutcome, emptyTally, outcomeRates } from '../scoring/outcome-tally';
@@ -11,6 +13,7 @@ import type { LogisticModel } from '../scoring/logistic';
 import { predictProbability } from '../scoring/logistic';
 import { calibrationVector } from '../scoring/calibration';
 import { recallAtFalsePositiveRate, rocAuc, sigmoid } from '../scoring/tuning';
+import { roundFigure } from '../scoring/held-out';
 
 export interface QualityFigures extends OutcomeRates {
   frauds: number;
@@ -65,11 +68,38 @@ export function qualityFigures(rows: readonly ReplayResultRow[], hostedCallUsd: 
 /** A stored decision with the event it was made on (joined from the replay's chunks by line). */
 export type ScoredRow = ReplayResultRow & { event: TransactionEvent };
 
+/** The local model call that answered the first pass; undefined for a rule decline or a failed first pass. */
+export function firstPassCall(decision: Decision): ModelCall | undefined {
+  return decision.modelCalls.find((c) => c.tier === 'local' && c.outcome === 'ok');
+}
+
+/**
+ * How well scores rank fraud above legitimate transactions, whatever the thresholds: ROC AUC and recall at 1% and 5%
+ * false-positive rate. Each is null unless the labels hold both classes: neither means anything with one.
+ */
+export interface RankingFigures {
+  auc: number | null;
+  recallAt1PctFpr: number | null;
+  recallAt5PctFpr: number | null;
+}
+
+export function rankingFigures(scores: readonly number[], labels: readonly boolean[]): RankingFigures {
+  const frauds = labels.filter(Boolean).length;
+  if (frauds === 0 || frauds === labels.length) return { auc: null, recallAt1PctFpr: null, recallAt5PctFpr: null };
+  return {
+    auc: rocAuc(scores, labels),
+    recallAt1PctFpr: recallAtFalsePositiveRate(scores, labels, 0.01),
+    recallAt5PctFpr: recallAtFalsePositiveRate(scores, labels, 0.05),
+  };
+}
+
+type HeldOutFigures = Pick<RankingFigures, 'auc' | 'recallAt1PctFpr'>;
+
 export interface Ablation {
   rows: number;
-  modelAlone: { auc: number; recallAt1PctFpr: number };
-  featuresOnly: { auc: number; recallAt1PctFpr: number };
-  featuresPlusModel: { auc: number; recallAt1PctFpr: number };
+  modelAlone: HeldOutFigures;
+  featuresOnly: HeldOutFigures;
+  featuresPlusModel: HeldOutFigures;
 }
 
 /**
@@ -78,15 +108,15 @@ export interface Ablation {
  */
 export function heldOutAblation(rows: readonly ScoredRow[], featuresOnly: LogisticModel): Ablation {
   const usable = rows.flatMap((r) => {
-    const call = r.decision.modelCalls.find((c) => c.tier === 'local' && c.outcome === 'ok');
+    const call = firstPassCall(r.decision);
     if (!r.label || !r.decision.features || call?.rawScore === undefined || call.riskScore === undefined) return [];
     return [{ label: r.label.isFraud, raw: call.rawScore, withModel: call.riskScore, row: r }];
   });
   const labels = usable.map((u) => u.label);
-  const measure = (scores: number[]) => ({
-    auc: round(rocAuc(scores, labels)),
-    recallAt1PctFpr: round(recallAtFalsePositiveRate(scores, labels, 0.01)),
-  });
+  const measure = (scores: number[]): HeldOutFigures => {
+    const { auc, recallAt1PctFpr } = rankingFigures(scores, labels);
+    return { auc: rounded(auc), recallAt1PctFpr: rounded(recallAt1PctFpr) };
+  };
   return {
     rows: usable.length,
     modelAlone: measure(usable.map((u) => sigmoid(u.raw))),
@@ -97,4 +127,4 @@ export function heldOutAblation(rows: readonly ScoredRow[], featuresOnly: Logist
   };
 }
 
-const round = (v: number) => Math.round(v * 1e4) / 1e4;
+const rounded = (v: number | null) => (v === null ? null : roundFigure(v));

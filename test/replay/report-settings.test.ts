@@ -73,6 +73,9 @@ describe('report settings', () => {
       });
       expect(report.counts.scored).toBe(4);
       expect(report.thresholds).toEqual({ approveBelow: 0.3, declineAt: 0.6 });
+      // Timed over the command that started the replay; the test policy names no replay it was tuned on.
+      expect(report.throughput.measuredOver).toBe('command');
+      expect(report.policySource).toMatchObject({ policy: 'test-generated-score', verdict: 'unknown' });
       const stored = new ReplayStore(replayDir).readReportSettings(report.replayId);
       expect(stored).toMatchObject({
         thresholds: { approveBelow: 0.3, declineAt: 0.6 },
@@ -85,6 +88,9 @@ describe('report settings', () => {
       expect(rebuilt.thresholds).toEqual({ approveBelow: 0.3, declineAt: 0.6 });
       expect(rebuilt.cost.hostedPricing).toEqual({ inputUsdPerMTok: 2, outputUsdPerMTok: 8 });
       expect(rebuilt.cost.hostedOnlyUsd).toBe(report.cost.hostedOnlyUsd);
+      // The wall time the replay command took, and the policy check made with the policy it ran with, are kept.
+      expect(rebuilt.throughput).toEqual(report.throughput);
+      expect(rebuilt.policySource).toEqual(report.policySource);
       const onDisk = readJson(path.join(replayDir, report.replayId, 'report.json'));
       expect(onDisk.thresholds).toEqual({ approveBelow: 0.3, declineAt: 0.6 });
     } finally {
@@ -99,8 +105,7 @@ describe('report settings', () => {
     const today = configWith(replayDir, 'unused', { approveBelow: 0.45, declineAt: 0.85 }, [3, 15]);
     const lines: string[] = [];
     const report = writeReport(today, 'old-replay', {
-      startedAt: '2026-11-24T12:00:00.000Z',
-      finishedAt: '2026-11-24T12:01:00.000Z',
+      times: { replayStartedAt: '2026-11-24T12:00:00.000Z', replayClosedAt: '2026-11-24T12:01:00.000Z' },
       policyHash: 'p',
       log: (l) => lines.push(l),
     });

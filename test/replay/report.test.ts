@@ -4,9 +4,12 @@ import {
   buildBacktestReport,
   challengerRows,
   compareReports,
+  describeThroughput,
   parseBacktestReport,
+  rateOrigin,
   renderComparisonHtml,
   renderReportHtml,
+  reportTiming,
 } from '../../src/replay/report';
 import type { BacktestOptions, ScoredRow } from '../../src/replay/report';
 import { Decision } from '../../src/schemas/decision';
@@ -60,10 +63,12 @@ interface RowSpec {
   kafkaMs?: number;
   submittedMs?: number;
   policyHash?: string;
+  /** When it was decided, ms after `base`. @default 60 000 */
+  decidedMs?: number;
 }
 
 function row(spec: RowSpec): ScoredRow {
-  const decidedAt = at(60_000);
+  const decidedAt = at(spec.decidedMs ?? 60_000);
   const decision = Decision.parse({
     schemaVersion: 1,
     transactionId: spec.id,
@@ -149,6 +154,7 @@ const options: BacktestOptions = {
   hostedPricing: pricing,
   startedAt: at(0),
   finishedAt: at(20_000),
+  measuredOver: 'command',
   invalidRows: [
     { line: 3, error: 'invalid JSON: Unexpected end of JSON input' },
     { line: 7, error: '✖ <script>alert("x")</script> & more' },
@@ -240,7 +246,13 @@ describe('buildBacktestReport', () => {
   });
 
   it('throughput, invalid rows and warnings', () => {
-    expect(report.throughput).toEqual({ durationMs: 20_000, rowsPerSecond: 0.5 }); // 10 rows in 20 s
+    // 10 rows in 20 s of wall time; every decision at the same instant, so scoring alone has no rate.
+    expect(report.throughput).toEqual({
+      measuredOver: 'command',
+      durationMs: 20_000,
+      rowsPerSecond: 0.5,
+      scoring: { durationMs: 0, rowsPerSecond: null },
+    });
     expect(report.invalidRows).toEqual(options.invalidRows);
     expect(report.warnings).toEqual([
       '1 decision(s) carry a policyHash other than policy-1',
@@ -380,5 +392,187 @@ describe('challenger rows (a replay with a challenger in shadow)', () => {
     // A challenger that failed sends the transaction to review, as a failed first pass does.
     expect(challenger[1]!.decision).toMatchObject({ decision: 'review', path: 'fallback' });
     expect(challenger.every((r) => r.label?.isFraud === true)).toBe(true);
+  });
+});
+
+describe('ranking by the first-pass fraud probability', () => {
+  const firstPass = (riskScore: number): ModelCall => ({ ...local(100), riskScore });
+  const legit = (id: string, score: number): RowSpec => ({
+    id,
+    decision: 'approve',
+    path: 'local',
+    score,
+    fraud: false,
+    calls: [firstPass(score)],
+  });
+  // 20 legitimate rows: 17 at 0.1, then 0.5, 0.7 and 0.9. 1% FPR flags floor(0.2) = 0 of them, so the cut is the
+  // top legitimate score, 0.9; 5% flags floor(1) = 1, so the cut is the second, 0.7.
+  const legitSpecs = [
+    ...Array.from({ length: 17 }, (_, i) => legit(`l${i}`, 0.1)),
+    legit('l17', 0.5),
+    legit('l18', 0.7),
+    legit('l19', 0.9),
+  ];
+  // Five frauds: two first passes above every legitimate score, one at 0.8, one far below; a rule decline (no model
+  // call: ranked at its decision's riskScore, 1) and a failed first pass sent to review (ranked at 0.5).
+  const fraudSpecs: RowSpec[] = [
+    { id: 'f1', decision: 'decline', path: 'local', score: 0.95, fraud: true, calls: [firstPass(0.95)] },
+    { id: 'f2', decision: 'decline', path: 'rules', score: 1, fraud: true, calls: [] },
+    { id: 'f3', decision: 'decline', path: 'local', score: 0.8, fraud: true, calls: [firstPass(0.8)] },
+    { id: 'f4', decision: 'review', path: 'fallback', score: 0.5, fraud: true, calls: [local(100, 'error')] },
+    { id: 'f5', decision: 'approve', path: 'local', score: 0.05, fraud: true, calls: [firstPass(0.05)] },
+  ];
+  // An unlabelled row ranks nothing; a first pass of 0.02 under an escalated decision of 0.99 ranks at 0.02.
+  const others: RowSpec[] = [
+    { id: 'u1', decision: 'decline', path: 'local', score: 0.99, calls: [firstPass(0.99)] },
+    {
+      id: 'l20',
+      decision: 'decline',
+      path: 'escalated',
+      score: 0.99,
+      fraud: false,
+      calls: [firstPass(0.02), hosted(900)],
+    },
+  ];
+  const ranked = buildBacktestReport([...legitSpecs, ...fraudSpecs, ...others].map(row), options);
+
+  it('AUC and recall at 1% and 5% false-positive rate, computed by hand', () => {
+    // 21 legitimate rows now (l20 at 0.02 is below every fraud but f5): the cuts stay 0.9 and 0.7 (floor(0.21) = 0,
+    // floor(1.05) = 1). Frauds above 0.9: f1, f2; above 0.7: f1, f2, f3.
+    expect(ranked.ranking.rows).toBe(26);
+    expect(ranked.ranking.withoutFirstPass).toBe(2); // f2 (rule decline), f4 (failed first pass)
+    expect(ranked.ranking.recallAt1PctFpr).toBeCloseTo(2 / 5, 12);
+    expect(ranked.ranking.recallAt5PctFpr).toBeCloseTo(3 / 5, 12);
+    // Legitimate rows each fraud outscores (ties half), of 21: f2 21, f1 21, f3 20 (all but 0.9), f4 18.5 (the 17 at
+    // 0.1, l20, and half of 0.5), f5 1 (l20). AUC = 81.5 / (5 × 21).
+    expect(ranked.ranking.auc).toBeCloseTo(81.5 / 105, 12);
+    expect(BacktestReport.parse(ranked)).toEqual(ranked);
+  });
+
+  it('is n/a without both classes', () => {
+    const legitOnly = buildBacktestReport(legitSpecs.map(row), options);
+    expect(legitOnly.ranking).toEqual({
+      rows: 20,
+      withoutFirstPass: 0,
+      auc: null,
+      recallAt1PctFpr: null,
+      recallAt5PctFpr: null,
+    });
+    const unlabelled = buildBacktestReport([row(others[0]!)], options);
+    expect(unlabelled.ranking).toMatchObject({ rows: 0, auc: null, recallAt1PctFpr: null, recallAt5PctFpr: null });
+    expect(renderReportHtml(legitOnly)).toContain('<td>n/a</td><td>n/a</td><td>n/a</td>');
+  });
+
+  it('a challenger scored in shadow is ranked by its own first pass, and the comparison sets the two side by side', () => {
+    const shadowed = [...legitSpecs, ...fraudSpecs].map(row).map((r, i) => ({
+      ...r,
+      decision: {
+        ...r.decision,
+        shadow: {
+          model: 'm:ft',
+          policyHash: 'p2',
+          outcome: 'ok' as const,
+          // The challenger ranks every fraud above every legitimate row.
+          riskScore: r.label?.isFraud ? 0.9 : 0.01 * (i + 1),
+          decision: 'approve' as const,
+          latencyMs: 5,
+        },
+      },
+    }));
+    const challenger = buildBacktestReport(challengerRows(shadowed), options);
+    expect(challenger.ranking).toMatchObject({ rows: 25, withoutFirstPass: 0, auc: 1, recallAt1PctFpr: 1 });
+    const cmp = compareReports(ranked, challenger).metrics.find((m) => m.key === 'ranking.auc');
+    expect(cmp).toMatchObject({ label: 'First-pass ROC AUC', better: 'higher', b: 1 });
+    expect(cmp?.delta).toBeCloseTo(1 - 81.5 / 105, 12);
+  });
+
+  it('is in the page beside the operating points', () => {
+    const html = renderReportHtml(ranked);
+    expect(html).toContain('Ranking by the first-pass fraud probability');
+    expect(html).toContain(`<td>${(81.5 / 105).toFixed(3)}</td><td>40.0%</td><td>60.0%</td>`);
+    expect(html).toContain("2 row(s) had no first-pass probability and are ranked by their decision's riskScore");
+  });
+});
+
+describe('throughput over the wall time the user waited', () => {
+  // The user's replay: 7,301 rows, the command started at 0 and wrote its report at 2,947 s. Preparation ended at
+  // 300 s; the decisions came between 310 s and 2,940 s. The replay workflow continued as new every 40 chunks, and its
+  // last run started at 1,595 s: the old figure, 7,301 rows over that last run (1,352 s), read 5.4 rows/s.
+  const rows = Array.from({ length: 7301 }, (_, i) =>
+    row({
+      id: `r${i}`,
+      decision: 'approve',
+      path: 'local',
+      score: 0.1,
+      calls: [],
+      decidedMs: 310_000 + Math.round((i / 7300) * 2_630_000),
+    }),
+  );
+  const timing = reportTiming({
+    commandStartedAt: at(0),
+    replayStartedAt: at(45_000), // after the stack came up and the workers started
+    replayClosedAt: at(2_946_000),
+    now: at(2_947_000),
+  });
+  const userReport = buildBacktestReport(rows, { ...options, ...timing, invalidRows: [] });
+
+  it("is the command's wall time, from its start to the report", () => {
+    expect(timing).toEqual({ measuredOver: 'command', startedAt: at(0), finishedAt: at(2_947_000) });
+    expect(userReport.throughput.durationMs).toBe(2_947_000);
+    expect(userReport.throughput.rowsPerSecond).toBeCloseTo(7301 / 2947, 12); // 2.48 rows/s
+    // Scoring alone, labelled as such: first decision to last, 2,630 s.
+    expect(userReport.throughput.scoring.durationMs).toBe(2_630_000);
+    expect(userReport.throughput.scoring.rowsPerSecond).toBeCloseTo(7301 / 2630, 12);
+  });
+
+  it('is said with what each figure counts, in the console line and the page', () => {
+    const line = describeThroughput(userReport);
+    expect(line).toBe(
+      "2.5 rows/s: 7301 rows in 49 min 7 s, the replay command's wall time, from its start to its report; scoring alone 2.8 rows/s (first to last decision, 43 min 50 s)",
+    );
+    const html = renderReportHtml(userReport);
+    expect(html).toContain('2.48 rows/s');
+    expect(html).toContain('throughput (command wall time)');
+    expect(html).toContain('(49 min 7 s, command wall time)');
+  });
+
+  it('a replay this command did not start counts from its first workflow run, to its close', () => {
+    // Resumed at 3,000 s after a crash: the wall time is the replay's own, not this command's 600 s.
+    expect(
+      reportTiming({
+        commandStartedAt: at(3_000_000),
+        replayStartedAt: at(45_000),
+        replayClosedAt: at(3_600_000),
+        now: at(3_601_000),
+      }),
+    ).toEqual({ measuredOver: 'replay', startedAt: at(45_000), finishedAt: at(3_600_000) });
+    // Still running (no close yet): up to now.
+    expect(reportTiming({ replayStartedAt: at(45_000), now: at(100_000) })).toMatchObject({ finishedAt: at(100_000) });
+  });
+
+  it('a rebuilt report keeps the wall time of the command that ran the replay', () => {
+    const saved = { measuredOver: 'command' as const, startedAt: at(0), finishedAt: at(2_947_000) };
+    const rebuilt = { replayStartedAt: at(45_000), replayClosedAt: at(2_946_000), now: at(9_000_000) };
+    expect(reportTiming({ ...rebuilt, saved })).toEqual(saved);
+    // Re-running the finished replay's command keeps it too: this command started after the replay did.
+    expect(reportTiming({ ...rebuilt, commandStartedAt: at(8_999_000), saved })).toEqual(saved);
+    // A saved figure of another replay under the same id (started after this one) is not this replay's.
+    expect(reportTiming({ ...rebuilt, saved: { ...saved, startedAt: at(50_000) } })).toMatchObject({
+      measuredOver: 'replay',
+    });
+  });
+
+  it('the progress line counts from the same origin, so its rate ends at the report figure', () => {
+    expect(rateOrigin(at(0), at(45_000))).toBe(base);
+    expect(rateOrigin(at(3_000_000), at(45_000))).toBe(base + 45_000);
+  });
+});
+
+describe('saved reports of an earlier release', () => {
+  it('are refused with the command that rebuilds them', () => {
+    const old: unknown = JSON.parse(JSON.stringify({ ...report, schemaVersion: 1 }));
+    expect(() => parseBacktestReport(old, 'replays/replay-a/report.json')).toThrow(
+      'replays/replay-a/report.json was written by an earlier release (report schema 1): rebuild it from its stored decisions with fraudflow report replay-a',
+    );
   });
 });

@@ -74,6 +74,9 @@ const comparedMetrics: MetricDefinition[] = [
   ['decisions.reviewRate', 'Review rate', 'ratio', 'lower', outcomeRate('review')],
   ...detectionMetrics('decline', 'decline'),
   ...detectionMetrics('reviewOrDecline', 'review or decline'),
+  ['ranking.auc', 'First-pass ROC AUC', 'ratio', 'higher', (r) => r.ranking.auc],
+  ['ranking.recallAt1PctFpr', 'First-pass recall at 1% FPR', 'ratio', 'higher', (r) => r.ranking.recallAt1PctFpr],
+  ['ranking.recallAt5PctFpr', 'First-pass recall at 5% FPR', 'ratio', 'higher', (r) => r.ranking.recallAt5PctFpr],
   ['escalation.rate', 'Escalation rate', 'ratio', 'lower', (r) => r.escalation.rate],
   ['modelCalls.hostedShare', 'Hosted share of model calls', 'ratio', 'lower', (r) => r.modelCalls.hostedShare],
   ['cost.actualUsd', 'Actual model cost', 'usd', 'lower', (r) => r.cost.actualUsd],
@@ -81,7 +84,14 @@ const comparedMetrics: MetricDefinition[] = [
   ['cost.savingsPct', 'Savings vs hosted-only', 'percent', 'higher', (r) => r.cost.savingsPct],
   ...latencyMetrics('model', 'Model time'),
   ...latencyMetrics('endToEnd', 'End-to-end'),
-  ['throughput.rowsPerSecond', 'Throughput', 'rows/s', 'higher', (r) => r.throughput.rowsPerSecond],
+  ['throughput.rowsPerSecond', 'Throughput (wall time)', 'rows/s', 'higher', (r) => r.throughput.rowsPerSecond],
+  [
+    'throughput.scoring.rowsPerSecond',
+    'Throughput (scoring alone)',
+    'rows/s',
+    'higher',
+    (r) => r.throughput.scoring.rowsPerSecond,
+  ],
 ];
 
 /** Key metrics of two reports side by side; every delta is b − a. */

@@ -5,7 +5,17 @@
 import { barChart, colors, scoreChart, shareChart } from './charts';
 import type { ReportComparison } from './comparison';
 import { compareReports } from './comparison';
-import { escapeHtml, fmtNum, formatMetric, formatMs, formatPercent, formatRatio, formatUsd } from './format';
+import {
+  describeThroughput,
+  escapeHtml,
+  fmtNum,
+  formatMetric,
+  formatMs,
+  formatPercent,
+  formatRatio,
+  formatUsd,
+  formatWallTime,
+} from './format';
 import { ratio } from './metrics';
 import { card, legend, page, table } from './page';
 import type { BacktestReport, OperatingPoint, Percentiles } from './schema';
@@ -29,12 +39,15 @@ function summarySection(r: BacktestReport): string {
     card('invalid rows', String(r.counts.invalid)),
     card('F1 (flag = decline)', formatRatio(r.operatingPoints.decline.f1)),
     card('recall (flag = review or decline)', formatRatio(r.operatingPoints.reviewOrDecline.recall)),
+    card('first-pass AUC', formatRatio(r.ranking.auc)),
+    card('recall at 1% FPR (first pass)', formatPercent(r.ranking.recallAt1PctFpr)),
+    card('recall at 5% FPR (first pass)', formatPercent(r.ranking.recallAt5PctFpr)),
     card('escalation rate', formatPercent(r.escalation.rate)),
     card('hosted share of model calls', formatPercent(r.modelCalls.hostedShare)),
     card('actual model cost', formatUsd(r.cost.actualUsd)),
     card('savings vs hosted-only', formatMetric(r.cost.savingsPct, 'percent')),
     card('model time p95', formatMs(r.latencyMs.model.p95)),
-    card('throughput', formatMetric(r.throughput.rowsPerSecond, 'rows/s')),
+    card(`throughput (${r.throughput.measuredOver} wall time)`, formatMetric(r.throughput.rowsPerSecond, 'rows/s')),
   ].join('')}</div>`;
 }
 
@@ -73,6 +86,28 @@ function detectionSection(r: BacktestReport): string {
         formatRatio(p.falsePositiveRate),
       ]),
     ),
+    rankingSection(r),
+  ].join('');
+}
+
+/** The score-based figures, set beside the operating points: they hold whatever the thresholds. */
+function rankingSection(r: BacktestReport): string {
+  const g = r.ranking;
+  return [
+    '<h3>Ranking by the first-pass fraud probability</h3>',
+    table(
+      ['', 'labelled rows', 'ROC AUC', 'recall at 1% FPR', 'recall at 5% FPR'],
+      [
+        [
+          'first pass',
+          String(g.rows),
+          formatRatio(g.auc),
+          formatPercent(g.recallAt1PctFpr),
+          formatPercent(g.recallAt5PctFpr),
+        ],
+      ],
+    ),
+    `<p class="note">Over labelled rows, whatever the thresholds; n/a without both fraud and legitimate labels. ${g.withoutFirstPass} row(s) had no first-pass probability and are ranked by their decision's riskScore: 1 for a rule decline, the fallback's score for a first pass that failed or never ran.</p>`,
   ].join('');
 }
 
@@ -163,6 +198,7 @@ function latencySection(r: BacktestReport): string {
       rows.map(([name, p]) => [escapeHtml(name), String(p.count), formatMs(p.p50), formatMs(p.p95), formatMs(p.p99)]),
     ),
     bars.length > 0 ? barChart(bars, 'latency percentiles') : '',
+    `<p>Throughput ${escapeHtml(describeThroughput(r))}.</p>`,
   ].join('');
 }
 
@@ -179,15 +215,23 @@ function invalidSection(r: BacktestReport): string {
   ].join('');
 }
 
+/** The policy-source warning first and in bold: a policy tuned on other data puts every figure below in doubt. */
 function warningsSection(r: BacktestReport): string {
   if (r.warnings.length === 0) return '';
-  return `<div class="warn">${r.warnings.map((w) => `<div>${escapeHtml(w)}</div>`).join('')}</div>`;
+  const policyWarning = r.policySource?.warning;
+  const lines = r.warnings.map((w) =>
+    w === policyWarning ? `<div><strong>${escapeHtml(w)}</strong></div>` : `<div>${escapeHtml(w)}</div>`,
+  );
+  return `<div class="warn">${lines.join('')}</div>`;
 }
 
 function headerSection(r: BacktestReport, title: string): string {
+  const tuned = r.policySource
+    ? ` (${escapeHtml(r.policySource.policy)}, tuned on ${escapeHtml(r.policySource.tunedOn ?? 'a source not known here')})`
+    : '';
   return [
     `<h1>${escapeHtml(title)}</h1>`,
-    `<p class="meta">policy ${escapeHtml(r.policyHash)} · approve below ${r.thresholds.approveBelow}, decline at ${r.thresholds.declineAt} · ${escapeHtml(r.startedAt)} → ${escapeHtml(r.finishedAt)} (${formatMs(r.throughput.durationMs)}) · ${r.counts.rows} rows</p>`,
+    `<p class="meta">policy ${escapeHtml(r.policyHash)}${tuned} · approve below ${r.thresholds.approveBelow}, decline at ${r.thresholds.declineAt} · ${escapeHtml(r.startedAt)} → ${escapeHtml(r.finishedAt)} (${formatWallTime(r.throughput.durationMs)}, ${r.throughput.measuredOver} wall time) · ${r.counts.rows} rows</p>`,
   ].join('');
 }
 

@@ -5,7 +5,9 @@
  */
 import { percentile } from '../../observability/figures';
 import type { Decision, DecisionOutcome, ModelCall } from '../../schemas/decision';
-import type { BacktestReport, OperatingPoint, Percentiles } from './schema';
+import { firstPassCall, rankingFigures } from '../quality';
+import type { BacktestReport, MeasuredOver, OperatingPoint, Percentiles, PolicySource } from './schema';
+import { backtestReportVersion } from './schema';
 
 /** One replayed transaction: its decision and, when the source is labelled, the ground truth. */
 export interface ScoredRow {
@@ -16,6 +18,11 @@ export interface ScoredRow {
    * source's timestamp (Kafka), else minus this; rows with neither are left out of it. @default undefined
    */
   submittedAt?: string;
+  /**
+   * The first pass's fraud probability, for a decision whose model calls do not carry it (a challenger's, scored in
+   * shadow). @default the riskScore of the local call that answered
+   */
+  firstPassProbability?: number;
 }
 
 export interface BacktestOptions {
@@ -24,10 +31,14 @@ export interface BacktestOptions {
   thresholds: { approveBelow: number; declineAt: number };
   /** Prices of the hosted model the hosted-only counterfactual is priced at. */
   hostedPricing: { inputUsdPerMTok: number; outputUsdPerMTok: number };
+  /** The wall time the throughput is measured over (reportTiming in ./timing): its bounds and what it spans. */
   startedAt: string;
   finishedAt: string;
+  measuredOver: MeasuredOver;
   /** Source rows that never became a transaction (bad JSON, schema violations, unreadable CSV). */
   invalidRows: Array<{ line: number; error: string }>;
+  /** Whether the policy was tuned on the source replayed; its warning goes to `warnings`. @default null */
+  policySource?: PolicySource | null;
 }
 
 const scoreBuckets = 10;
@@ -41,17 +52,20 @@ export function challengerRows(rows: readonly ScoredRow[]): ScoredRow[] {
   return rows.flatMap((row) => {
     const shadow = row.decision.shadow;
     if (!shadow) return [];
-    const answer =
+    const answered =
       shadow.outcome === 'ok' && shadow.decision && shadow.riskScore !== undefined
-        ? { decision: shadow.decision, riskScore: shadow.riskScore, path: 'local' as const }
-        : { decision: 'review' as const, riskScore: 0.5, path: 'fallback' as const };
+        ? { decision: shadow.decision, riskScore: shadow.riskScore }
+        : undefined;
+    const answer = answered
+      ? { ...answered, path: 'local' as const }
+      : { decision: 'review' as const, riskScore: 0.5, path: 'fallback' as const };
     const decision: Decision = {
       ...row.decision,
       ...answer,
       policyHash: shadow.policyHash,
       modelCalls: [],
     };
-    return [{ ...row, decision }];
+    return [{ ...row, decision, firstPassProbability: answered?.riskScore }];
   });
 }
 
@@ -62,7 +76,7 @@ export function buildBacktestReport(rows: ScoredRow[], opts: BacktestOptions): B
   const scored = rows.length;
   const labelled = fraud + legit;
   return {
-    schemaVersion: 1,
+    schemaVersion: backtestReportVersion,
     replayId: opts.replayId,
     policyHash: opts.policyHash,
     thresholds: { ...opts.thresholds },
@@ -82,6 +96,7 @@ export function buildBacktestReport(rows: ScoredRow[], opts: BacktestOptions): B
       decline: operatingPoint(rows, ['decline']),
       reviewOrDecline: operatingPoint(rows, ['review', 'decline']),
     },
+    ranking: rankingOf(tally.ranked),
     scoreDistribution: tally.buckets,
     escalation: { transactions: escalated, rate: ratio(escalated, scored) },
     modelCalls: {
@@ -93,9 +108,10 @@ export function buildBacktestReport(rows: ScoredRow[], opts: BacktestOptions): B
     cost: costOf(tally.usd, opts.hostedPricing),
     latencyMs: { model: percentiles(tally.modelLatencies), endToEnd: percentiles(tally.endToEndLatencies) },
     models: [...tally.models.values()].sort((a, b) => b.calls - a.calls || a.model.localeCompare(b.model)),
-    throughput: throughputOf(scored, opts),
+    throughput: throughputOf(scored, tally.decided, opts),
+    policySource: opts.policySource ?? null,
     invalidRows: opts.invalidRows.map(({ line, error }) => ({ line, error })),
-    warnings: warningsOf(tally, opts.policyHash, scored - labelled),
+    warnings: warningsOf(tally, opts, scored - labelled),
   };
 }
 
@@ -117,6 +133,10 @@ interface Tally {
   otherPolicy: number;
   seen: Set<string>;
   duplicates: number;
+  /** Labelled rows' ranking scores (rankingScore) and labels. */
+  ranked: { scores: number[]; labels: boolean[]; withoutFirstPass: number };
+  /** The earliest and latest decidedAt, ms. */
+  decided: { first: number; last: number; count: number };
 }
 
 function emptyTally(): Tally {
@@ -142,10 +162,13 @@ function emptyTally(): Tally {
     otherPolicy: 0,
     seen: new Set(),
     duplicates: 0,
+    ranked: { scores: [], labels: [], withoutFirstPass: 0 },
+    decided: { first: Infinity, last: -Infinity, count: 0 },
   };
 }
 
-function tallyRow(tally: Tally, { decision, label, submittedAt }: ScoredRow, opts: BacktestOptions): void {
+function tallyRow(tally: Tally, row: ScoredRow, opts: BacktestOptions): void {
+  const { decision, label, submittedAt } = row;
   tally.byOutcome[decision.decision]++;
   tally.byPath[decision.path]++;
   if (decision.policyHash !== opts.policyHash) tally.otherPolicy++;
@@ -160,6 +183,18 @@ function tallyRow(tally: Tally, { decision, label, submittedAt }: ScoredRow, opt
   }
   if (label?.isFraud === true) tally.fraud++;
   else if (label?.isFraud === false) tally.legit++;
+  if (label !== undefined) {
+    const { score, firstPass } = rankingScore(row);
+    tally.ranked.scores.push(score);
+    tally.ranked.labels.push(label.isFraud);
+    if (!firstPass) tally.ranked.withoutFirstPass++;
+  }
+  const decidedMs = Date.parse(decision.decidedAt);
+  if (Number.isFinite(decidedMs)) {
+    tally.decided.first = Math.min(tally.decided.first, decidedMs);
+    tally.decided.last = Math.max(tally.decided.last, decidedMs);
+    tally.decided.count++;
+  }
 
   tallyModelCalls(tally, decision.modelCalls, opts.hostedPricing);
 
@@ -218,17 +253,44 @@ function costOf(usd: Tally['usd'], pricing: BacktestOptions['hostedPricing']): B
   };
 }
 
-function throughputOf(scored: number, opts: BacktestOptions): BacktestReport['throughput'] {
-  const durationMs = Date.parse(opts.finishedAt) - Date.parse(opts.startedAt);
-  const validDuration = Number.isFinite(durationMs) ? durationMs : null;
+/**
+ * What a labelled row is ranked by: its first-pass fraud probability; without one (a rule decline, a first pass that
+ * failed or never ran), its decision's riskScore, which is 1 for a rule decline, so the ranking is the pipeline's.
+ */
+function rankingScore(row: ScoredRow): { score: number; firstPass: boolean } {
+  const probability = row.firstPassProbability ?? firstPassCall(row.decision)?.riskScore;
+  return probability === undefined
+    ? { score: row.decision.riskScore, firstPass: false }
+    : { score: probability, firstPass: true };
+}
+
+function rankingOf(ranked: Tally['ranked']): BacktestReport['ranking'] {
   return {
-    durationMs: validDuration,
-    rowsPerSecond: validDuration !== null && validDuration > 0 ? scored / (validDuration / 1000) : null,
+    rows: ranked.labels.length,
+    withoutFirstPass: ranked.withoutFirstPass,
+    ...rankingFigures(ranked.scores, ranked.labels),
   };
 }
 
-function warningsOf(tally: Tally, policyHash: string, unlabelled: number): string[] {
+/** Over the wall time in `opts`, and over scoring alone: the first decision to the last. */
+function throughputOf(scored: number, decided: Tally['decided'], opts: BacktestOptions): BacktestReport['throughput'] {
+  const durationMs = Date.parse(opts.finishedAt) - Date.parse(opts.startedAt);
+  const wallMs = Number.isFinite(durationMs) ? durationMs : null;
+  const scoringMs = decided.count >= 2 ? decided.last - decided.first : null;
+  return {
+    measuredOver: opts.measuredOver,
+    durationMs: wallMs,
+    rowsPerSecond: perSecond(scored, wallMs),
+    scoring: { durationMs: scoringMs, rowsPerSecond: perSecond(scored, scoringMs) },
+  };
+}
+
+const perSecond = (rows: number, ms: number | null) => (ms !== null && ms > 0 ? rows / (ms / 1000) : null);
+
+function warningsOf(tally: Tally, opts: BacktestOptions, unlabelled: number): string[] {
+  const { policyHash } = opts;
   const warnings: string[] = [];
+  if (opts.policySource?.warning) warnings.push(opts.policySource.warning);
   if (tally.otherPolicy > 0) {
     warnings.push(`${tally.otherPolicy} decision(s) carry a policyHash other than ${policyHash}`);
   }

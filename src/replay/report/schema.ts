@@ -34,8 +34,67 @@ export type Percentiles = z.infer<typeof Percentiles>;
 
 const Tokens = z.object({ input: Count, output: Count });
 
+/**
+ * How well the first-pass fraud probability ranks fraud above legitimate transactions over the labelled rows,
+ * whatever the thresholds: what a fraud team sets beside its own model's figures. Null without both classes.
+ */
+export const Ranking = z.object({
+  /** Labelled rows ranked. */
+  rows: Count,
+  /**
+   * Of those, rows without a first-pass probability, ranked by their decision's riskScore instead: 1 for a rule
+   * decline, the fallback's score for a first pass that failed or never ran (0.5 unless the hosted tier answered).
+   */
+  withoutFirstPass: Count,
+  auc: Ratio,
+  recallAt1PctFpr: Ratio,
+  recallAt5PctFpr: Ratio,
+});
+export type Ranking = z.infer<typeof Ranking>;
+
+/**
+ * What `throughput.durationMs` spans, from `startedAt` to `finishedAt`: `command` is the replay command's wall time
+ * from its start to its report (start-up, preparation, scoring and the report: what its user waited); `replay` is
+ * the replay workflow's, from its first run's start to its close, for a replay this command did not start (resumed,
+ * or rebuilt by `report <id>` without a saved command time).
+ */
+export const MeasuredOver = z.enum(['command', 'replay']);
+export type MeasuredOver = z.infer<typeof MeasuredOver>;
+
+export const Throughput = z.object({
+  measuredOver: MeasuredOver,
+  durationMs: z.number().nullable(),
+  /** Scored rows per second of `durationMs`. */
+  rowsPerSecond: Ratio,
+  /** Scoring alone: from the first decision to the last (decidedAt); null with fewer than two decision times. */
+  scoring: z.object({ durationMs: z.number().nullable(), rowsPerSecond: Ratio }),
+});
+export type Throughput = z.infer<typeof Throughput>;
+
+/**
+ * Whether the policy that decided was tuned on the source replayed (src/replay/report/policy-source.ts): a policy
+ * tuned on other data brings calibration and thresholds that mean little here.
+ */
+export const PolicySource = z.object({
+  /** The policy file's name. */
+  policy: z.string(),
+  verdict: z.enum(['same-source', 'other-source', 'shipped', 'unknown']),
+  /** The replay the policy was tuned on, from its provenance. */
+  tuningReplayId: z.string().nullable(),
+  /** That replay's source, when known. */
+  tunedOn: z.string().nullable(),
+  /** The source of this replay. */
+  replayed: z.string(),
+  /** Also in `warnings`; null for `same-source`. */
+  warning: z.string().nullable(),
+});
+export type PolicySource = z.infer<typeof PolicySource>;
+
+/** 2: ranking, policySource and the throughput's span added; durationMs no longer the last workflow run's alone. */
+export const backtestReportVersion = 2;
+
 export const BacktestReport = z.object({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(backtestReportVersion),
   replayId: z.string(),
   policyHash: z.string(),
   thresholds: z.object({ approveBelow: z.number(), declineAt: z.number() }),
@@ -57,6 +116,7 @@ export const BacktestReport = z.object({
   }),
   /** Against labelled rows only. */
   operatingPoints: z.object({ decline: OperatingPoint, reviewOrDecline: OperatingPoint }),
+  ranking: Ranking,
   /** Ten buckets of riskScore, [from, to) except the last, which includes 1. */
   scoreDistribution: z.array(
     z.object({ from: z.number(), to: z.number(), fraud: Count, legit: Count, unlabelled: Count }),
@@ -90,7 +150,9 @@ export const BacktestReport = z.object({
   models: z.array(
     z.object({ model: z.string(), provider: z.string(), tier: z.enum(['local', 'hosted']), calls: Count, ok: Count }),
   ),
-  throughput: z.object({ durationMs: z.number().nullable(), rowsPerSecond: Ratio }),
+  throughput: Throughput,
+  /** Null when not checked: no decisions, or the policy the replay ran with is not known here. */
+  policySource: PolicySource.nullable(),
   invalidRows: z.array(z.object({ line: z.number().int(), error: z.string() })),
   warnings: z.array(z.string()),
 });
@@ -98,6 +160,12 @@ export type BacktestReport = z.infer<typeof BacktestReport>;
 
 /** A report read back from disk (`source` names the file in the error); throws when it is not a backtest report. */
 export function parseBacktestReport(value: unknown, source: string): BacktestReport {
+  const version = z.object({ schemaVersion: z.number(), replayId: z.string() }).safeParse(value);
+  if (version.success && version.data.schemaVersion < backtestReportVersion) {
+    throw new Error(
+      `${source} was written by an earlier release (report schema ${version.data.schemaVersion}): rebuild it from its stored decisions with fraudflow report ${version.data.replayId}`,
+    );
+  }
   const parsed = BacktestReport.safeParse(value);
   if (!parsed.success) throw new Error(`${source} is not a backtest report:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
