@@ -14,6 +14,7 @@ import { produceTransactions } from '../generator/produce';
 import { runTuneCommand } from './tune';
 import { policyRefFor, runModelList, runModelPromote, runModelRollback, runModelShadow, runModelTrain } from './model';
 import { defaultHyperparameters } from '../models/fine-tune';
+import { defaultEmbeddingBatchSize } from '../models/embedding-cache';
 import { MissingTopicError } from '../errors';
 import { ModelRegistryError } from '../models/registry';
 import { PolicyFileError } from '../scoring/policy-file';
@@ -29,6 +30,8 @@ const count = numberOption({ min: 0, integer: true });
 const positiveInt = numberOption({ min: 1, integer: true });
 const nonNegative = numberOption({ min: 0 });
 const share = numberOption({ min: 0, max: 1 });
+/** A share of legitimate rows to keep: above 0, at most 1. */
+const legitShare = numberOption({ min: 0.0001, max: 1 });
 
 const stack = program.command('stack').description('the local Kafka + Temporal + Ollama + Redis stack (no Docker)');
 stack
@@ -225,6 +228,15 @@ program
   .option('--max-false-positive-rate <rate>', 'legitimate transactions declined', share, 0.01)
   .option('--max-review-false-positive-rate <rate>', 'legitimate transactions sent to review or declined', share, 0.05)
   .option('--min-decline-precision <share>', 'declined transactions that are fraud', share, 0.5)
+  .option('--min-frauds-per-threshold <n>', 'tuning frauds that must back each threshold and band', count, 5)
+  .option(
+    '--legit-sample <share>',
+    'share of legitimate rows kept, time-stratified and weighted back (every fraud is kept)',
+    legitShare,
+    1,
+  )
+  .option('--sample-seed <n>', 'seed of the legitimate sample', count, 1)
+  .option('--embed-batch <n>', 'texts per /v1/embeddings request', positiveInt, defaultEmbeddingBatchSize)
   .option('--hosted-sample <n>', 'escalation candidates sent to the hosted tier to measure it', count, 60)
   .option('--probe-l2 <penalty>', 'L2 penalty of the embedding probe', nonNegative, 30)
   .option(
@@ -247,6 +259,10 @@ program
         maxFalsePositiveRate: number;
         maxReviewFalsePositiveRate: number;
         minDeclinePrecision: number;
+        minFraudsPerThreshold: number;
+        legitSample: number;
+        sampleSeed: number;
+        embedBatch: number;
         hostedSample: number;
         probeL2: number;
         folds: number;
@@ -263,7 +279,11 @@ program
           maxFalsePositiveRate: opts.maxFalsePositiveRate,
           maxReviewFalsePositiveRate: opts.maxReviewFalsePositiveRate,
           minDeclinePrecision: opts.minDeclinePrecision,
+          minFraudsPerThreshold: opts.minFraudsPerThreshold,
         },
+        legitSample: opts.legitSample,
+        sampleSeed: opts.sampleSeed,
+        embedding: { batchSize: opts.embedBatch },
         hostedSample: opts.hostedSample,
         probeL2: opts.probeL2,
         folds: opts.folds,
@@ -307,6 +327,12 @@ model
   .option('--max-false-positive-rate <rate>', 'legitimate transactions declined', share, 0.01)
   .option('--max-review-false-positive-rate <rate>', 'legitimate transactions sent to review or declined', share, 0.05)
   .option('--min-decline-precision <share>', 'declined transactions that are fraud', share, 0.5)
+  .option(
+    '--legit-sample <share>',
+    "share of the calibration slice's legitimate rows each policy is fitted on (every fraud kept, weighted back)",
+    legitShare,
+    1,
+  )
   .action(async (replayIds: string[], opts: TrainCommandOptions) => {
     const config = loadConfigOrExit();
     await stackUp(config, { log: () => undefined });
@@ -314,6 +340,7 @@ model
       replayIds,
       tag: opts.tag,
       baseGguf: opts.baseGguf,
+      legitSample: opts.legitSample,
       hyperparameters: {
         maxRows: opts.maxRows,
         headRows: opts.headRows,
@@ -366,6 +393,7 @@ model
   });
 
 interface TrainCommandOptions {
+  legitSample: number;
   tag?: string;
   baseGguf?: string;
   maxRows: number;

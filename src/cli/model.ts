@@ -33,22 +33,23 @@ import { createAssignmentStore, promote, rollback, shadow } from '../models/assi
 import type { RegisteredModel } from '../models/registry';
 import { ModelRegistryError, promotionRefusal, readRegistry, registerModel } from '../models/registry';
 import type { LabelledTransaction, TimeSlices } from '../models/training-set';
+import { comparisonTable, heldOutDifference } from '../models/held-out-comparison';
 import { sampleHeadRows, sampleTrainingRows, sliceByTime, trainingText } from '../models/training-set';
 import { ReplayStore } from '../replay/store';
 import type { EmbeddedRow, PolicyFigures } from '../scoring/held-out';
-import { figuresAt, policyProbability, roundFigure } from '../scoring/held-out';
-import type { DifferenceInterval } from '../scoring/paired-bootstrap';
-import { differenceVerdict, pairedDifference, signedDifference } from '../scoring/paired-bootstrap';
-import { recallAtFalsePositiveRate, rocAuc } from '../scoring/tuning';
+import { figuresAt, policyProbability } from '../scoring/held-out';
 import { writePolicyFile } from '../scoring/policy-file';
 import type { LoadedPolicy } from '../scoring/policy-file';
 import type { TuningLimits } from '../scoring/tuning';
 import type { LogisticModel } from '../scoring/logistic';
 import { ensureTrainerTools } from '../stack/llama-cpp';
 import { stackLayout } from '../stack/layout';
-import type { FitOptions } from './tune';
-import type { Embedder } from './tune';
-import { embedRows, fitScoringPolicy, readLabelledTransactions } from './tune';
+import { embedRows } from '../models/embedding-cache';
+import { readLabelledTransactions } from '../replay/labelled-rows';
+import type { Embedder } from '../scoring/policy-fit';
+import { fitScoringPolicy } from '../scoring/policy-fit';
+import type { HostedRates } from '../scoring/tuning';
+import { hostedThresholds, tuningSample } from './tune';
 import { answerCue } from '../models/first-pass';
 
 export interface TrainOptions {
@@ -60,6 +61,8 @@ export interface TrainOptions {
   limits: TuningLimits;
   /** The base model's GGUF file. @default the stack's model file */
   baseGguf?: string;
+  /** Share of the calibration slice's legitimate rows each policy is fitted on (every fraud kept). @default 1 */
+  legitSample?: number;
   log?: (line: string) => void;
 }
 
@@ -328,27 +331,31 @@ async function fitAndMeasure(
     log: (l: string) => void;
   },
 ): Promise<{ loaded: LoadedPolicy; figures: PolicyFigures; probabilities: number[] }> {
-  const rows = [...a.slices.calibrate, ...a.slices.heldOut];
+  const calibrate = tuningSample(a.slices.calibrate, a.opts.legitSample);
+  const rows = [...calibrate.rows, ...a.slices.heldOut];
   const embeddings = await embedRows(config, a.embedder, a.runDir, rows, a.log);
-  const calibrateCount = a.slices.calibrate.length;
-  const fitOptions: FitOptions = {
-    name: `${a.name}-${path.basename(a.runDir)}`,
-    command: `fraudflow model train ${a.opts.replayIds.join(' ')}`,
-    provenance: { replayIds: a.opts.replayIds, slice: 'calibrate' },
-    limits: a.opts.limits,
-    hostedSample: 0,
-    hostedRates: shippedHostedRates(config),
-    probeL2: 30,
-    folds: 5,
-    ...(a.fixedProbe ? { fixedProbe: a.fixedProbe } : {}),
-    log: a.log,
-  };
+  const calibrateCount = calibrate.rows.length;
+  const rates = shippedHostedRates(config);
   const policy = await fitScoringPolicy(
-    config,
-    a.embedder,
-    a.slices.calibrate,
-    embeddings.slice(0, calibrateCount),
-    fitOptions,
+    {
+      embedder: a.embedder,
+      rows: calibrate.rows,
+      embeddings: embeddings.slice(0, calibrateCount),
+      weights: calibrate.weights,
+      rules: config.policy.rules,
+      hostedThresholds: hostedThresholds(config),
+      measureHosted: () => Promise.resolve(rates),
+    },
+    {
+      name: `${a.name}-${path.basename(a.runDir)}`,
+      command: `fraudflow model train ${a.opts.replayIds.join(' ')}`,
+      provenance: { replayIds: a.opts.replayIds, slice: 'calibrate' },
+      limits: a.opts.limits,
+      probeL2: 30,
+      folds: 5,
+      ...(a.fixedProbe ? { fixedProbe: a.fixedProbe } : {}),
+      log: a.log,
+    },
   );
   const loaded = writePolicyFile(path.join(a.runDir, `policy-${a.name}.json`), policy);
   const heldOut: EmbeddedRow[] = a.slices.heldOut.map((r, i) => ({ ...r, embedding: embeddings[calibrateCount + i]! }));
@@ -364,54 +371,11 @@ async function fitAndMeasure(
   };
 }
 
-/** Fine-tuned minus base on the held-out rows, with paired-bootstrap intervals: a gain, a loss, or noise. */
-function heldOutDifference(labels: boolean[], base: number[], tuned: number[]) {
-  const scores = { champion: base, challenger: tuned };
-  const rounded = (d: DifferenceInterval): DifferenceInterval => ({
-    ...d,
-    estimate: roundFigure(d.estimate),
-    low: roundFigure(d.low),
-    high: roundFigure(d.high),
-  });
-  return {
-    auc: rounded(pairedDifference(labels, scores, rocAuc)),
-    recallAt1PctFpr: rounded(pairedDifference(labels, scores, (p, y) => recallAtFalsePositiveRate(p, y, 0.01))),
-  };
-}
-
 /** The hosted tier's rates the configured policy was tuned with: both models are compared under the same tier. */
 function shippedHostedRates(config: Config) {
   const provenance = config.scoringPolicy.policy.provenance;
-  const rates = provenance.hostedRates as FitOptions['hostedRates'] | null | undefined;
+  const rates = provenance.hostedRates as HostedRates | null | undefined;
   return rates ?? undefined;
-}
-
-export function comparisonTable(m: RegisteredModel): string {
-  const b = m.heldOut.base;
-  const f = m.heldOut.fineTuned;
-  const row = (name: string, key: keyof PolicyFigures) => `| ${name} | ${b[key]} | ${f[key]} |`;
-  const d = m.heldOut.difference;
-  return [
-    `held out: ${b.rows} rows (${b.frauds} fraud) from ${m.heldOut.from}`,
-    `| | ${m.base.tag} | ${m.tag} |`,
-    '| --- | --- | --- |',
-    row('AUC', 'auc'),
-    row('recall at 1% FPR', 'recallAt1PctFpr'),
-    row('decline F1', 'declineF1'),
-    row('review-or-decline recall', 'flaggedRecall'),
-    row('escalated share', 'escalatedShare'),
-    ...(d ? [differenceLine('AUC', d.auc), differenceLine('recall at 1% FPR', d.recallAt1PctFpr)] : []),
-  ].join('\n');
-}
-
-/** "fine-tuned - base, AUC: +0.0028, 95% interval [-0.0101, +0.0160] (1000 paired resamples): within noise". */
-export function differenceLine(figure: string, d: DifferenceInterval): string {
-  const signed = signedDifference;
-  const level = `${Math.round(d.level * 100)}%`;
-  return (
-    `fine-tuned - base, ${figure}: ${signed(d.estimate)}, ${level} interval [${signed(d.low)}, ${signed(d.high)}] ` +
-    `(${d.resamples} paired resamples): ${differenceVerdict(d)}`
-  );
 }
 
 export async function runModelList(config: Config): Promise<void> {

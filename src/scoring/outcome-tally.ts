@@ -33,22 +33,26 @@ export function emptyTally(): OutcomeTally {
   return { fraud: 0, legit: 0, flaggedFraud: 0, declinedFraud: 0, flaggedLegit: 0, declinedLegit: 0, escalated: 0 };
 }
 
-/** Adds one transaction; `decline` and `flag` are 0/1, or probabilities for a simulated escalation. */
+/**
+ * Adds one transaction; `decline` and `flag` are 0/1, or probabilities for a simulated escalation. `weight` is how
+ * many transactions the row stands for (a kept legitimate row stands for those sampled out with it).
+ */
 export function addOutcome(
   tally: OutcomeTally,
   isFraud: boolean,
   outcome: { decline: number; flag: number; escalated: boolean },
+  weight = 1,
 ): void {
   if (isFraud) {
-    tally.fraud++;
-    tally.flaggedFraud += outcome.flag;
-    tally.declinedFraud += outcome.decline;
+    tally.fraud += weight;
+    tally.flaggedFraud += weight * outcome.flag;
+    tally.declinedFraud += weight * outcome.decline;
   } else {
-    tally.legit++;
-    tally.flaggedLegit += outcome.flag;
-    tally.declinedLegit += outcome.decline;
+    tally.legit += weight;
+    tally.flaggedLegit += weight * outcome.flag;
+    tally.declinedLegit += weight * outcome.decline;
   }
-  if (outcome.escalated) tally.escalated++;
+  if (outcome.escalated) tally.escalated += weight;
 }
 
 export function outcomeRates(t: OutcomeTally): OutcomeRates {

@@ -19,6 +19,11 @@ export interface TuningLimits {
   maxReviewFalsePositiveRate: number;
   /** Declined transactions that are fraud. @default 0.5 */
   minDeclinePrecision: number;
+  /**
+   * Frauds of the tuning slice that must lie at or above each threshold in use and inside an escalation band: a
+   * cut point backed by fewer is noise, and the tuner says it cannot tell. @default 5
+   */
+  minFraudsPerThreshold?: number;
 }
 
 export const defaultTuningLimits: TuningLimits = {
@@ -26,6 +31,7 @@ export const defaultTuningLimits: TuningLimits = {
   maxFalsePositiveRate: 0.01,
   maxReviewFalsePositiveRate: 0.05,
   minDeclinePrecision: 0.5,
+  minFraudsPerThreshold: 5,
 };
 
 /** One labelled transaction as tuning sees it: the rules' verdict and the calibrated first-pass probability. */
@@ -35,6 +41,8 @@ export interface TuningRow {
   /** The outcome floor the rules set, and whether a rule declines or escalates on its own. */
   ruleFloor: DecisionOutcome;
   ruleEscalates: boolean;
+  /** Transactions the row stands for (a legitimate row kept by sampling stands for those left out). @default 1 */
+  weight?: number;
 }
 
 /** How the hosted tier answers, per class, measured on a labelled sample of escalation candidates. */
@@ -54,6 +62,9 @@ export interface OperatingPoint {
 
 export type QualityFigures = OutcomeRates;
 
+/** The tuning slice's fraud count under which its figures cannot be trusted, and the tuner says so. */
+export const minTrustedFrauds = 50;
+
 const severity: Record<DecisionOutcome, number> = { approve: 0, review: 1, decline: 2 };
 const outcomeAt = (p: number, point: OperatingPoint): DecisionOutcome =>
   p >= point.declineAt ? 'decline' : p >= point.reviewAt ? 'review' : 'approve';
@@ -61,12 +72,12 @@ const outcomeAt = (p: number, point: OperatingPoint): DecisionOutcome =>
 /** Expected figures of an operating point; escalated rows count by the hosted tier's measured rates. */
 export function simulate(rows: readonly TuningRow[], point: OperatingPoint, hosted?: HostedRates): QualityFigures {
   const tally = emptyTally();
-  for (const row of rows) addOutcome(tally, row.isFraud, simulatedOutcome(row, point, hosted));
+  for (const row of rows) addOutcome(tally, row.isFraud, simulatedOutcome(row, point, hosted), row.weight ?? 1);
   return outcomeRates(tally);
 }
 
 /** One row's expected outcome under an operating point. */
-function simulatedOutcome(
+export function simulatedOutcome(
   row: TuningRow,
   point: OperatingPoint,
   hosted: HostedRates | undefined,
@@ -100,96 +111,6 @@ export function withinLimits(f: QualityFigures, limits: TuningLimits): boolean {
   );
 }
 
-/**
- * Probability cut points where thresholds make sense: between the legitimate rows' scores at false-positive
- * rates from 0.05% to 30% (log-spaced), and between the frauds' scores at evenly spaced recalls.
- */
-function candidateCuts(rows: readonly TuningRow[], count: number, limitFprs: readonly number[] = []): number[] {
-  const between = (sorted: number[], k: number) => {
-    const i = Math.min(sorted.length - 1, Math.max(0, k));
-    const next = sorted[i + 1] ?? 1;
-    return (sorted[i]! + next) / 2;
-  };
-  const legit = rows
-    .filter((r) => !r.isFraud)
-    .map((r) => r.probability)
-    .sort((a, b) => a - b);
-  const fraud = rows
-    .filter((r) => r.isFraud)
-    .map((r) => r.probability)
-    .sort((a, b) => a - b);
-  const cuts = new Set<number>();
-  // The limits themselves are cut points too: a threshold that spends exactly the allowed false positives.
-  for (const fpr of limitFprs)
-    if (legit.length) cuts.add(between(legit, legit.length - 1 - Math.floor(fpr * legit.length)));
-  for (let i = 0; i < count; i++) {
-    const fpr = 0.0005 * (0.3 / 0.0005) ** (i / Math.max(1, count - 1));
-    if (legit.length) cuts.add(between(legit, legit.length - 1 - Math.floor(fpr * legit.length)));
-    if (fraud.length) cuts.add(between(fraud, Math.floor((i / count) * fraud.length) - 1));
-  }
-  return [...cuts].map((c) => Math.round(c * 1e6) / 1e6).sort((a, b) => a - b);
-}
-
-export interface TunedOperatingPoint {
-  point: OperatingPoint;
-  figures: QualityFigures;
-  /** Recall and false-positive rates along the decline threshold, with the chosen review threshold and band. */
-  curve: Array<{ declineAt: number } & QualityFigures>;
-  /** How many operating points met the limits. */
-  feasible: number;
-}
-
-/** Recall given up per unit of escalated share: what makes a band worth its hosted cost. */
-export const escalationPrice = 0.1;
-
-/**
- * Best recall within the limits, less {@link escalationPrice} per escalated share; ties go to fewer escalations,
- * then fewer reviews of legitimate traffic.
- */
-export function chooseOperatingPoint(
-  rows: readonly TuningRow[],
-  limits: TuningLimits,
-  hosted?: HostedRates,
-): TunedOperatingPoint {
-  const cuts = candidateCuts(rows, 30, [limits.maxFalsePositiveRate, limits.maxReviewFalsePositiveRate]);
-  const bandCuts = candidateCuts(rows, 8);
-  const bands: Array<OperatingPoint['escalation']> = [null];
-  if (hosted) for (const low of bandCuts) for (const high of bandCuts) if (high > low) bands.push({ low, high });
-  const modes: Array<OperatingPoint['hostedMode']> = hosted ? ['decides', 'raises'] : ['decides'];
-  let best: { point: OperatingPoint; figures: QualityFigures } | undefined;
-  let feasible = 0;
-  // Escalation is paid for: 10% of traffic sent out must catch at least one more fraud in a hundred.
-  const value = (f: QualityFigures) => f.recall - escalationPrice * f.escalationShare;
-  const better = (a: QualityFigures, b: QualityFigures) =>
-    value(a) !== value(b)
-      ? value(a) > value(b)
-      : a.escalationShare !== b.escalationShare
-        ? a.escalationShare < b.escalationShare
-        : a.reviewOrDeclineFalsePositiveRate < b.reviewOrDeclineFalsePositiveRate;
-  for (const [escalation, hostedMode] of bands.flatMap((b) => modes.map((m) => [b, m] as const))) {
-    for (const declineAt of [...cuts, 1.01]) {
-      for (const reviewAt of cuts) {
-        if (reviewAt > declineAt) continue;
-        const point = { reviewAt, declineAt: Math.min(declineAt, 1), escalation, hostedMode };
-        const figures = simulate(rows, point, hosted);
-        if (!withinLimits(figures, limits)) continue;
-        feasible++;
-        if (!best || better(figures, best.figures)) best = { point, figures };
-      }
-    }
-  }
-  const chosen = best ?? {
-    // Nothing meets every limit: the strictest point (review and decline only at the very top).
-    point: { reviewAt: cuts.at(-1) ?? 0.99, declineAt: 1, escalation: null },
-    figures: simulate(rows, { reviewAt: cuts.at(-1) ?? 0.99, declineAt: 1, escalation: null }, hosted),
-  };
-  const curve = cuts.map((declineAt) => ({
-    declineAt,
-    ...simulate(rows, { ...chosen.point, declineAt: Math.max(declineAt, chosen.point.reviewAt) }, hosted),
-  }));
-  return { ...chosen, curve, feasible };
-}
-
 /** Splits rows by time: the earlier `share` to tune on, the rest to measure on. */
 export function splitByTime<T extends { occurredAtMs: number }>(rows: readonly T[], share: number): [T[], T[]] {
   const sorted = [...rows].sort((a, b) => a.occurredAtMs - b.occurredAtMs);
@@ -205,7 +126,8 @@ export function outOfFoldLogits(
   x: readonly number[][],
   y: readonly number[],
   folds: number,
-  fit: (x: number[][], y: number[]) => LogisticModel,
+  fit: (x: number[][], y: number[], rowWeights?: number[]) => LogisticModel,
+  rowWeights?: readonly number[],
 ): number[] {
   const out = new Array<number>(x.length).fill(0);
   const size = Math.ceil(x.length / folds);
@@ -214,47 +136,12 @@ export function outOfFoldLogits(
     const hi = Math.min(x.length, lo + size);
     const trainX = [...x.slice(0, lo), ...x.slice(hi)];
     const trainY = [...y.slice(0, lo), ...y.slice(hi)];
-    const model = fit(trainX, trainY);
+    const trainWeights = rowWeights && [...rowWeights.slice(0, lo), ...rowWeights.slice(hi)];
+    const model = fit(trainX, trainY, trainWeights);
     for (let i = lo; i < hi; i++) out[i] = predictLogit(model, x[i]!);
   }
   return out;
 }
 
-/** Area under the ROC curve (probability a random fraud outscores a random legitimate transaction). */
-export function rocAuc(scores: readonly number[], labels: readonly boolean[]): number {
-  const order = scores.map((s, i) => ({ s, y: labels[i]! })).sort((a, b) => a.s - b.s);
-  let rankSum = 0;
-  let positives = 0;
-  for (let i = 0; i < order.length;) {
-    let j = i;
-    while (j < order.length && order[j]!.s === order[i]!.s) j++;
-    const rank = (i + j + 1) / 2;
-    for (let k = i; k < j; k++) {
-      if (!order[k]!.y) continue;
-      rankSum += rank;
-      positives++;
-    }
-    i = j;
-  }
-  const negatives = order.length - positives;
-  return positives && negatives ? (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives) : 0.5;
-}
-
-/** Share of frauds scored above the score that flags `fpr` of legitimate transactions. */
-export function recallAtFalsePositiveRate(scores: readonly number[], labels: readonly boolean[], fpr: number): number {
-  const legit = scores.filter((_, i) => !labels[i]).sort((a, b) => b - a);
-  const cut = legit[Math.floor(fpr * legit.length)] ?? Infinity;
-  const frauds = scores.filter((_, i) => labels[i]);
-  return frauds.length ? frauds.filter((s) => s > cut).length / frauds.length : 0;
-}
-
-export function logLoss(probabilities: readonly number[], labels: readonly boolean[]): number {
-  const eps = 1e-9;
-  const total = probabilities.reduce(
-    (s, p, i) => s - (labels[i] ? Math.log(Math.max(p, eps)) : Math.log(Math.max(1 - p, eps))),
-    0,
-  );
-  return probabilities.length ? total / probabilities.length : 0;
-}
-
 export { fitLogistic, sigmoid };
+export { logLoss, recallAtFalsePositiveRate, rocAuc } from './score-figures';

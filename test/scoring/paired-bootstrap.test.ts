@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/generator/synthetic';
 import { differenceVerdict, pairedDifference } from '../../src/scoring/paired-bootstrap';
 import { rocAuc } from '../../src/scoring/tuning';
-import { differenceLine } from '../../src/cli/model';
+import { differenceLine } from '../../src/models/held-out-comparison';
 
 /** 400 rows, 40 frauds; `informative` ranks frauds above legitimate rows with some overlap, `noise` not at all. */
 function heldOut() {

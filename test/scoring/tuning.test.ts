@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/generator/synthetic';
 import { fitLogistic, predictProbability, sigmoid } from '../../src/scoring/logistic';
 import type { HostedRates, TuningRow } from '../../src/scoring/tuning';
+import { chooseOperatingPoint } from '../../src/scoring/operating-point';
 import {
-  chooseOperatingPoint,
   defaultTuningLimits,
   outOfFoldLogits,
   recallAtFalsePositiveRate,
