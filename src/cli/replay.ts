@@ -9,6 +9,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import cliProgress from 'cli-progress';
+import { formatDuration, progressLine } from '../observability/step-progress';
 import type { Config } from '../config';
 import { createAssignmentStore } from '../models/assignment';
 import type { ReplayProgress, ReplaySource, ScoringWindow } from '../replay/contracts';
@@ -150,7 +151,9 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
       if (!store.readReportSettings(replayId)) store.writeReportSettings(replayId, reportSettingsFor(config, settings));
       const handle = await startOrResume(client, config, { replayId, source, window, settings, opts, log });
       const { replayStartedAt } = await replayWorkflowTimes(client, replayId);
-      const result = await watchProgress(handle, log, client, rateOrigin(commandStartedAt, replayStartedAt));
+      const preparation = preparationProgress(store, replayId, source, opts.chunkSize);
+      const origin = rateOrigin(commandStartedAt, replayStartedAt);
+      const result = await watchProgress(handle, log, client, origin, preparation);
       log(
         `replay ${replayId}: ${result.scored} scored, ${result.invalidRows} invalid rows, ${result.chunksTotal} chunks`,
       );
@@ -229,6 +232,44 @@ async function startOrResume(
 }
 
 /**
+ * How far preparation has read: the chunk files written so far (each `chunkSize` rows) against the source's row
+ * count, when it is a file (its lines, less a CSV header); a Kafka range has no count ahead of reading.
+ */
+function preparationProgress(
+  store: ReplayStore,
+  replayId: string,
+  source: ReplaySource,
+  chunkSize: number,
+): () => { rows: number; total?: number } {
+  let total: number | undefined;
+  if (source.kind === 'file') total = countLines(source.path) - (source.format === 'csv' ? 1 : 0);
+  const chunks = path.join(store.dir(replayId), 'chunks');
+  return () => ({ rows: (fs.existsSync(chunks) ? fs.readdirSync(chunks).length : 0) * chunkSize, total });
+}
+
+function countLines(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  const buffer = Buffer.alloc(1 << 20);
+  let lines = 0;
+  let last = 10;
+  try {
+    for (let n = fs.readSync(fd, buffer); n > 0; n = fs.readSync(fd, buffer)) {
+      for (let i = 0; i < n; i++) if (buffer[i] === 10) lines++;
+      last = buffer[n - 1]!;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return last === 10 ? lines : lines + 1;
+}
+
+function preparationLine(p: { rows: number; total?: number }, elapsedMs: number): string {
+  if (p.total === undefined)
+    return `replay: preparing the source, ${p.rows} rows read (${formatDuration(elapsedMs / 1000)})`;
+  return `${progressLine('replay: preparing the source', Math.min(p.rows, p.total), p.total, elapsedMs)}`;
+}
+
+/**
  * Polls the replay's progress query: a bar with rate and ETA on a TTY, a plain line every 5 s otherwise. The rate is
  * rows decided over the wall time since `since` (ms), as the report's throughput counts them.
  */
@@ -237,6 +278,7 @@ async function watchProgress(
   log: (l: string) => void,
   client: Client,
   since: number,
+  preparation: () => { rows: number; total?: number },
 ): Promise<ReplayProgress> {
   // Rows decided so far: finished chunks, plus what each chunk being scored has decided.
   const decided = async (p: ReplayProgress) => {
@@ -274,9 +316,11 @@ async function watchProgress(
         if (!started) bar.start(last.rowsTotal, 0, { rate });
         started = true;
         bar.update(rows, { rate });
-      } else if (!bar && Date.now() - lastLine > 5000) {
+      } else if ((!bar || !last.prepared) && Date.now() - lastLine > 5000) {
         log(
-          `replay: ${last.prepared ? `${rows}/${last.rowsTotal} rows, ${last.chunksDone}/${last.chunksTotal} chunks, ${rate} rows/s` : 'preparing the source'}`,
+          last.prepared
+            ? `${progressLine('replay', rows, last.rowsTotal, Date.now() - since)}, ${last.chunksDone}/${last.chunksTotal} chunks`
+            : preparationLine(preparation(), Date.now() - since),
         );
         lastLine = Date.now();
       }
