@@ -23,6 +23,7 @@ export default defineConfig({
       'test/models/assigned-settings.test.ts',
       'test/models/answer-head.test.ts',
       'test/stack/answer-loss-patch.test.ts',
+      'test/stack/cpu-features.test.ts',
       'test/replay/report.test.ts',
       'test/replay/sources.test.ts',
       'test/generator/synthetic.test.ts',

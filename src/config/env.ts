@@ -138,6 +138,12 @@ export const Env = z.object({
    * @default built into the cache
    */
   LLAMA_CPP_BIN_DIR: z.string().min(1).optional(),
+  /**
+   * Compiler flags naming the CPU `stack up` builds Ollama and llama.cpp for (e.g. `-march=x86-64-v3` for binaries
+   * other machines run); only the allow-listed instruction sets they enable are used (src/stack/cpu-features.ts).
+   * @default -march=native on x86-64, -mcpu=native on arm64
+   */
+  FRAUDFLOW_CPU_FLAGS: z.string().trim().min(1).optional(),
   OLLAMA_NUM_PARALLEL: z.coerce.number().int().min(1).default(2),
   LOCAL_MODEL_BASE_URL: z.url().default('http://127.0.0.1:11434/v1'),
   /** Several local endpoints (e.g. one Ollama per host), balanced by the local worker. @default LOCAL_MODEL_BASE_URL */

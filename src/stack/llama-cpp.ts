@@ -18,6 +18,8 @@ import { versions } from './layout';
 import type { TrainerTools } from '../models/fine-tune';
 import { StackError } from '../errors';
 import { runToLog } from '../tools';
+import { verifyBuildFlags } from './build-flags';
+import { flagsHash } from './cpu-features';
 import { requireTool } from './processes';
 
 const targets = ['llama', 'llama-quantize'] as const;
@@ -108,24 +110,27 @@ async function ensureBinaries(
       throw new StackError(`LLAMA_CPP_BIN_DIR=${binDir} has no fraudflow-answer-finetune and llama-quantize`);
     return given;
   }
-  const bin = path.join(layout.llamaCppHome, 'build', 'bin');
+  const build = layout.llamaCppBuild;
+  const bin = path.join(build, 'bin');
   const tools = toolsIn(bin, cachedTrainerName());
   if (present(tools)) return tools;
   requireTool('python3', ['--version'], 'Install Python 3 with pip and put `python3` on PATH.');
   requireTool('cmake', ['--version'], 'Install CMake (Debian: apt-get install cmake).');
   requireTool('g++', ['--version'], 'Install gcc and g++ (Debian: apt-get install build-essential).');
-  const logFile = path.join(layout.buildLogs, `build-llama.cpp-${versions.llamaCppPython}.log`);
+  const { cmake, origin } = layout.buildFlags;
+  verifyBuildFlags(layout.buildFlags);
+  const logFile = path.join(layout.buildLogs, `build-llama.cpp-${versions.llamaCppPython}-${flagsHash(cmake)}.log`);
   log(`building llama.cpp and fraudflow's answer trainer once (a few minutes; log: ${logFile})`);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  fs.appendFileSync(logFile, `fraudflow: ${cmake.join(' ')} (from ${origin})\n`);
   const source = path.join(layout.llamaCppHome, 'src');
   if (!fs.existsSync(path.join(source, 'CMakeLists.txt'))) await fetchSource(source, logFile);
   patchForAnswerLoss(source);
-  const build = path.join(layout.llamaCppHome, 'build');
   const what = `building llama.cpp ${targets.join(', ')}`;
-  await runToLog(
-    'cmake',
-    ['-S', source, '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DLLAMA_CURL=OFF', '-DGGML_NATIVE=ON'],
-    { logFile, what },
-  );
+  await runToLog('cmake', ['-S', source, '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DLLAMA_CURL=OFF', ...cmake], {
+    logFile,
+    what,
+  });
   const jobs = String(Math.max(1, os.availableParallelism()));
   await runToLog('cmake', ['--build', build, '-j', jobs, '--target', ...targets], { logFile, what });
   await compileTrainer(source, bin, tools.answerFinetune, logFile);

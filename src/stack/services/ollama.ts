@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config';
 import { modelfileFor } from '../../models/ollama-import';
+import { verifyBuildFlags } from '../build-flags';
+import { flagsHash } from '../cpu-features';
 import type { StackLayout } from '../layout';
 import { versions } from '../layout';
 import { requireTool, spawnDetached } from '../processes';
@@ -132,14 +134,20 @@ function usesStandIn(config: Config): boolean {
   return config.hosted.providers.some((p) => p.model === frontierStandInModel);
 }
 
+/** `go install` with cgo, for the instruction sets the layout's build flags name (never `-march=native`). */
 function buildOllama(layout: StackLayout): Promise<void> {
   requireTool('go', ['version'], goFix);
   requireTool('g++', ['--version'], 'Install gcc and g++ (Debian: apt-get install build-essential).');
-  const flags = '-O3 -march=native';
+  const { compiler, origin } = layout.buildFlags;
+  verifyBuildFlags(layout.buildFlags);
+  const flags = compiler.join(' ');
+  const logFile = path.join(layout.buildLogs, `build-ollama-${versions.ollama}-${flagsHash(compiler)}.log`);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  fs.appendFileSync(logFile, `fraudflow: CGO_CFLAGS=CGO_CXXFLAGS="${flags}" (from ${origin})\n`);
   return runToLog('go', ['install', `github.com/ollama/ollama@v${versions.ollama}`], {
     env: { CGO_ENABLED: '1', CGO_CFLAGS: flags, CGO_CXXFLAGS: flags, GOBIN: path.dirname(layout.ollamaBin) },
-    logFile: path.join(layout.buildLogs, `build-ollama-${versions.ollama}.log`),
-    what: `building Ollama v${versions.ollama} with go install (cgo)`,
+    logFile,
+    what: `building Ollama v${versions.ollama} with go install (cgo, ${flags})`,
   });
 }
 
