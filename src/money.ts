@@ -2,17 +2,18 @@
  * Money arithmetic on the Money contract (src/schemas/money.ts). Free of zod and I/O, so workflow code can use it
  * without pulling the schema library into the workflow bundle.
  */
+import { iso4217MinorUnits } from './iso-4217';
 import type { Money } from './schemas/money';
 
-const exponents = new Map<string, number>();
-
-/** ISO 4217 exponent (2 for USD, 0 for JPY, 3 for BHD), from ICU; memoized, an Intl.NumberFormat is costly to build. */
+/**
+ * ISO 4217 exponent (2 for USD, 0 for JPY, 3 for BHD), from the fixed table in src/iso-4217.ts, never the runtime's
+ * ICU data: the same amount means the same on every Node release. Throws a RangeError for a code outside the table;
+ * the event schema refuses those codes, so a parsed event never reaches it.
+ */
 export function currencyExponent(currency: string): number {
-  let exponent = exponents.get(currency);
+  const exponent = iso4217MinorUnits.get(currency);
   if (exponent === undefined) {
-    exponent =
-      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-    exponents.set(currency, exponent);
+    throw new RangeError(`${JSON.stringify(currency)} is not an ISO 4217 currency code with minor units`);
   }
   return exponent;
 }

@@ -1,12 +1,14 @@
 import { z } from 'zod';
+import { iso4217MinorUnits } from '../iso-4217';
 
-const isoCurrencies: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
-
-/** ISO 4217 alphabetic code, checked against the runtime's ICU currency list. */
+/**
+ * ISO 4217 alphabetic code, checked against the fixed table in src/iso-4217.ts (not the runtime's ICU list, which
+ * changes with Node): an event valid once stays valid on every release, and its exponent is always known.
+ */
 export const CurrencyCode = z
   .string()
   .regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as "USD"')
-  .refine((c) => isoCurrencies.has(c), { message: 'unknown ISO 4217 currency code' });
+  .refine((c) => iso4217MinorUnits.has(c), { message: 'unknown ISO 4217 currency code' });
 
 /**
  * Money as an integer count of the currency's minor units (cents for USD, yen for JPY): no floating point.
