@@ -95,8 +95,10 @@ class DeadlinePassed extends Error {}
  * transaction. A call cut off by the deadline fails at the deadline; past it, no call is made.
  */
 class Deadline {
-  readonly startedAt = Date.now();
-  constructor(private readonly deadlineMs: number) {}
+  constructor(
+    private readonly deadlineMs: number,
+    readonly startedAt: number,
+  ) {}
 
   remainingMs(): number {
     return this.deadlineMs - (Date.now() - this.startedAt);
@@ -151,15 +153,18 @@ function scoringActivities(settings: ScoringSettings) {
 
 /**
  * One transaction's decision. `budgetKey` identifies its paid calls in the budget ledger. The workflow that
- * calls it publishes the decision.
+ * calls it publishes the decision. The decision deadline runs from `deadlineFrom` (epoch ms): the scoring
+ * workflow's start, so time spent waiting for a worker counts; by default from now (a replay row, scored when its
+ * chunk reaches it).
  */
 export async function decideTransaction(
   input: ScoreTransactionInput,
   observer: ScoringObserver,
   ids: { workflowId: string; runId: string; budgetKey: string },
+  deadlineFrom = Date.now(),
 ): Promise<{ decision: Decision; provider: string }> {
   const { settings } = input;
-  const deadline = new Deadline(settings.deadlineMs);
+  const deadline = new Deadline(settings.deadlineMs, deadlineFrom);
   const day = new Date(deadline.startedAt).toISOString().slice(0, 10);
   const activities = scoringActivities(settings);
   const ctx: DecisionContext = { input, settings, observer, deadline, day, budgetKey: ids.budgetKey, activities };
@@ -186,6 +191,14 @@ async function readCardHistory(ctx: DecisionContext, evidence: Evidence): Promis
     );
   } catch (err) {
     if (isCancellation(err)) throw err;
+    if (err instanceof DeadlinePassed) {
+      // The workflow waited for a worker past its deadline: no time is left to read the history, let alone score.
+      ctx.observer.note('deadline passed');
+      evidence.reasons.push(
+        `decision deadline of ${ctx.settings.deadlineMs / 1000}s passed before the card history was read: sent to review`,
+      );
+      return;
+    }
     ctx.observer.note('card history unavailable');
     evidence.reasons.push(`card history unavailable (${firstLine(failureDetail(err).error)}): sent to review`);
   }

@@ -53,6 +53,13 @@ const publishing = {
 export const shadowScoringPatch = 'shadow-scoring-1';
 
 /**
+ * Marks workflows whose decision deadline runs from the workflow's start (the execution-started event), so time a
+ * transaction waits for a worker (a backlog, a deploy, every worker down) counts against it. Older workflows ran it
+ * from their first workflow task; `patched` keeps them replaying as they ran.
+ */
+export const deadlineFromWorkflowStartPatch = 'decision-deadline-from-workflow-start';
+
+/**
  * The challenger's first pass on the decided transaction, on the shadow task queue, one attempt within
  * SHADOW_TIMEOUT_MS. It starts after the decision is published and its failure is only recorded: the champion's
  * decision neither waits for it nor changes.
@@ -110,11 +117,14 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
     ...publishing,
   });
 
-  const { decision, provider } = await decideTransaction(input, observer, {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    budgetKey: info.workflowId,
-  });
+  // `runStartTime` would not do: the SDK sets it to the first workflow task's time, as `Date.now()` reads there.
+  const deadlineFrom = patched(deadlineFromWorkflowStartPatch) ? info.startTime.getTime() : Date.now();
+  const { decision, provider } = await decideTransaction(
+    input,
+    observer,
+    { workflowId: info.workflowId, runId: info.runId, budgetKey: info.workflowId },
+    deadlineFrom,
+  );
   // Publish first, then set the decision's search attributes in the same workflow task that completes the workflow:
   // the server writes them with the closed-workflow visibility record and skips the separate visibility update
   // (one visibility write fewer per decision; see docs/performance.md).

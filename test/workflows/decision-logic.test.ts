@@ -332,6 +332,36 @@ describe('scoreTransactionWorkflow decision logic, mocked activities, time-skipp
     expect(wallMs).toBeLessThan(10_000);
   });
 
+  it('a transaction that waited for a worker past its deadline goes to review, no model asked', async () => {
+    // Started on a task queue no worker polls yet, as behind a backlog or while every worker restarts; the worker
+    // comes after the deadline. The deadline runs from the workflow's start, not from the first workflow task.
+    const event = TransactionEvent.parse(sampleTransaction());
+    scenarios.set(event.transactionId, {
+      local: () => Promise.resolve(score('local', 'local', 0.1)),
+      hosted: () => Promise.reject(new Error('must not be called')),
+    });
+    const lateQueue = `${baseSettings.taskQueues.orchestration}-late`;
+    const handle = await env.client.workflow.start<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
+      taskQueue: lateQueue,
+      workflowId: `score-${event.transactionId}`,
+      args: [{ event, source: { kind: 'api' }, settings: { ...baseSettings, deadlineMs: 3000 } }],
+    });
+    await env.sleep(4000);
+    const late = await Worker.create({
+      connection: env.nativeConnection,
+      shutdownGraceTime: '1s',
+      taskQueue: lateQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
+    const decision = await late.runUntil(handle.result());
+    expect(calls.get(event.transactionId)).toBeUndefined();
+    expect(decision).toMatchObject({ decision: 'review', path: 'fallback' });
+    expect(decision.modelCalls).toEqual([]);
+    expect(decision.reasons.join('\n')).toMatch(/decision deadline of 3s passed before the card history was read/);
+    expect(published.get(event.transactionId)).toEqual(decision);
+  });
+
   it('a local model that keeps failing is retried until more retries would outlast the deadline, then escalated', async () => {
     const { decision, calls, wallMs } = await decide({
       local: () => Promise.reject(unavailable('local')),
