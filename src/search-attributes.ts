@@ -13,7 +13,6 @@ export const FraudScoringPath = defineSearchAttributeKey('FraudScoringPath', Sea
 export const FraudProvider = defineSearchAttributeKey('FraudProvider', SearchAttributeType.KEYWORD);
 export const FraudMerchantCategory = defineSearchAttributeKey('FraudMerchantCategory', SearchAttributeType.KEYWORD);
 export const FraudAmount = defineSearchAttributeKey('FraudAmount', SearchAttributeType.DOUBLE);
-export const FraudReplayId = defineSearchAttributeKey('FraudReplayId', SearchAttributeType.KEYWORD);
 
 export const fraudSearchAttributes = [
   FraudDecision,
@@ -23,5 +22,4 @@ export const fraudSearchAttributes = [
   FraudProvider,
   FraudMerchantCategory,
   FraudAmount,
-  FraudReplayId,
 ] as const;

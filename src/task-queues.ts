@@ -18,6 +18,3 @@ export function taskQueuesFor(prefix: string): TaskQueues {
     shadowScoring: `${prefix}-shadow-scoring`,
   };
 }
-
-/** The default queues (prefix `fraudflow`). */
-export const taskQueues: TaskQueues = taskQueuesFor('fraudflow');

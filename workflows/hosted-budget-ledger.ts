@@ -51,6 +51,5 @@ export async function hostedBudgetLedgerWorkflow(state: LedgerState): Promise<Le
     remaining,
   ));
   if (expired) return { ...state, seen: [] };
-  await continueAsNew<typeof hostedBudgetLedgerWorkflow>({ ...state, seen: [...seen] });
-  return state;
+  return continueAsNew<typeof hostedBudgetLedgerWorkflow>({ ...state, seen: [...seen] });
 }

@@ -25,7 +25,10 @@ import type { ScenarioResult } from '../report';
 import { settingsOf } from './streaming';
 import type { BareWorkflowInput, bareWorkflow } from '../workflows/bare';
 
-/** What scoreTransactionWorkflow does on top of the bare shape; each can be added back to measure its cost. */
+/**
+ * What scoreTransactionWorkflow does on top of the bare shape (`timer`: what it once did, a workflow timer for its
+ * deadline); each can be added back to measure its cost.
+ */
 export const bareFeatures = ['timer', 'search-attributes', 'payload', 'codec'] as const;
 export type BareFeature = (typeof bareFeatures)[number];
 

@@ -1,8 +1,10 @@
 /**
  * The bare-Temporal ceiling: a workflow with the same shape as scoreTransactionWorkflow on the path the
  * benchmark exercises (the card-history local activity on the real feature store, one activity on the
- * local-scoring queue, then one on the orchestration queue) and nothing else. Optional features add back, one at a time, what scoreTransactionWorkflow does on top, so the gap
- * between the two can be taken apart (`npm run bench -- --only bare-temporal --bare-like timer,...`).
+ * local-scoring queue, then one on the orchestration queue) and nothing else. Optional features add back, one at a
+ * time, what scoreTransactionWorkflow does on top (search attributes, its payload size, the codec), so the gap
+ * between the two can be taken apart (`npm run bench -- --only bare-temporal --bare-like search-attributes,...`);
+ * `timer` measures the workflow timer scoreTransactionWorkflow no longer starts (docs/performance.md).
  */
 import { CancellationScope, proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { TransactionEvent } from '../../src/schemas/transaction-event';
@@ -20,8 +22,9 @@ import {
 export interface BareWorkflowInput {
   localScoringQueue: string;
   /**
-   * Run the activities inside CancellationScope.withTimeout, as scoreTransactionWorkflow does for its decision
-   * deadline: a durable timer started and then cancelled in every workflow.
+   * Run the scoring activity inside CancellationScope.withTimeout: a durable timer started and then cancelled in
+   * every workflow, as scoreTransactionWorkflow's decision deadline once was. Its deadline now bounds each call's
+   * schedule-to-close timeout and starts no timer; this measures what that saved.
    */
   deadlineMs?: number;
   /** Upsert the seven search attributes scoreTransactionWorkflow sets on every decision, after publishing as it does. */

@@ -1,6 +1,6 @@
 /**
- * Failure `type` strings of the feature activities, free of I/O imports so workflows can name them in retry
- * policies.
+ * Failure `type` strings of the feature activities, as they appear in the workflow history and docs/operations.md.
+ * No retry policy lists them: a store outage is retried like any activity failure, within the decision deadline.
  */
 export const FeatureFailureType = {
   /**
