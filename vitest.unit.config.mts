@@ -10,6 +10,10 @@ export default defineConfig({
     include: [
       'test/scoring/policy.test.ts',
       'test/scoring/tuning.test.ts',
+      'test/scoring/operating-point.test.ts',
+      'test/scoring/legit-sampling.test.ts',
+      'test/scoring/lbfgs.test.ts',
+      'test/observability/step-progress.test.ts',
       'test/scoring/calibration.test.ts',
       'test/scoring/paired-bootstrap.test.ts',
       'test/scoring/pii*.test.ts',

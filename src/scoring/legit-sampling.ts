@@ -11,7 +11,7 @@ export interface LegitSampleOptions {
   share: number;
   /** @default 1 */
   seed?: number;
-  /** Contiguous time strata the legitimate rows are split into. @default 100 */
+  /** Contiguous time strata the legitimate rows are split into (fewer when fewer rows are kept). @default 100 */
   strata?: number;
 }
 
@@ -33,8 +33,13 @@ export function sampleLegitimate<T extends { isFraud: boolean }>(
   rows.forEach((r, i) => r.isFraud && weightOf.set(i, 1));
   const legit = rows.flatMap((r, i) => (r.isFraud ? [] : [i]));
   const random = mulberry32(opts.seed ?? 1);
-  for (const stratum of strataOf(legit, opts.strata ?? 100)) {
-    const kept = Math.max(1, Math.round(opts.share * stratum.length));
+  // At most as many strata as rows to keep, so each stratum keeps at least one; each keeps its share, rounded so
+  // that the kept rows add up to the share of all legitimate rows.
+  const strata = strataOf(legit, Math.min(opts.strata ?? 100, Math.floor(opts.share * legit.length)));
+  let before = 0;
+  for (const stratum of strata) {
+    const kept = Math.max(1, Math.round(opts.share * (before + stratum.length)) - Math.round(opts.share * before));
+    before += stratum.length;
     for (const i of drawWithoutReplacement(stratum, kept, random)) weightOf.set(i, stratum.length / kept);
   }
   const keptIndices = [...weightOf.keys()].sort((a, b) => a - b);
