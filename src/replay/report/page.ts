@@ -18,7 +18,7 @@ td.text{text-align:left;white-space:pre-wrap;font-family:ui-monospace,monospace;
 .cm td.tp,.cm td.tn{background:#e9f7ef}.cm td.fp,.cm td.fn{background:#fdedec}
 .better{color:#1e8449}.worse{color:#b03a2e}
 .note{color:#566573;font-size:12px}
-.warn{background:#fef9e7;border:1px solid #f7dc6f;padding:6px 10px;border-radius:4px}
+.warn{background:#fef9e7;border:1px solid #f7dc6f;padding:6px 10px;border-radius:4px;margin:0 0 12px}
 svg{background:#fff;border:1px solid #d5d8dc;border-radius:4px;max-width:100%;height:auto}
 svg text{font:11px system-ui,sans-serif;fill:#1c2833}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px;vertical-align:middle}
