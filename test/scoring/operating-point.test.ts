@@ -9,14 +9,9 @@ import {
 } from '../../src/scoring/operating-point';
 import type { HostedRates, OperatingPoint, TuningRow } from '../../src/scoring/tuning';
 import { defaultTuningLimits, simulate } from '../../src/scoring/tuning';
+import { tuningRow } from '../support/tuning-rows';
 
-const row = (isFraud: boolean, probability: number, extra: Partial<TuningRow> = {}): TuningRow => ({
-  isFraud,
-  probability,
-  ruleFloor: 'approve',
-  ruleEscalates: false,
-  ...extra,
-});
+const row = tuningRow;
 
 /** A noisy slice: legitimate scores low, frauds higher, some rules, some weights. */
 function noisySlice(seed: number, legit = 2000, frauds = 60): TuningRow[] {

@@ -12,6 +12,7 @@ import {
   splitByTime,
   withinLimits,
 } from '../../src/scoring/tuning';
+import { tuningRow } from '../support/tuning-rows';
 
 describe('logistic regression', () => {
   it('recovers the weights of a known logistic model', () => {
@@ -83,13 +84,7 @@ describe('ranking measures', () => {
   });
 });
 
-const row = (isFraud: boolean, probability: number, extra: Partial<TuningRow> = {}): TuningRow => ({
-  isFraud,
-  probability,
-  ruleFloor: 'approve',
-  ruleEscalates: false,
-  ...extra,
-});
+const row = tuningRow;
 
 describe('operating point', () => {
   it("simulates declines, reviews, rule floors and escalations by the hosted tier's measured rates", () => {
