@@ -13,11 +13,12 @@ import { sampleLegitimate } from '../../src/scoring/legit-sampling';
 import type { DifferenceInterval } from '../../src/scoring/paired-bootstrap';
 import { pairedDifference } from '../../src/scoring/paired-bootstrap';
 import { fitScoringPolicy } from '../../src/scoring/policy-fit';
-import { recallAtFalsePositiveRate, rocAuc } from '../../src/scoring/score-figures';
+import type { RankingFigureName } from '../../src/scoring/score-figures';
+import { rankingFigureFns, rankingFiguresOf } from '../../src/scoring/score-figures';
 import { defaultTuningLimits } from '../../src/scoring/tuning';
 import { hostedThresholds } from '../../src/cli/tune';
 
-type Figures = { auc: number; recallAt1PctFpr: number; recallAt5PctFpr: number };
+type Figures = Record<RankingFigureName, number>;
 
 export interface HeldOutComparison {
   heldOutFrom: string;
@@ -30,12 +31,6 @@ export interface HeldOutComparison {
   after: Figures;
   difference: Record<keyof Figures, DifferenceInterval>;
 }
-
-const figureFns = {
-  auc: (p: readonly number[], y: readonly boolean[]) => rocAuc(p, y),
-  recallAt1PctFpr: (p: readonly number[], y: readonly boolean[]) => recallAtFalsePositiveRate(p, y, 0.01),
-  recallAt5PctFpr: (p: readonly number[], y: readonly boolean[]) => recallAtFalsePositiveRate(p, y, 0.05),
-};
 
 export async function heldOutBeforeAfter(
   config: Config,
@@ -55,8 +50,6 @@ export async function heldOutBeforeAfter(
   const after = await fitAndScore(config, sampled.rows, sampled.weights, heldOut, byId, opts.log);
   const labels = heldOut.map((r) => r.isFraud);
   const scores = { champion: before.probabilities, challenger: after.probabilities };
-  const figures = (p: number[]) =>
-    Object.fromEntries(Object.entries(figureFns).map(([k, f]) => [k, f(p, labels)])) as Figures;
   return {
     heldOutFrom: new Date(heldOut[0]!.at).toISOString(),
     heldOutRows: heldOut.length,
@@ -64,10 +57,10 @@ export async function heldOutBeforeAfter(
     legitSample: opts.legitSample,
     fittedRows: { before: fitRows.length, after: sampled.rows.length },
     fitSeconds: { before: before.seconds, after: after.seconds },
-    before: figures(before.probabilities),
-    after: figures(after.probabilities),
+    before: rankingFiguresOf(before.probabilities, labels),
+    after: rankingFiguresOf(after.probabilities, labels),
     difference: Object.fromEntries(
-      Object.entries(figureFns).map(([k, f]) => [k, pairedDifference(labels, scores, f)]),
+      Object.entries(rankingFigureFns).map(([k, f]) => [k, pairedDifference(labels, scores, (p, y) => f(p, y))]),
     ) as HeldOutComparison['difference'],
   };
 }

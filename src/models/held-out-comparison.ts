@@ -6,7 +6,7 @@ import type { DifferenceInterval } from '../scoring/paired-bootstrap';
 import { differenceVerdict, pairedDifference, signedDifference } from '../scoring/paired-bootstrap';
 import type { PolicyFigures } from '../scoring/held-out';
 import { roundFigure } from '../scoring/held-out';
-import { recallAtFalsePositiveRate, rocAuc } from '../scoring/score-figures';
+import { rankingFigureFns } from '../scoring/score-figures';
 import type { RegisteredModel } from './registry';
 
 /** Fine-tuned minus base on the held-out rows, with paired-bootstrap intervals: a gain, a loss, or noise. */
@@ -19,8 +19,8 @@ export function heldOutDifference(labels: boolean[], base: number[], tuned: numb
     high: roundFigure(d.high),
   });
   return {
-    auc: rounded(pairedDifference(labels, scores, rocAuc)),
-    recallAt1PctFpr: rounded(pairedDifference(labels, scores, (p, y) => recallAtFalsePositiveRate(p, y, 0.01))),
+    auc: rounded(pairedDifference(labels, scores, (p, y) => rankingFigureFns.auc(p, y))),
+    recallAt1PctFpr: rounded(pairedDifference(labels, scores, (p, y) => rankingFigureFns.recallAt1PctFpr(p, y))),
   };
 }
 

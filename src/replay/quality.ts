@@ -12,7 +12,8 @@ import { percentile } from '../observability/figures';
 import type { LogisticModel } from '../scoring/logistic';
 import { predictProbability } from '../scoring/logistic';
 import { calibrationVector } from '../scoring/calibration';
-import { recallAtFalsePositiveRate, rocAuc, sigmoid } from '../scoring/tuning';
+import { sigmoid } from '../scoring/logistic';
+import { rankingFiguresOf } from '../scoring/score-figures';
 import { roundFigure } from '../scoring/held-out';
 
 export interface QualityFigures extends OutcomeRates {
@@ -86,11 +87,7 @@ export interface RankingFigures {
 export function rankingFigures(scores: readonly number[], labels: readonly boolean[]): RankingFigures {
   const frauds = labels.filter(Boolean).length;
   if (frauds === 0 || frauds === labels.length) return { auc: null, recallAt1PctFpr: null, recallAt5PctFpr: null };
-  return {
-    auc: rocAuc(scores, labels),
-    recallAt1PctFpr: recallAtFalsePositiveRate(scores, labels, 0.01),
-    recallAt5PctFpr: recallAtFalsePositiveRate(scores, labels, 0.05),
-  };
+  return rankingFiguresOf(scores, labels);
 }
 
 type HeldOutFigures = Pick<RankingFigures, 'auc' | 'recallAt1PctFpr'>;

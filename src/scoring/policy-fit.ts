@@ -15,7 +15,7 @@ import { fitLogistic, predictLogit, sigmoid } from './logistic';
 import type { TunedOperatingPoint } from './operating-point';
 import { chooseOperatingPoint } from './operating-point';
 import type { ScoringPolicyFile } from './policy-file';
-import { logLoss, recallAtFalsePositiveRate, rocAuc } from './score-figures';
+import { logLoss, rankingFiguresOf } from './score-figures';
 import type { HostedRates, OperatingPoint, TuningLimits, TuningRow } from './tuning';
 import { outOfFoldLogits } from './tuning';
 
@@ -127,12 +127,15 @@ function fitCalibrations(
   const withModelRows = featureRows.map((v, i) => [...v, probeOof[i]!]);
   const oofFeatures = outOfFold(featureRows);
   const oofWithModel = outOfFold(withModelRows);
-  const evaluation = (scores: number[]) => ({
-    auc: round(rocAuc(scores, labels, weights)),
-    logLoss: round(logLoss(scores, labels, weights)),
-    recallAt1PctFpr: round(recallAtFalsePositiveRate(scores, labels, 0.01, weights)),
-    recallAt5PctFpr: round(recallAtFalsePositiveRate(scores, labels, 0.05, weights)),
-  });
+  const evaluation = (scores: number[]) => {
+    const figures = rankingFiguresOf(scores, labels, weights);
+    return {
+      auc: round(figures.auc),
+      logLoss: round(logLoss(scores, labels, weights)),
+      recallAt1PctFpr: round(figures.recallAt1PctFpr),
+      recallAt5PctFpr: round(figures.recallAt5PctFpr),
+    };
+  };
   const ablation = {
     modelAlone: evaluation(probeOof.map(sigmoid)),
     featuresOnly: evaluation(oofFeatures),

@@ -72,3 +72,30 @@ export function logLoss(probabilities: readonly number[], labels: readonly boole
   });
   return weight > 0 ? total / weight : 0;
 }
+
+/**
+ * The ranking figures a fraud team sets beside its own model, one function each (paired bootstraps take them one
+ * at a time): ROC AUC and recall at 1% and 5% false-positive rate.
+ */
+export const rankingFigureFns = {
+  auc: (scores: readonly number[], labels: readonly boolean[], weights?: Weights) => rocAuc(scores, labels, weights),
+  recallAt1PctFpr: (scores: readonly number[], labels: readonly boolean[], weights?: Weights) =>
+    recallAtFalsePositiveRate(scores, labels, 0.01, weights),
+  recallAt5PctFpr: (scores: readonly number[], labels: readonly boolean[], weights?: Weights) =>
+    recallAtFalsePositiveRate(scores, labels, 0.05, weights),
+} as const;
+
+export type RankingFigureName = keyof typeof rankingFigureFns;
+
+/** Every ranking figure of `scores` against `labels` (weighted when weights are given). */
+export function rankingFiguresOf(
+  scores: readonly number[],
+  labels: readonly boolean[],
+  weights?: Weights,
+): Record<RankingFigureName, number> {
+  return {
+    auc: rankingFigureFns.auc(scores, labels, weights),
+    recallAt1PctFpr: rankingFigureFns.recallAt1PctFpr(scores, labels, weights),
+    recallAt5PctFpr: rankingFigureFns.recallAt5PctFpr(scores, labels, weights),
+  };
+}
