@@ -100,6 +100,8 @@ export const Env = z.object({
   TOPIC_TRANSACTIONS: z.string().default('fraudflow.transactions'),
   TOPIC_DECISIONS: z.string().default('fraudflow.decisions'),
   TOPIC_DEAD_LETTER: z.string().default('fraudflow.transactions.dlq'),
+  TOPIC_LABELS: z.string().default('fraudflow.labels'),
+  TOPIC_LABELS_DEAD_LETTER: z.string().default('fraudflow.labels.dlq'),
 
   INGEST_GROUP_ID: z.string().default('fraudflow-ingest'),
   INGEST_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(64),

@@ -41,6 +41,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         transactions: env.TOPIC_TRANSACTIONS,
         decisions: env.TOPIC_DECISIONS,
         deadLetter: env.TOPIC_DEAD_LETTER,
+        labels: env.TOPIC_LABELS,
+        labelsDeadLetter: env.TOPIC_LABELS_DEAD_LETTER,
       },
     },
     ingest: {

@@ -42,7 +42,8 @@ export interface Config {
     brokers: string[];
     clientId: string;
     partitions: number;
-    topics: { transactions: string; decisions: string; deadLetter: string };
+    /** `labels`: outcomes coming back (src/schemas/label.ts); `labelsDeadLetter`: labels that could not be read. */
+    topics: { transactions: string; decisions: string; deadLetter: string; labels: string; labelsDeadLetter: string };
   };
   ingest: {
     groupId: string;

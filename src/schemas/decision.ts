@@ -81,6 +81,25 @@ export const ShadowScore = z.object({
 });
 export type ShadowScore = z.infer<typeof ShadowScore>;
 
+/**
+ * Which decision this is for the transaction: `final` (the default when absent) or `provisional` — a `review`
+ * whose case is open; its case's outcome is published later, on the same key, as the `final` decision.
+ */
+export const DecisionStage = z.enum(['provisional', 'final']);
+export type DecisionStage = z.infer<typeof DecisionStage>;
+
+/** How a review's case ended: on the final decision that closes it. */
+export const CaseResolution = z.object({
+  /** `analyst`: a verdict through `resolveCase`; `expiry`: the case SLA ran out and the default action applied. */
+  resolvedBy: z.enum(['analyst', 'expiry']),
+  verdict: z.enum(['fraud', 'legitimate']).optional(),
+  analyst: z.string().optional(),
+  note: z.string().optional(),
+  openedAt: z.iso.datetime(),
+  resolvedAt: z.iso.datetime(),
+});
+export type CaseResolution = z.infer<typeof CaseResolution>;
+
 export const Decision = z.object({
   schemaVersion: z.literal(decisionVersion),
   transactionId: z.string(),
@@ -101,5 +120,9 @@ export const Decision = z.object({
   promptVersion: z.string(),
   /** The challenger's answer when one was scored in shadow (on the workflow's result; published decisions leave first). */
   shadow: ShadowScore.optional(),
+  /** @default 'final' when absent (decisions before cases existed) */
+  stage: DecisionStage.optional(),
+  /** On the final decision of a reviewed transaction: how its case ended. */
+  case: CaseResolution.optional(),
 });
 export type Decision = z.infer<typeof Decision>;

@@ -54,7 +54,10 @@ export function kafkaService(config: Config, layout: StackLayout): StackService 
       const t = config.kafka.topics;
       return [
         { name: 'Kafka bootstrap', value: node.broker },
-        { name: 'Kafka topics', value: `${t.transactions}, ${t.decisions}, ${t.deadLetter}` },
+        {
+          name: 'Kafka topics',
+          value: `${t.transactions}, ${t.decisions}, ${t.deadLetter}, ${t.labels}, ${t.labelsDeadLetter}`,
+        },
       ];
     },
   };
@@ -120,17 +123,19 @@ function brokerArgs(layout: StackLayout, node: KafkaNode): string[] {
   ];
 }
 
-/** Creates whichever of the pipeline's topics are missing; the dead-letter topic needs no parallelism. */
+/** Creates whichever of the pipeline's topics are missing; the dead-letter topics need no parallelism. */
 async function ensureTopics(config: Config, broker: string): Promise<void> {
   const admin = kafkaAdmin(broker);
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const { transactions, decisions, deadLetter } = config.kafka.topics;
+    const { transactions, decisions, deadLetter, labels, labelsDeadLetter } = config.kafka.topics;
     const wanted = [
       { topic: transactions, numPartitions: config.kafka.partitions },
       { topic: decisions, numPartitions: config.kafka.partitions },
       { topic: deadLetter, numPartitions: 1 },
+      { topic: labels, numPartitions: config.kafka.partitions },
+      { topic: labelsDeadLetter, numPartitions: 1 },
     ].filter((t) => !existing.has(t.topic));
     if (wanted.length > 0) await admin.createTopics({ topics: wanted, waitForLeaders: true });
   } finally {
