@@ -15,6 +15,7 @@ export default defineConfig({
       'test/scoring/lbfgs.test.ts',
       'test/observability/step-progress.test.ts',
       'test/scoring/calibration.test.ts',
+      'test/scoring/calibration-context.test.ts',
       'test/scoring/paired-bootstrap.test.ts',
       'test/scoring/pii*.test.ts',
       'test/scoring/redaction*.test.ts',
