@@ -3,7 +3,7 @@ import { computeCardFeatures } from '../../src/features/card-history';
 import { mulberry32 } from '../../src/generator/synthetic';
 import type { LabelledTransaction } from '../../src/models/training-set';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
-import { calibrate, calibrationInputNames, calibrationVector } from '../../src/scoring/calibration';
+import { calibrationInputNames, calibrationVector } from '../../src/scoring/calibration';
 import {
   cardholderAge,
   contextInputs,
