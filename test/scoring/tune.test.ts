@@ -85,6 +85,12 @@ describe('fraudflow tune', () => {
     expect(intervals.recall.low).toBeLessThanOrEqual(expected.recall);
     expect(intervals.recall.high).toBeGreaterThanOrEqual(expected.recall);
     expect((p.warnings as string[]).some((w) => /frauds in the tuning slice/.test(w))).toBe(frauds < 50);
+    // The calibration reads the model only where it lowers the out-of-fold log loss over the features alone, and
+    // reads the transaction's context (its reference fitted on the tuning rows) either way.
+    const ablation = p.ablation as Record<'featuresOnly' | 'featuresPlusModel', { logLoss: number }>;
+    expect(policy.calibration.withModel).toBe(ablation.featuresPlusModel.logLoss < ablation.featuresOnly.logLoss);
+    expect(p.modelAdds).toBe(policy.calibration.withModel);
+    expect(Object.keys(policy.calibration.context?.categoryLogAmount ?? {}).length).toBeGreaterThan(3);
     // The written file is the policy returned, and loads as a scoring policy.
     expect(loadPolicyFile(out).policy.thresholds).toEqual(t);
   });
