@@ -22,6 +22,7 @@ import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack
 import { servedRole, servedRoles, serveWorkers } from '../worker-set/serve';
 import { writeWorkflowBundle } from '../worker-set';
 import { serveIngest } from './ingest';
+import { printLiveQuality, serveOutcomes } from './outcomes';
 import { runMainJob } from './run';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
@@ -114,6 +115,17 @@ program
   .command('ingest')
   .description('consume the transactions topic and start one scoring workflow per valid event')
   .action(async () => serveIngest(loadConfigOrExit()));
+
+program
+  .command('outcomes')
+  .description('join decisions with the labels that come back (outcome store) and serve the live-quality metrics')
+  .action(async () => serveOutcomes(loadConfigOrExit()));
+
+program
+  .command('quality')
+  .description('live quality per policy: precision, recall, FPR over 1, 7, 30 days of labelled outcomes; drift')
+  .option('--json', 'print the figures as JSON')
+  .action(async (opts: { json?: boolean }) => printLiveQuality(loadConfigOrExit(), opts));
 
 program
   .command('produce')
