@@ -137,13 +137,16 @@ class OutcomesConsumer implements Outcomes {
       ...(this.opts.minDriftSample !== undefined ? { minDriftSample: this.opts.minDriftSample } : {}),
     });
     showLiveQuality(quality.windows, quality.counts, quality.awaitingDecision);
-    for (const q of quality.windows) {
-      if (q.drift.warning) {
-        logger.warn(
-          { policyHash: q.policyHash, window: q.window, psi: q.drift.psi, scored: q.drift.scored },
-          'score drift: live fraud probabilities have moved away from the tuning distribution',
-        );
-      }
+    // One line per drifting policy, with the PSI of each window past the threshold.
+    const drifting = new Map<string, Record<string, number | undefined>>();
+    for (const q of quality.windows.filter((w) => w.drift.warning)) {
+      drifting.set(q.policyHash, { ...drifting.get(q.policyHash), [q.window]: q.drift.psi });
+    }
+    for (const [policyHash, psi] of drifting) {
+      logger.warn(
+        { policyHash, psi },
+        'score drift: live fraud probabilities have moved away from the tuning distribution',
+      );
     }
     return quality;
   }
