@@ -50,7 +50,7 @@ function decision(over: Partial<Decision> = {}): Decision {
     policyHash: 'p1',
     promptVersion: 'v1',
     ...over,
-  } as Decision;
+  };
 }
 
 const empty: OutcomeRecord = {};
