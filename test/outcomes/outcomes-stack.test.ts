@@ -382,4 +382,48 @@ describe('outcomes coming back: live quality on the real stack', () => {
     const other1d = joined.windows.find((w) => w.policyHash === otherPolicy && w.window === '1d');
     expect(other1d?.tally.cells['decline|fraud']).toBe((expectedCells(otherPolicy)['decline|fraud'] ?? 0) + 1);
   }, 180_000);
+
+  it('two stores racing on one transaction count it exactly once, in the cell the precedence rule picks', async () => {
+    const policyHash = `race-${run}`;
+    const id = `o-${run}-race`;
+    const stores = [outcomeStoreFor(config, keyPrefix), outcomeStoreFor(config, keyPrefix)];
+    try {
+      const at = (h: number) => new Date(Date.now() - h * hour).toISOString();
+      const writes = Array.from({ length: 40 }, (_, i) => {
+        const store = stores[i % 2]!;
+        const source = (['customer', 'analyst', 'chargeback'] as const)[i % 3]!;
+        return store.recordLabel({
+          schemaVersion: 1,
+          transactionId: id,
+          outcome: i % 2 ? 'fraud' : 'legitimate',
+          source,
+          reportedAt: at(1 - i / 100),
+        });
+      });
+      writes.push(
+        stores[1]!
+          .recordDecision({
+            transactionId: id,
+            policyHash,
+            promptVersion: 'test',
+            models: [],
+            policyDecision: 'decline',
+            finalDecision: 'decline',
+            riskScore: 0.9,
+            path: 'local',
+            costUsd: 0,
+            decidedAt: at(2),
+          })
+          .then(() => ({ effect: 'first' as const, conflict: false, awaitingDecision: false, joined: undefined })),
+      );
+      await Promise.all(writes);
+      // The winner: the latest chargeback (i = 38: 38 % 3 = 2 → chargeback, even → legitimate).
+      expect((await store.read(id))?.label).toMatchObject({ source: 'chargeback', outcome: 'legitimate' });
+      const tallies = (await store.policyTallies()).find((p) => p.policyHash === policyHash)?.tallies ?? [];
+      const cells = tallies.flatMap((t) => Object.entries(t.cells).filter(([, n]) => n !== 0));
+      expect(cells).toEqual([['decline|legitimate', 1]]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
 });
