@@ -16,6 +16,7 @@ export default defineConfig({
       'test/observability/step-progress.test.ts',
       'test/scoring/calibration.test.ts',
       'test/scoring/score-distribution.test.ts',
+      'test/scoring/policy-fit-distribution.test.ts',
       'test/outcomes/outcome-record.test.ts',
       'test/outcomes/live-quality.test.ts',
       'test/scoring/paired-bootstrap.test.ts',

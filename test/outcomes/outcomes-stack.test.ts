@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
+import { publishLabel } from '../../src/cli/outcomes';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { startMetricsServer } from '../../src/observability/metrics';
@@ -382,6 +383,22 @@ describe('outcomes coming back: live quality on the real stack', () => {
     const other1d = joined.windows.find((w) => w.policyHash === otherPolicy && w.window === '1d');
     expect(other1d?.tally.cells['decline|fraud']).toBe((expectedCells(otherPolicy)['decline|fraud'] ?? 0) + 1);
   }, 180_000);
+
+  it('`fraudflow label` publishes a label the outcomes process applies under the precedence rule', async () => {
+    const id = `o-${run}-7`;
+    const before = outcomes.counters.labels;
+    const held = (await store.read(id))?.label;
+    expect(held?.source).toBe('analyst');
+    const published = await publishLabel(config, {
+      transactionId: id,
+      outcome: held?.outcome === 'fraud' ? 'legitimate' : 'fraud',
+      source: 'chargeback',
+      reasonCode: '13.1',
+    });
+    await waitFor('the label', () => outcomes.counters.labels > before);
+    expect((await store.read(id))?.label).toEqual(published);
+    await expect(publishLabel(config, { transactionId: id, outcome: 'maybe' })).rejects.toThrow(/not a valid label/);
+  });
 
   it('two stores racing on one transaction count it exactly once, in the cell the precedence rule picks', async () => {
     const policyHash = `race-${run}`;
