@@ -263,10 +263,7 @@ export class OutcomeStore {
     const key = this.recordKey(transactionId);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       await this.redis.watch(key);
-      const before = (await this.read(transactionId).catch(async (err: unknown) => {
-        await this.redis.unwatch();
-        throw err;
-      })) ?? { decision: undefined, label: undefined };
+      const before = await this.readForUpdate(transactionId);
       const { record, counts, also } = change(before);
       const multi = this.redis.multi();
       multi.set(key, JSON.stringify(record), 'PX', this.retentionMs);
@@ -276,6 +273,26 @@ export class OutcomeStore {
       if ((await multi.exec()) !== null) return;
     }
     throw new Error(`outcome store: transaction ${transactionId} changed under ${maxAttempts} attempts in a row`);
+  }
+
+  /**
+   * The record to change. One that does not parse (written by something else) is replaced, with a warning: kept, it
+   * would stop the consumer on this transaction for good. Connection errors are thrown for the caller to retry.
+   */
+  private async readForUpdate(transactionId: string): Promise<OutcomeRecord> {
+    let json: string | null;
+    try {
+      json = await this.redis.get(this.recordKey(transactionId));
+    } catch (err) {
+      await this.redis.unwatch().catch(() => undefined);
+      throw err;
+    }
+    try {
+      return parseRecord(json, transactionId) ?? {};
+    } catch (err) {
+      logger.warn({ transactionId, err: (err as Error).message }, 'outcome store: unreadable record replaced');
+      return {};
+    }
   }
 
   /** Moves a record's count from the cell it was in to the one it is in now (tallies past retention are left). */

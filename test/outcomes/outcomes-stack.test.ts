@@ -400,6 +400,20 @@ describe('outcomes coming back: live quality on the real stack', () => {
     await expect(publishLabel(config, { transactionId: id, outcome: 'maybe' })).rejects.toThrow(/not a valid label/);
   });
 
+  it('a record something else wrote over does not stop the consumer: it is replaced, and the next label applies', async () => {
+    const id = `o-${run}-overwritten`;
+    const redis = new Redis(config.featureStore.url);
+    try {
+      await redis.set(store.recordKey(id), 'not a record', 'PX', hour);
+    } finally {
+      await redis.quit();
+    }
+    const before = outcomes.counters.labels;
+    const label = await publishLabel(config, { transactionId: id, outcome: 'fraud', source: 'customer' });
+    await waitFor('the label', () => outcomes.counters.labels > before);
+    expect(await store.read(id)).toEqual({ label });
+  });
+
   it('two stores racing on one transaction count it exactly once, in the cell the precedence rule picks', async () => {
     const policyHash = `race-${run}`;
     const id = `o-${run}-race`;
