@@ -15,6 +15,7 @@ export default defineConfig({
       'test/scoring/lbfgs.test.ts',
       'test/observability/step-progress.test.ts',
       'test/scoring/calibration.test.ts',
+      'test/scoring/calibration-context.test.ts',
       'test/scoring/score-distribution.test.ts',
       'test/scoring/policy-fit-distribution.test.ts',
       'test/outcomes/outcome-record.test.ts',
