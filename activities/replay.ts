@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kafka } from 'kafkajs';
 import type { PreparedReplay, ReplayChunk, ReplayResultRow, ReplaySource } from '../src/replay/contracts';
-import { describeSource, inScoringWindow } from '../src/replay/contracts';
+import { chunkBounds, describeSource, inScoringWindow } from '../src/replay/contracts';
 import type { ScoringWindow } from '../src/replay/contracts';
 import { readKafkaRange } from '../src/replay/kafka-source';
 import { jsonReplayRow, readCsv, readJsonl } from '../src/replay/sources';
@@ -48,6 +48,7 @@ export function createReplayActivities(deps: { store: ReplayStore; kafka: Kafka 
     // Card history from the replayed rows themselves, in source order, with the streaming path's pure module.
     const history = new ReplayCardHistory();
     let rows: ReplayChunk['rows'] = [];
+    let rowBytes = 0;
     let chunks = 0;
     let total = 0;
     for await (const row of readSource(req.source, deps.kafka)) {
@@ -57,13 +58,16 @@ export function createReplayActivities(deps: { store: ReplayStore; kafka: Kafka 
         const { label, ...event } = row.event;
         const features = history.featuresFor(event);
         if (inScoringWindow(event.occurredAt, req.window)) {
-          rows.push({ line: row.line, event, features, label });
+          const prepared = { line: row.line, event, features, label };
+          rows.push(prepared);
+          rowBytes += Buffer.byteLength(JSON.stringify(prepared));
           total++;
         }
       }
-      if (rows.length >= req.chunkSize) {
+      if (rows.length >= Math.min(req.chunkSize, chunkBounds.maxRows) || rowBytes >= chunkBounds.maxRowBytes) {
         store.writeChunk(req.replayId, chunks++, { uri, rows });
         rows = [];
+        rowBytes = 0;
         Context.current().heartbeat(total);
       }
     }

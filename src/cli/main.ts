@@ -8,6 +8,7 @@ import { isoDateTime, numberOption } from './options';
 import { LabelOutcome, LabelSource } from '../schemas/label';
 import { codecKeyring } from '../codec';
 import { runReplayCommand } from './replay';
+import { chunkBounds } from '../replay/contracts';
 import { compareCommand, compareShadowCommand, rebuildReport } from './report';
 import { startCodecServer } from '../codec/server';
 import { loadConfigOrExit } from '../config';
@@ -197,7 +198,12 @@ program
   .option('--score-until <time>', 'score rows before this ISO time; later rows are left out')
   .option('--policy <file>', 'scoring policy file (default: SCORING_POLICY_FILE or the shipped policy)')
   .option('--prepare-only', 'prepare rows with their card features and labels, score none (for fraudflow tune)')
-  .option('--chunk-size <n>', 'rows per chunk workflow', positiveInt, 100)
+  .option(
+    '--chunk-size <n>',
+    `rows per chunk workflow, at most ${chunkBounds.maxRows} (a chunk is also cut at ${chunkBounds.maxRowBytes / 1024} KiB of rows)`,
+    numberOption({ min: 1, max: chunkBounds.maxRows, integer: true }),
+    100,
+  )
   .option('--chunk-parallelism <n>', 'chunk workflows at once', positiveInt, 4)
   .option(
     '--row-parallelism <n>',

@@ -13,7 +13,7 @@ import { formatDuration, progressLine } from '../observability/step-progress';
 import type { Config } from '../config';
 import { createAssignmentStore } from '../models/assignment';
 import type { ReplayProgress, ReplaySource, ScoringWindow } from '../replay/contracts';
-import { chunkProgressQuery, describeSource, replayProgressQuery } from '../replay/contracts';
+import { chunkBounds, chunkProgressQuery, describeSource, replayProgressQuery } from '../replay/contracts';
 import type { BacktestReport } from '../replay/report';
 import { rateOrigin } from '../replay/report';
 import type { ColumnMapping, ReplayMappingName } from '../replay/sources';
@@ -126,6 +126,9 @@ export async function runReplayCommand(config: Config, opts: ReplayCommandOption
   // The report's throughput counts from here: the user waits for the stack and the preparation too.
   const commandStartedAt = new Date().toISOString();
   const log = opts.log ?? ((l: string) => console.log(l));
+  if (!(opts.chunkSize >= 1 && opts.chunkSize <= chunkBounds.maxRows)) {
+    throw new Error(`chunk size ${opts.chunkSize} is outside 1–${chunkBounds.maxRows} rows (Temporal's payload limit)`);
+  }
   await stackUp(config, { log: () => undefined });
   installRuntime(config, { quiet: true });
   // Same scoring code and policy as streaming; the first pass runs as a local activity so orchestration does

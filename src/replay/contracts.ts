@@ -39,6 +39,13 @@ export interface PreparedReplay {
   invalidRows: number;
 }
 
+/**
+ * Bounds on one chunk, so its rows (the load activity's result) and its decisions (the store activity's input)
+ * stay well under Temporal's 2 MB payload limit: at most `maxRows` rows, and a chunk is cut early once its rows'
+ * JSON passes `maxRowBytes` (an event may carry large attributes). A decision is 1.5–2 KB, so 500 are ~1 MB.
+ */
+export const chunkBounds = { maxRows: 500, maxRowBytes: 1024 * 1024 } as const;
+
 export interface ReplayChunk {
   uri: string;
   /** Events without their label; `features` are the card's point-in-time history from the earlier rows. */
