@@ -34,8 +34,6 @@ export function temporalServerLayout(layout: StackLayout) {
   return {
     server: path.join(bin, 'server'),
     sqlTool: path.join(bin, 'sql'),
-    /** `schema/postgresql/v12/{temporal,visibility}/versioned`, copied out of the module. */
-    schema: path.join(layout.temporalServerHome, 'schema', 'postgresql', 'v12'),
     config: path.join(layout.temporalServerData, 'config'),
   };
 }
@@ -61,7 +59,7 @@ export function temporalServerService(config: Config, layout: StackLayout): Stac
     ports: serverPorts(port).map((p) => ({ host, port: p, env: 'TEMPORAL_ADDRESS' })),
     ...files,
     async provision() {
-      if (fs.existsSync(paths.server) && fs.existsSync(paths.sqlTool) && fs.existsSync(paths.schema)) return;
+      if (fs.existsSync(paths.server) && fs.existsSync(paths.sqlTool)) return;
       requireTool('go', ['version'], goFix);
       await buildServer(layout, paths);
     },
@@ -110,32 +108,15 @@ export function serverPorts(frontend: number): number[] {
   return [0, 1, 2, 3, 4, 10, 12, 13, 14].map((offset) => frontend + offset);
 }
 
-/** Builds the server and the SQL tool, and copies the module's PostgreSQL schemas beside them. */
+/** Builds the server and the SQL tool (which carries the schemas: `update-schema --schema-name`). */
 async function buildServer(layout: StackLayout, paths: ReturnType<typeof temporalServerLayout>): Promise<void> {
-  const module = `go.temporal.io/server@v${versions.temporalServer}`;
-  const logFile = path.join(layout.buildLogs, `build-temporal-server-${versions.temporalServer}.log`);
   const cmds = ['cmd/server', 'cmd/tools/sql'].map((c) => `go.temporal.io/server/${c}@v${versions.temporalServer}`);
   // One package at a time: the server is large and the machine may be shared.
   await runToLog('go', ['install', ...cmds], {
     env: { CGO_ENABLED: '0', GOBIN: path.dirname(paths.server), GOFLAGS: '-p=1' },
-    logFile,
+    logFile: path.join(layout.buildLogs, `build-temporal-server-${versions.temporalServer}.log`),
     what: `building the Temporal server v${versions.temporalServer} with go install`,
   });
-  const modDir = await moduleDir(module, logFile);
-  fs.cpSync(path.join(modDir, 'schema', 'postgresql', 'v12'), paths.schema, { recursive: true });
-  fs.chmodSync(paths.schema, 0o755);
-}
-
-/** The module's folder in Go's module cache (downloaded by the build above). */
-async function moduleDir(module: string, logFile: string): Promise<string> {
-  const out = `${logFile}.json`;
-  await runToLog('sh', ['-c', `go mod download -json ${module} > "${out}"`], {
-    logFile,
-    what: `locating ${module} in the module cache`,
-  });
-  const dir = (JSON.parse(fs.readFileSync(out, 'utf8')) as { Dir?: string }).Dir;
-  if (!dir) throw new Error(`go mod download gave no folder for ${module}`);
-  return dir;
 }
 
 function sqlArgs(config: Config, database: string): string[] {
@@ -168,7 +149,7 @@ function postgresAnswers(config: Config, layout: StackLayout): Promise<boolean> 
  * versions (`update-schema` applies only what is missing, so a newer server version migrates an old cluster).
  */
 async function setUpSchemas(config: Config, paths: ReturnType<typeof temporalServerLayout>, logFile: string) {
-  const schemaDirs = { temporal: 'temporal', temporal_visibility: 'visibility' } as const;
+  const schemaNames = { temporal: 'temporal', temporal_visibility: 'visibility' } as const;
   for (const database of temporalDatabase.databases) {
     const done = path.join(config.dataDir, 'temporal-server', `${database}.created`);
     const run = (args: string[], what: string) =>
@@ -178,8 +159,7 @@ async function setUpSchemas(config: Config, paths: ReturnType<typeof temporalSer
       await run(['setup-schema', '-v', '0.0'], 'setting up the schema');
       fs.writeFileSync(done, new Date().toISOString());
     }
-    const versioned = path.join(paths.schema, schemaDirs[database], 'versioned');
-    await run(['update-schema', '-d', versioned], 'updating the schema');
+    await run(['update-schema', '--schema-name', `postgresql/v12/${schemaNames[database]}`], 'updating the schema');
   }
 }
 
