@@ -76,7 +76,17 @@ export function temporalServerService(config: Config, layout: StackLayout): Stac
         writeServerConfig(config, paths, host, port);
         spawnDetached({
           command: paths.server,
-          args: ['--root', layout.temporalServerData, '--config', 'config', '--env', 'fraudflow', 'start'],
+          // No authorizer: the server listens on loopback only, like the dev server.
+          args: [
+            '--root',
+            layout.temporalServerData,
+            '--config',
+            'config',
+            '--env',
+            'fraudflow',
+            '--allow-no-auth',
+            'start',
+          ],
           cwd: layout.temporalServerData,
           ...files,
         });
