@@ -73,7 +73,7 @@ export function temporalServerService(config: Config, layout: StackLayout): Stac
           logFile: files.logFile,
         });
         await setUpSchemas(config, paths, files.logFile);
-        writeServerConfig(config, paths, host, port);
+        writeServerConfig(config, paths);
         spawnDetached({
           command: paths.server,
           // No authorizer: the server listens on loopback only, like the dev server.
@@ -173,13 +173,16 @@ async function setUpSchemas(config: Config, paths: ReturnType<typeof temporalSer
   }
 }
 
-/** The server's YAML: one process, loopback only, both stores on PostgreSQL; `config/fraudflow.yaml`. */
-function writeServerConfig(
-  config: Config,
-  paths: ReturnType<typeof temporalServerLayout>,
-  host: string,
-  port: number,
-): void {
+function writeServerConfig(config: Config, paths: ReturnType<typeof temporalServerLayout>): void {
+  fs.mkdirSync(paths.config, { recursive: true });
+  const dynamicConfigFile = path.join(paths.config, 'dynamicconfig.yaml');
+  fs.writeFileSync(path.join(paths.config, 'fraudflow.yaml'), stringify(serverConfig(config, dynamicConfigFile)));
+  fs.writeFileSync(dynamicConfigFile, stringify(dynamicConfig));
+}
+
+/** The server's YAML (`config/fraudflow.yaml`): one process, on the TEMPORAL_ADDRESS host, both stores on PostgreSQL. */
+export function serverConfig(config: Config, dynamicConfigFile: string) {
+  const { host, port } = splitHostPort(config.temporal.address);
   const [grpcPort, httpPort, historyPort, matchingPort, workerPort, ...membership] = serverPorts(port);
   const store = (databaseName: string) => ({
     sql: {
@@ -196,7 +199,7 @@ function writeServerConfig(
   const rpc = (grpc: number | undefined, member: number | undefined, http?: number) => ({
     rpc: { grpcPort: grpc, membershipPort: member, bindOnIP: host, ...(http ? { httpPort: http } : {}) },
   });
-  const serverConfig = {
+  return {
     log: { stdout: true, level: 'warn' },
     persistence: {
       defaultStore: 'default',
@@ -223,11 +226,8 @@ function writeServerConfig(
     dcRedirectionPolicy: { policy: 'noop' },
     archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } },
     namespaceDefaults: { archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } } },
-    dynamicConfigClient: { filepath: path.join(paths.config, 'dynamicconfig.yaml'), pollInterval: '10s' },
+    dynamicConfigClient: { filepath: dynamicConfigFile, pollInterval: '10s' },
   };
-  fs.mkdirSync(paths.config, { recursive: true });
-  fs.writeFileSync(path.join(paths.config, 'fraudflow.yaml'), stringify(serverConfig));
-  fs.writeFileSync(path.join(paths.config, 'dynamicconfig.yaml'), stringify(dynamicConfig));
 }
 
 /**
