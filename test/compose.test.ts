@@ -409,7 +409,12 @@ describe('docker-compose.production.yml', () => {
     expect(script).toContain(`temporal operator namespace create --namespace ${namespace}`);
     const list = /for attribute in ([^;]+);/.exec(script)?.[1]?.trim().split(/\s+/) ?? [];
     const normalize = (type: string) => type.replace(/_/g, '').toLowerCase();
-    const registered = Object.fromEntries(list.map((pair) => pair.split('=')).map(([n, t]) => [n, normalize(t ?? '')]));
+    const registered = Object.fromEntries(
+      list.map((pair): [string, string] => {
+        const [name = '', type = ''] = pair.split('=');
+        return [name, normalize(type)];
+      }),
+    );
     expect(registered).toEqual(Object.fromEntries(fraudSearchAttributes.map((k) => [k.name, normalize(k.type)])));
   });
 
