@@ -16,6 +16,7 @@ import { fitLogistic, predictLogit } from './logistic';
 import type { TunedOperatingPoint } from './operating-point';
 import { chooseOperatingPoint } from './operating-point';
 import type { ScoringPolicyFile } from './policy-file';
+import { scoreDistributionOf } from './score-distribution';
 import type { HostedRates, OperatingPoint, TuningLimits, TuningRow } from './tuning';
 import { outOfFoldLogits } from './tuning';
 
@@ -169,7 +170,10 @@ function roundedThresholds(
   };
 }
 
-/** What the policy was fitted on and how: the command, rows, limits, measured rates, expected figures and curve. */
+/**
+ * What the policy was fitted on and how: the command, rows, limits, measured rates, expected figures, the tuning
+ * score distribution and the curve.
+ */
 function policyProvenance(
   opts: PolicyFitOptions,
   input: PolicyFitInput,
@@ -199,6 +203,8 @@ function policyProvenance(
     modelAdds: fitted.calibrations.modelAdds,
     withModelCalibration: fitted.calibrations.withModel,
     featuresOnlyCalibration: fitted.calibrations.featuresOnly,
+    // What live fraud probabilities are compared with for score drift (src/scoring/score-distribution.ts).
+    scoreDistribution: scoreDistributionOf(fitted.calibrations.oofShipped, weights) ?? null,
     curve: tuned.curve.map((c) => ({
       declineAt: round(c.declineAt, 6),
       recall: round(c.recall, 4),

@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { createKafka } from '../kafka/client';
 import type { ModelAssignmentStore } from '../models/assignment';
 import { createModelClients } from '../models/clients';
+import { HostedSpendLedger } from '../models/hosted-spend-ledger';
 import type { TaskQueues } from '../task-queues';
 import { taskQueuesFor } from '../task-queues';
 import type { WorkerRole } from './roles';
@@ -50,6 +51,7 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
   const producer = createKafka(config, opts.publisherId ?? 'publisher').producer({ allowAutoTopicCreation: false });
   const featureStore = createFeatureStore(config);
   const taskQueues = opts.taskQueues ?? taskQueuesFor(config.taskQueuePrefix);
+  const hostedSpend = new HostedSpendLedger({ url: config.featureStore.url, scope: taskQueues.orchestration });
   const deps = {
     config,
     connection,
@@ -58,6 +60,7 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
     client,
     models: createModelClients(config),
     featureStore,
+    hostedSpend,
     assignments,
   };
   if (roles.includes('orchestration')) await producer.connect();
@@ -70,6 +73,7 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await Promise.allSettled(running);
     await featureStore.close();
+    hostedSpend.close();
     await producer.disconnect();
     await connection.close();
   };
