@@ -297,7 +297,7 @@ function machineTimes(): { busy: number; total: number } {
 }
 
 /** utime + stime of a process, ms, from /proc (undefined where there is no /proc or no such process). */
-function processCpuMs(pid: number | undefined): number | undefined {
+export function processCpuMs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -321,7 +321,37 @@ function processMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefi
   }
 }
 
-function stackPid(config: Config, name: 'temporal' | 'kafka'): number | undefined {
+/**
+ * CPU of a server and its worker processes, ms: the process itself, the children it has reaped, and the children
+ * still running (a PostgreSQL backend per connection). A child that exits between two reads moves from the third
+ * sum to the second, so deltas stay whole.
+ */
+export function processTreeCpuMs(pid: number): number | undefined {
+  const own = processCpuMs(pid);
+  if (own === undefined) return undefined;
+  let total = own + reapedChildrenCpuMs(pid);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // ppid is field 4, the second after the command name.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid)
+        total += processCpuMs(Number(entry)) ?? 0;
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return total;
+}
+
+/** cutime + cstime: CPU of the children a process has waited for, ms. */
+function reapedChildrenCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+export function stackPid(config: Config, name: 'temporal' | 'kafka'): number | undefined {
   const service = stackServices(config).find((s) => s.name === name);
   return service ? readPid(service.pidFile)?.pid : undefined;
 }

@@ -11,6 +11,8 @@
  *   real-model          Ollama through the pipeline next to sequential direct SDK calls
  *   replay              20,000 recorded transactions through the batch replay, instant model
  *   burst               50,000 events at once; 2 ingests + 2 workers, one of each killed halfway; running bound
+ *   burst-postgres      the burst on the Temporal server with PostgreSQL (TEMPORAL_BACKEND=postgres, brought up
+ *                       and stopped by the scenario), its CPU per decision beside the dev server's in burst
  *
  * Results go to <out>/results.json and <out>/results.md. See docs/performance.md.
  */
@@ -23,12 +25,14 @@ import pino from 'pino';
 import { loadConfig } from '../src/config';
 import { setLogDestination } from '../src/observability/logger';
 import { installRuntime, processNodeOptions } from '../src/worker-set';
+import { processTreeCpuMs, stackPid } from './harness';
 import { compiledCli } from './pipeline';
 import type { BenchReport, ScenarioId, ScenarioResult } from './report';
 import { checkTargets, markdownReport, markdownTable, ratiosOf, scenarioIds } from './report';
 import type { BareFeature } from './scenarios/bare-temporal';
 import { bareFeatures, runBareTemporal } from './scenarios/bare-temporal';
 import { runBurst } from './scenarios/burst';
+import { runBurstOnPostgres } from './scenarios/burst-postgres';
 import { runDirect } from './scenarios/direct';
 import { runRealModel } from './scenarios/real-model';
 import { runReplay } from './scenarios/replay';
@@ -62,6 +66,7 @@ const executionOrder: ScenarioId[] = [
   'real-model',
   'replay',
   'burst',
+  'burst-postgres',
 ];
 
 function log(line: string): void {
@@ -131,7 +136,7 @@ async function main(): Promise<number> {
   fs.mkdirSync(outDir, { recursive: true });
   if (
     [...selected].some(
-      (s) => s.startsWith('streaming') || s.startsWith('half-load') || s === 'real-model' || s === 'burst',
+      (s) => s.startsWith('streaming') || s.startsWith('half-load') || s === 'real-model' || s.startsWith('burst'),
     )
   ) {
     // fraudflow runs as the Docker image runs it: compiled, its workflow bundle built beforehand (WORKFLOW_BUNDLE_PATH).
@@ -257,8 +262,13 @@ async function main(): Promise<number> {
         return runRealModel({ count: realCount, directCalls, rate: realRate, env, logDir: outDir, log });
       case 'replay':
         return runReplay({ count: replayCount, env, log });
-      case 'burst':
-        return runBurst({ count: burstCount, env, logDir: outDir, log });
+      case 'burst': {
+        const devServer = stackPid(base, 'temporal');
+        const serverCpuSeconds = devServer ? () => (processTreeCpuMs(devServer) ?? 0) / 1000 : undefined;
+        return runBurst({ count: burstCount, env, logDir: outDir, log, serverCpuSeconds });
+      }
+      case 'burst-postgres':
+        return runBurstOnPostgres({ count: burstCount, env, logDir: outDir, log });
     }
   };
 

@@ -12,6 +12,7 @@ export const scenarioIds = [
   'real-model',
   'replay',
   'burst',
+  'burst-postgres',
 ] as const;
 export type ScenarioId = (typeof scenarioIds)[number];
 
@@ -27,6 +28,9 @@ export interface BurstFigures {
   serverDeadlineErrors: number;
   lost: number;
   killedAtSeconds?: number;
+  /** CPU the Temporal server (and, on PostgreSQL, the database) used from the first send to the drain, s. */
+  serverCpuSeconds?: number;
+  serverCpuMsPerDecision?: number;
   /** Every second: running workflows, the ingest group's consumer lag, decisions so far. */
   timeline: Array<{ atSeconds: number; running?: number; lag?: number; decided: number }>;
 }
@@ -271,6 +275,8 @@ function notes(r: ScenarioResult): string {
       `peak ${b.peakRunning} running (bound ${b.bound}), drained in ${b.drainSeconds} s, max lag ${maxLag}, ` +
         `${b.lost} lost, ${b.serverDeadlineErrors} server deadline errors, kill at ${b.killedAtSeconds ?? '–'} s`,
     );
+    if (b.serverCpuMsPerDecision !== undefined)
+      parts.push(`server CPU ${b.serverCpuSeconds} s, ${b.serverCpuMsPerDecision} ms per decision`);
   }
   if (r.note) parts.push(r.note);
   return parts.join('; ');

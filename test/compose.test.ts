@@ -13,6 +13,7 @@ import { EncryptionCodec } from '../src/codec/payload-codec';
 import { Env, HostedProvider, loadConfig } from '../src/config';
 import type { ComposeService } from './deploy/compose-file';
 import {
+  composeFiles,
   environmentOf,
   flagValue,
   loadComposeServices,
@@ -25,6 +26,7 @@ import {
 } from './deploy/compose-file';
 import { processNodeOptions } from '../src/worker-set';
 import { fraudSearchAttributes } from '../src/search-attributes';
+import { versions } from '../src/stack/layout';
 
 const read = readRepoFile;
 
@@ -361,6 +363,136 @@ describe('docker-compose.yml', () => {
     const values = [...raw.matchAll(/"FRAUDFLOW_CODEC_KEYS":"([^"]*)"/g)].map((m) => m[1]);
     expect(values.length).toBeGreaterThanOrEqual(projectServices.length);
     for (const v of values) expect(v).toMatch(/^\$\{FRAUDFLOW_CODEC_KEYS:\?[^}]+\}$/);
+  });
+});
+
+describe('docker-compose.production.yml', () => {
+  const vars = { ...composeVars, TEMPORAL_POSTGRES_PASSWORD: randomBytes(12).toString('hex') };
+  const production = loadComposeServices(vars, composeFiles.production);
+  const prod = (name: string): ComposeService => {
+    const s = production[name];
+    if (!s) throw new Error(`docker-compose.production.yml has no service ${name}`);
+    return s;
+  };
+  const prodProject = projectServicesOf(production);
+  const brokers = ['kafka-1', 'kafka-2', 'kafka-3'];
+
+  it('runs the Temporal server, its UI and PostgreSQL from the images Temporal and PostgreSQL publish, no dev server', () => {
+    expect(prod('temporal').image).toBe(`temporalio/server:${versions.temporalServer}`);
+    expect(prod('temporal-schema').image).toBe(`temporalio/auto-setup:${versions.temporalServer}`);
+    expect(prod('temporal-ui').image).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+$/);
+    expect(prod('postgresql').image).toBe(`postgres:${versions.postgres}`);
+    expect(JSON.stringify(production)).not.toContain('start-dev');
+    // The server starts once the schemas are set up; fraudflow once the namespace and search attributes are there.
+    expect(prod('temporal').depends_on?.['temporal-schema']).toEqual({ condition: 'service_completed_successfully' });
+    expect(prod('temporal-schema').depends_on?.postgresql).toEqual({ condition: 'service_healthy' });
+    for (const [name, s] of prodProject.filter(([n]) => n !== 'codec-server')) {
+      expect(s.depends_on?.['temporal-init'], name).toEqual({ condition: 'service_completed_successfully' });
+    }
+  });
+
+  it('keeps the Temporal server on PostgreSQL with the password of the postgresql service, required from .env', () => {
+    const env = environmentOf(prod('temporal'));
+    expect(env).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql', DBNAME: 'temporal' });
+    expect(env.POSTGRES_USER).toBe(environmentOf(prod('postgresql')).POSTGRES_USER);
+    expect(env.POSTGRES_PWD).toBe(vars.TEMPORAL_POSTGRES_PASSWORD);
+    expect(environmentOf(prod('postgresql')).POSTGRES_PASSWORD).toBe(vars.TEMPORAL_POSTGRES_PASSWORD);
+    expect(environmentOf(prod('temporal-schema')).SQL_PASSWORD).toBe(vars.TEMPORAL_POSTGRES_PASSWORD);
+    expect(Number(env.NUM_HISTORY_SHARDS)).toBeGreaterThanOrEqual(128);
+    expect(() => loadComposeServices(composeVars, composeFiles.production)).toThrow(MissingComposeVariable);
+    // Both schemas, from the ones the sql tool embeds for PostgreSQL 12+.
+    const script = (prod('temporal-schema').command ?? []).join('\n');
+    expect(script).toContain('temporal:temporal temporal_visibility:visibility');
+    expect(script).toContain('update-schema --schema-name postgresql/v12/$schema');
+    expect(prod('postgresql').ports).toBeUndefined();
+  });
+
+  it('creates the namespace and registers every search attribute of src/search-attributes.ts with its type', () => {
+    const script = (prod('temporal-init').command ?? []).join('\n');
+    const namespace = loadConfig(environmentOf(prodProject[0]![1])).temporal.namespace;
+    expect(script).toContain(`temporal operator namespace create --namespace ${namespace}`);
+    const list = /for attribute in ([^;]+);/.exec(script)?.[1]?.trim().split(/\s+/) ?? [];
+    const normalize = (type: string) => type.replace(/_/g, '').toLowerCase();
+    const registered = Object.fromEntries(
+      list.map((pair): [string, string] => {
+        const [name = '', type = ''] = pair.split('=');
+        return [name, normalize(type)];
+      }),
+    );
+    expect(registered).toEqual(Object.fromEntries(fraudSearchAttributes.map((k) => [k.name, normalize(k.type)])));
+  });
+
+  it('runs three KRaft brokers, every topic on all three with min.insync.replicas 2', () => {
+    const envs = brokers.map((b) => environmentOf(prod(b)));
+    expect(envs.map((e) => e.KAFKA_NODE_ID)).toEqual(['1', '2', '3']);
+    expect(new Set(envs.map((e) => e.CLUSTER_ID)).size).toBe(1);
+    const port = defaults.env.KAFKA_CONTROLLER_PORT;
+    for (const e of envs) {
+      expect(e.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(brokers.map((b, i) => `${i + 1}@${b}:${port}`).join(','));
+      expect(e).toMatchObject({ KAFKA_DEFAULT_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '2' });
+      expect(e).toMatchObject({
+        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '3',
+        KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE: 'false',
+      });
+    }
+    // The same topics as the development file, replicated.
+    const script = (prod('kafka-init').command ?? []).join('\n');
+    expect(script).toContain('--replication-factor 3 --config min.insync.replicas=2');
+    const topics = (text: string) => [...text.matchAll(/--topic (\S+) --partitions (\d+)/g)].map((m) => m.slice(1));
+    expect(topics(script)).toEqual(topics((service('kafka-init').command ?? []).join('\n')));
+  });
+
+  it('runs every fraudflow service of docker-compose.yml as two replicas, the same but for the broker list', () => {
+    expect(prodProject.map(([name]) => name).sort()).toEqual(projectServices.map(([name]) => name).sort());
+    for (const [name, s] of prodProject) {
+      expect(s.deploy?.replicas, name).toBe(2);
+      const dev = service(name);
+      expect(s.command, name).toEqual(dev.command);
+      const { KAFKA_BROKERS: prodBrokers, ...rest } = environmentOf(s);
+      const { KAFKA_BROKERS: devBrokers, ...devRest } = environmentOf(dev);
+      expect(rest, name).toEqual(devRest);
+      if (devBrokers !== undefined) {
+        const advertised = brokers.map((b) => environmentOf(prod(b)).KAFKA_ADVERTISED_LISTENERS?.split(',')[0]);
+        expect(advertised.map((l) => l?.replace(/^PLAINTEXT:\/\//, '')).join(','), name).toBe(prodBrokers);
+      }
+    }
+  });
+
+  it('publishes Temporal, its UI, the codec server and the first broker on the addresses the code defaults to', () => {
+    const temporal = splitHostPort(defaults.temporal.address);
+    expect(publishedPorts(prod('temporal'))).toEqual([
+      { hostIp: temporal.host, hostPort: temporal.port, containerPort: 7233 },
+    ]);
+    const uiEnv = environmentOf(prod('temporal-ui'));
+    expect(publishedPorts(prod('temporal-ui'))).toEqual([
+      { hostIp: temporal.host, hostPort: defaults.env.TEMPORAL_UI_PORT, containerPort: Number(uiEnv.TEMPORAL_UI_PORT) },
+    ]);
+    expect(uiEnv.TEMPORAL_ADDRESS).toBe(loadConfig(environmentOf(prodProject[0]![1])).temporal.address);
+    // Two codec servers publish nothing (one host port each would clash); the proxy publishes the UI's endpoint.
+    expect(prod('codec-server').ports).toBeUndefined();
+    const codec = loadConfig(environmentOf(prod('codec-server'))).codec;
+    const proxy = publishedPorts(prod('codec-proxy'));
+    expect(proxy).toEqual([
+      { hostIp: '127.0.0.1', hostPort: defaults.codec.serverPort, containerPort: codec.serverPort },
+    ]);
+    expect(uiEnv.TEMPORAL_CODEC_ENDPOINT).toBe(`http://127.0.0.1:${proxy[0]?.hostPort}`);
+    expect(codec.corsOrigins).toEqual(
+      expect.arrayContaining([
+        `http://127.0.0.1:${defaults.env.TEMPORAL_UI_PORT}`,
+        `http://localhost:${defaults.env.TEMPORAL_UI_PORT}`,
+      ]),
+    );
+    const broker = splitHostPort(defaults.kafka.brokers[0] ?? '');
+    expect(publishedPorts(prod('kafka-1'))).toEqual([
+      { hostIp: broker.host, hostPort: broker.port, containerPort: 19092 },
+    ]);
+    expect(environmentOf(prod('kafka-1')).KAFKA_ADVERTISED_LISTENERS).toContain(`HOST://${broker.host}:${broker.port}`);
+  });
+
+  it('is named in the README beside the development file', () => {
+    const readme = read('README.md');
+    expect(readme).toContain(composeFiles.dev);
+    expect(readme).toContain(composeFiles.production);
   });
 });
 

@@ -5,6 +5,8 @@
  * over time, the Temporal dev server's store errors ("context deadline exceeded" in its log) and what was lost.
  */
 import fs from 'node:fs';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../src/config';
 import { connectClient } from '../../src/temporal/client';
 import { produceTransactions } from '../../src/generator/produce';
 import { createKafka } from '../../src/kafka/client';
@@ -35,6 +37,18 @@ export interface BurstOptions {
   /** Give up once no decision has arrived for this long. @default 180 s */
   stallMs?: number;
   log: (line: string) => void;
+  /** CPU seconds the Temporal server (with its store) has used so far; read at the first send and at the drain. */
+  serverCpuSeconds?: () => number;
+  /** Checks on the server once drained; what they found goes in the note, a failed check throws. */
+  verify?: (run: BurstRun) => Promise<string>;
+}
+
+/** What `verify` gets: the burst's configuration, client and task queue, and the transactions decided. */
+export interface BurstRun {
+  config: Config;
+  client: Client;
+  taskQueue: string;
+  decided: ReadonlySet<string>;
 }
 
 const deadlineExceeded = /context deadline exceeded/g;
@@ -104,12 +118,13 @@ export async function runBurst(opts: BurstOptions): Promise<ScenarioResult> {
     const runningQuery =
       `TaskQueue = '${setup.taskQueues.orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' ` +
       `AND ExecutionStatus = 'Running'`;
-    const temporalLog = stackServices(config).find((s) => s.name === 'temporal')?.logFile;
+    const temporalLog = stackServices(config).find((s) => s.name.startsWith('temporal'))?.logFile;
     const errorsBefore = serverDeadlineErrors(temporalLog);
     const admin = createKafka(config, 'bench-burst-lag').admin();
     await admin.connect();
     cleanup.add('disconnect the lag reader', () => admin.disconnect());
 
+    const cpuAtStart = opts.serverCpuSeconds?.();
     const sendStart = Date.now();
     const timeline: BurstFigures['timeline'] = [];
     let peakRunning = 0;
@@ -151,11 +166,15 @@ export async function runBurst(opts: BurstOptions): Promise<ScenarioResult> {
       label: 'decisions',
     });
     const drainSeconds = (Date.now() - sendStart) / 1000;
+    const serverCpu = cpuAtStart === undefined ? undefined : (opts.serverCpuSeconds?.() ?? 0) - cpuAtStart;
     const produced = await production;
     sampling = false;
     await Promise.all([sampler, killer]);
     const serverErrors = serverDeadlineErrors(temporalLog) - errorsBefore;
     const lost = produced.transactionIds.filter((t) => !decided.has(t)).length;
+    const verified = opts.verify
+      ? await opts.verify({ config, client, taskQueue: setup.taskQueues.orchestration, decided })
+      : undefined;
     const survivorCounters = await survivor.close();
     pipelines.length = 0;
     await victim.close();
@@ -169,7 +188,12 @@ export async function runBurst(opts: BurstOptions): Promise<ScenarioResult> {
       killedAtSeconds,
       timeline,
     };
+    if (serverCpu !== undefined) {
+      burst.serverCpuSeconds = Math.round(serverCpu * 100) / 100;
+      burst.serverCpuMsPerDecision = Math.round((serverCpu * 1000 * 100) / Math.max(1, decided.size)) / 100;
+    }
     const notes = [`produced in ${produced.seconds.toFixed(1)}s`];
+    if (verified) notes.push(verified);
     if (invalidDecisions > 0) notes.push(`${invalidDecisions} decisions failed the Decision schema`);
     if (survivorCounters.startRetries) notes.push(`${survivorCounters.startRetries} start retries (surviving ingest)`);
     return {

@@ -41,7 +41,14 @@ stack
   .command('up')
   .description('provision (cached), start and health-check every service; idempotent')
   .option('--timeout <seconds>', 'seconds each service may take to become healthy', positiveInt, 120)
-  .action(async (opts: { timeout: number }) => {
+  .addOption(
+    new Option('--temporal <backend>', 'dev server, or the Temporal server on PostgreSQL (TEMPORAL_BACKEND)').choices([
+      'dev',
+      'postgres',
+    ]),
+  )
+  .action(async (opts: { timeout: number; temporal?: string }) => {
+    if (opts.temporal) process.env.TEMPORAL_BACKEND = opts.temporal;
     await stackUp(loadConfigOrExit(), { timeoutSeconds: opts.timeout });
   });
 stack

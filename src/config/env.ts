@@ -89,7 +89,15 @@ export const Env = z.object({
   FRAUDFLOW_DATA_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 
-  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  /**
+   * Which Temporal `stack up` runs: `dev` is the CLI's dev server (SQLite); `postgres` is the Temporal server built
+   * from its Go module on a PostgreSQL of its own, as a production cluster runs it. @default 'dev'
+   */
+  TEMPORAL_BACKEND: z.enum(['dev', 'postgres']).default('dev'),
+  /** @default 127.0.0.1:7233, or 127.0.0.1:7243 with TEMPORAL_BACKEND=postgres (beside a dev server) */
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  /** The PostgreSQL that TEMPORAL_BACKEND=postgres starts for the Temporal server, loopback only. @default 5442 */
+  TEMPORAL_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(5442),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
 

@@ -23,13 +23,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const featureStore = resolveFeatureStore(env);
   const cacheDir = env.FRAUDFLOW_CACHE_DIR;
   const dataDir = env.FRAUDFLOW_DATA_DIR ?? path.join(cacheDir, 'data');
-  const temporalHost = env.TEMPORAL_ADDRESS.split(':')[0] ?? '127.0.0.1';
+  const temporalAddress = env.TEMPORAL_ADDRESS ?? defaultTemporalAddress[env.TEMPORAL_BACKEND];
+  const temporalHost = temporalAddress.split(':')[0] ?? '127.0.0.1';
   return {
     env,
     cacheDir,
     dataDir,
     temporal: {
-      address: env.TEMPORAL_ADDRESS,
+      address: temporalAddress,
       namespace: env.TEMPORAL_NAMESPACE,
       uiUrl: `http://${temporalHost}:${env.TEMPORAL_UI_PORT}`,
     },
@@ -111,6 +112,9 @@ function localModelSettings(env: Env): Config['localModel'] {
     concurrency: env.LOCAL_SCORING_CONCURRENCY ?? env.OLLAMA_NUM_PARALLEL,
   };
 }
+
+/** The PostgreSQL-backed server listens beside the dev server, so both can run on one host. */
+const defaultTemporalAddress = { dev: '127.0.0.1:7233', postgres: '127.0.0.1:7243' } as const;
 
 function codecSettings(env: Env, temporalHost: string, dataDir: string): Config['codec'] {
   return {

@@ -8,15 +8,28 @@ import { stackLayout } from './layout';
 import { alive, portOpen, readPid, stopProcess } from './processes';
 import { StackError } from '../errors';
 import type { StackService } from './services';
-import { codecService, featureStoreService, kafkaService, ollamaService, temporalService } from './services';
+import {
+  codecService,
+  featureStoreService,
+  kafkaService,
+  ollamaService,
+  postgresService,
+  temporalServerService,
+  temporalService,
+} from './services';
 
 export { featureStoreHealthy, pingFeatureStore } from './services';
 export { StackError } from '../errors';
 
 export function stackServices(config: Config): StackService[] {
   const layout = stackLayout(config);
+  // TEMPORAL_BACKEND=postgres: the Temporal server on its PostgreSQL in place of the dev server.
+  const temporal =
+    config.env.TEMPORAL_BACKEND === 'postgres'
+      ? [postgresService(config, layout), temporalServerService(config, layout)]
+      : [temporalService(config, layout)];
   return [
-    temporalService(config, layout),
+    ...temporal,
     kafkaService(config, layout),
     ollamaService(config, layout),
     codecService(config, layout),

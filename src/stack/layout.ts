@@ -25,6 +25,13 @@ export const versions = {
   ggufPy: '0.19.0',
   /** Upstream Redis of Debian 12's redis-server package (security fixes change only the Debian revision). */
   redis: '7.0.15',
+  /**
+   * The Temporal server module (`go.temporal.io/server`) run on PostgreSQL with TEMPORAL_BACKEND=postgres: the
+   * server the CLI v1.5.1 embeds, its go.mod free of `replace`s.
+   */
+  temporalServer: '1.29.1',
+  /** Major version of Debian 12's PostgreSQL (`postgresql-15`; minor releases come as Debian security updates). */
+  postgres: '15',
 } as const;
 
 export function stackLayout(config: Config) {
@@ -45,6 +52,10 @@ export function stackLayout(config: Config) {
       const key = `${versions.ollama}-${flagsHash(this.buildFlags.compiler)}`;
       return path.join(cache, 'ollama', key, 'bin', 'ollama');
     },
+    /** `temporal-server` and `temporal-sql-tool` (go install), and the PostgreSQL schemas of their module. */
+    temporalServerHome: path.join(cache, 'temporal-server', versions.temporalServer),
+    /** Debian's postgresql-15 and postgresql-client-15, unpacked with dpkg-deb (not installed). */
+    postgresHome: path.join(cache, 'postgres', versions.postgres),
     kafkaHome: path.join(cache, 'kafka', versions.kafka),
     kafkaLibs: path.join(cache, 'kafka', versions.kafka, 'libs'),
     /** Debian's redis-server, redis-tools and the libraries they need, unpacked with dpkg-deb (not installed). */
@@ -60,6 +71,9 @@ export function stackLayout(config: Config) {
     /** Fine-tuning runs and the model registry. */
     modelsData: path.join(data, 'models'),
     temporalDb: path.join(data, 'temporal', 'fraudflow.db'),
+    /** The PostgreSQL-backed Temporal server's generated config and its database cluster. */
+    temporalServerData: path.join(data, 'temporal-server'),
+    postgresData: path.join(data, 'temporal-server', 'postgres'),
     kafkaData: path.join(data, 'kafka'),
     ollamaModels: path.join(data, 'ollama', 'models'),
     redisData: path.join(data, 'redis'),

@@ -1,5 +1,5 @@
 /**
- * docker-compose.yml as the tests read it: parsed with YAML merge keys, `${...}` substitutions resolved as Compose
+ * docker-compose.yml (and docker-compose.production.yml) as the tests read them: parsed with YAML merge keys, `${...}` substitutions resolved as Compose
  * resolves them, and typed with zod. Shared by test/compose.test.ts (the file against the code) and
  * test/deploy/compose-services.test.ts (its services run as processes).
  */
@@ -21,6 +21,7 @@ export const ComposeService = z.object({
   volumes: z.array(z.string()).optional(),
   healthcheck: z.object({ test: z.array(z.string()) }).optional(),
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
+  deploy: z.object({ replicas: z.number().int().positive().optional() }).optional(),
 });
 export type ComposeService = z.infer<typeof ComposeService>;
 const ComposeFile = z.object({ services: z.record(z.string(), ComposeService) });
@@ -68,14 +69,21 @@ export function readRepoFile(file: string): string {
   return fs.readFileSync(path.join(repoRoot, file), 'utf8');
 }
 
+/** The development compose file, and the production topology beside it. */
+export const composeFiles = { dev: 'docker-compose.yml', production: 'docker-compose.production.yml' } as const;
+type ComposeFileName = (typeof composeFiles)[keyof typeof composeFiles];
+
 /** The raw file, substitutions unresolved. */
-export function rawCompose(): unknown {
-  return parse(readRepoFile('docker-compose.yml'), { merge: true });
+export function rawCompose(file: ComposeFileName = composeFiles.dev): unknown {
+  return parse(readRepoFile(file), { merge: true });
 }
 
 /** The services with `vars` substituted (default: no `.env`, no shell variables). */
-export function loadComposeServices(vars: Record<string, string> = {}): Record<string, ComposeService> {
-  return ComposeFile.parse(interpolate(rawCompose(), vars)).services;
+export function loadComposeServices(
+  vars: Record<string, string> = {},
+  file: ComposeFileName = composeFiles.dev,
+): Record<string, ComposeService> {
+  return ComposeFile.parse(interpolate(rawCompose(file), vars)).services;
 }
 
 /** The services built from this repository's Dockerfile, as opposed to the Kafka/Temporal/Ollama/Redis images. */

@@ -35,7 +35,15 @@ import { OutcomeStore } from '../../src/outcomes/store';
 import { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { sampleTransaction } from '../support/pipeline';
-import { environmentOf, loadComposeServices, projectServicesOf, readRepoFile, repoRoot } from './compose-file';
+import type { ComposeService } from './compose-file';
+import {
+  composeFiles,
+  environmentOf,
+  loadComposeServices,
+  projectServicesOf,
+  readRepoFile,
+  repoRoot,
+} from './compose-file';
 
 const local = loadConfig();
 const composeVars = { FRAUDFLOW_CODEC_KEYS: `compose-e2e:${randomBytes(32).toString('base64')}` };
@@ -69,17 +77,29 @@ function imageEnv(): Record<string, string> {
   return Object.fromEntries(lines.map((m) => [m[1] ?? '', m[2] ?? '']));
 }
 
-/** Compose-network address → local stack address, read from the scoring services' own config. */
-function addressMap(): Array<[string, string]> {
-  const scoring = services.find(([, s]) => s.command?.[0] === 'worker');
-  if (!scoring) throw new Error('docker-compose.yml has no worker service');
+/**
+ * Compose-network address → local stack address, read from the scoring services' own config. The broker list goes
+ * whole: docker-compose.production.yml names three brokers, which are the one local broker here.
+ */
+function addressMap(of: typeof services = services): Array<[string, string]> {
+  const scoring = of.find(([, s]) => s.command?.[0] === 'worker');
+  if (!scoring) throw new Error('the compose file has no worker service');
   const compose = loadConfig(environmentOf(scoring[1]));
   return [
-    [compose.kafka.brokers[0] ?? '', local.kafka.brokers[0] ?? ''],
+    [compose.kafka.brokers.join(','), local.kafka.brokers.join(',')],
     [compose.temporal.address, local.temporal.address],
     [compose.env.OLLAMA_HOST, local.env.OLLAMA_HOST],
     [new URL(compose.featureStore.url).host, new URL(local.featureStore.url).host],
   ];
+}
+
+/** A service's container environment with its compose-network addresses mapped to the local stack. */
+function localEnv(s: ComposeService, addresses: Array<[string, string]>): Record<string, string> {
+  const env: Record<string, string> = { ...imageEnv(), ...environmentOf(s) };
+  for (const [key, value] of Object.entries(env)) {
+    env[key] = addresses.reduce((v, [from, to]) => v.split(from).join(to), value);
+  }
+  return env;
 }
 
 interface Running {
@@ -113,7 +133,6 @@ describe('docker-compose.yml services as local processes', () => {
     await admin.disconnect();
 
     // The Dockerfile's build step: one workflow bundle, loaded by the orchestration worker.
-    const image = imageEnv();
     const bundle = path.join(tmp, 'workflow-bundle.js');
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bundle-workflows', bundle], {
@@ -127,10 +146,7 @@ describe('docker-compose.yml services as local processes', () => {
     for (const [name, s] of services) {
       const home = path.join(tmp, name);
       fs.mkdirSync(home);
-      const env: Record<string, string> = { ...image, ...environmentOf(s) };
-      for (const [key, value] of Object.entries(env)) {
-        env[key] = addresses.reduce((v, [from, to]) => v.split(from).join(to), value);
-      }
+      const env = localEnv(s, addresses);
       Object.assign(env, isolation, {
         WORKFLOW_BUNDLE_PATH: bundle,
         METRICS_PORT: String(await freePort()),
@@ -314,5 +330,25 @@ describe('docker-compose.yml services as local processes', () => {
     const shadowWorker = running.find((r) => r.name === 'worker-shadow-scoring');
     const metrics = await (await fetch(`http://127.0.0.1:${shadowWorker?.env.METRICS_PORT}/metrics`)).text();
     expect(metrics).toMatch(/fraudflow_shadow_scores_total\{[^}]*agreement="(agree|disagree)"[^}]*\} 1/);
+  });
+
+  it('runs the fraudflow services of docker-compose.production.yml as these processes, two of each', () => {
+    const production = projectServicesOf(
+      loadComposeServices({ ...composeVars, TEMPORAL_POSTGRES_PASSWORD: 'unused' }, composeFiles.production),
+    );
+    const addresses = addressMap(production);
+    // What this run gave each process beside its container environment.
+    const perRun = new Set([...Object.keys(isolation), 'WORKFLOW_BUNDLE_PATH', 'METRICS_PORT', 'SDK_METRICS_PORT']);
+    for (const key of ['CODEC_SERVER_PORT', 'HOME', 'PATH']) perRun.add(key);
+    const withoutPerRun = (env: Record<string, string>) =>
+      Object.fromEntries(Object.entries(env).filter(([k]) => !perRun.has(k)));
+    expect(production.map(([name]) => name).sort()).toEqual(running.map((r) => r.name).sort());
+    for (const r of running) {
+      const [, s] = production.find(([name]) => name === r.name) ?? [];
+      if (!s) throw new Error(`docker-compose.production.yml has no ${r.name}`);
+      expect(s.deploy?.replicas, r.name).toBe(2);
+      expect(s.command, r.name).toEqual(services.find(([name]) => name === r.name)?.[1].command);
+      expect(withoutPerRun(localEnv(s, addresses)), r.name).toEqual(withoutPerRun(r.env));
+    }
   });
 });

@@ -14,7 +14,19 @@ import type { StackLayout } from '../layout';
 import { versions } from '../layout';
 import { spawnDetached, waitFor } from '../processes';
 import { StackError } from '../../errors';
-import { runToLog } from '../../tools';
+import {
+  aptUpdate,
+  downloadPackages,
+  haveDebianTools,
+  installed,
+  isRoot,
+  libraryDirs,
+  libraryEnv as libraryEnvOf,
+  listedVersions,
+  unpackPackages,
+  unresolvedLibraries,
+  upstreamOf,
+} from '../debian-packages';
 import type { StackService } from './shared';
 import { processFiles, waitForProcess } from './shared';
 
@@ -170,9 +182,7 @@ function redisServer(config: Config, layout: StackLayout): { command: string; en
 }
 
 function libraryEnv(home: string, build: Pick<RedisBuild, 'libraryPath'>): NodeJS.ProcessEnv {
-  const dirs = build.libraryPath.map((d) => path.join(home, d));
-  if (process.env.LD_LIBRARY_PATH) dirs.push(process.env.LD_LIBRARY_PATH);
-  return { LD_LIBRARY_PATH: dirs.join(':') };
+  return libraryEnvOf(home, build.libraryPath);
 }
 
 /** `Redis server v=7.0.15 sha=...` (Valkey prints `Valkey server v=...`) → `7.0.15`. */
@@ -209,28 +219,6 @@ function noDebianToolsMessage(): string {
   );
 }
 
-const isRoot = () => process.getuid?.() === 0;
-
-/** Upstream part of a Debian version: `5:7.0.15-1~deb12u10` → `7.0.15`. */
-function upstreamOf(debianVersion: string): string {
-  return debianVersion.replace(/^\d+:/, '').replace(/-[^-]*$/, '');
-}
-
-/** Versions of `pkg` in the apt package lists, preferred first. */
-function listedVersions(pkg: string): string[] {
-  const res = spawnSync('apt-cache', ['madison', pkg], { encoding: 'utf8' });
-  return (res.stdout ?? '')
-    .split('\n')
-    .map((line) => line.split('|').map((f) => f.trim()))
-    .filter((f) => f[0] === pkg && f[1])
-    .map((f) => f[1] ?? '');
-}
-
-function installed(pkg: string): boolean {
-  const res = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
-  return res.status === 0 && res.stdout.includes('install ok installed');
-}
-
 /**
  * Shared-library packages to unpack beside the server: liblzf1 and libjemalloc2 always (a stock Debian 12 lacks
  * them, and the cache must not depend on what happens to be installed), every other library dependency of
@@ -242,20 +230,6 @@ function libraryPackages(debianVersion: string): string[] {
   const always = ['liblzf1', 'libjemalloc2'];
   const missing = depends.filter((p) => p.startsWith('lib') && p !== 'libc6' && !always.includes(p) && !installed(p));
   return [...always, ...missing];
-}
-
-/** Folders under `root` that hold shared libraries (`usr/lib/<triplet>`, `lib/<triplet>`, ...). */
-function libraryDirs(root: string): string[] {
-  const dirs = new Set<string>();
-  const walk = (dir: string, depth: number) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && depth < 3) walk(full, depth + 1);
-      else if (/\.so(\.\d+)*$/.test(entry.name)) dirs.add(path.relative(root, dir));
-    }
-  };
-  for (const top of ['lib', 'usr/lib']) if (fs.existsSync(path.join(root, top))) walk(path.join(root, top), 0);
-  return [...dirs].sort();
 }
 
 /**
@@ -291,13 +265,7 @@ async function provisionDebianRedis(layout: StackLayout): Promise<void> {
 }
 
 function requireDebianTools(): void {
-  const tools = ['apt-get', 'apt-cache', 'dpkg-deb', 'dpkg-query'];
-  const haveTools = tools.every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
-  if (process.platform !== 'linux' || !haveTools) throw new StackError(noDebianToolsMessage());
-}
-
-function aptUpdate(logFile: string): Promise<void> {
-  return runToLog('apt-get', ['update', '-q'], { logFile, what: 'refreshing the apt package lists (apt-get update)' });
+  if (!haveDebianTools()) throw new StackError(noDebianToolsMessage());
 }
 
 /** The apt lists' Debian version of the pinned redis-server; as root the lists are refreshed once if they lack it. */
@@ -320,36 +288,11 @@ async function pinnedDebianVersion(logFile: string): Promise<string> {
   );
 }
 
-async function downloadPackages(packages: string[], debs: string, logFile: string): Promise<void> {
-  // As root apt drops to the _apt user to download, which cannot write into the cache folder.
-  const download = () =>
-    runToLog('apt-get', [...(isRoot() ? ['-o', 'APT::Sandbox::User=root'] : []), 'download', ...packages], {
-      cwd: debs,
-      logFile,
-      what: `downloading ${packages.join(' ')} (apt-get download)`,
-    });
-  try {
-    await download();
-  } catch (err) {
-    // Lists older than the archive name files that are gone; refresh once and retry.
-    if (!isRoot()) throw err;
-    await aptUpdate(logFile);
-    await download();
-  }
-}
-
-async function unpackPackages(debs: string, root: string, logFile: string): Promise<void> {
-  for (const deb of fs.readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
-    await runToLog('dpkg-deb', ['-x', path.join(debs, deb), root], { logFile, what: `unpacking ${deb}` });
-  }
-}
-
 /** The unpacked server must find every library it links and report the pinned version before it is cached. */
 function checkUnpackedServer(root: string, build: RedisBuild): void {
   const server = path.join(root, 'usr', 'bin', 'redis-server');
   const env = libraryEnv(root, build);
-  const ldd = spawnSync('ldd', [server], { encoding: 'utf8', env: { ...process.env, ...env } });
-  const unresolved = [...(ldd.stdout ?? '').matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]);
+  const unresolved = unresolvedLibraries(server, env);
   if (unresolved.length > 0) {
     throw new StackError(
       `the unpacked redis-server needs libraries this machine lacks: ${unresolved.join(', ')}. Install them, or ` +

@@ -9,3 +9,5 @@ export { featureStoreHealthy, featureStoreService, pingFeatureStore } from './fe
 export { kafkaService } from './kafka';
 export { ollamaService } from './ollama';
 export { temporalService } from './temporal';
+export { postgresService } from './postgres';
+export { temporalServerService } from './temporal-server';

@@ -12,7 +12,7 @@ export interface Endpoint {
 }
 
 export interface StackService {
-  readonly name: 'temporal' | 'kafka' | 'ollama' | 'codec' | 'redis';
+  readonly name: 'temporal' | 'temporal-server' | 'postgres' | 'kafka' | 'ollama' | 'codec' | 'redis';
   /** False when the service runs elsewhere: `up` only waits for its health, never starts it. */
   readonly managed: boolean;
   /** Host/ports the service binds; checked for conflicts before start. */

@@ -112,7 +112,7 @@ function devServerArgs(
 }
 
 /** Registers the fraud search attributes the namespace lacks; returns their names. */
-async function registerSearchAttributes(connection: Connection, config: Config): Promise<string[]> {
+export async function registerSearchAttributes(connection: Connection, config: Config): Promise<string[]> {
   const { namespace } = config.temporal;
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = fraudSearchAttributes.filter((k) => !(k.name in (existing.customAttributes ?? {})));
