@@ -152,8 +152,8 @@ function paramType(value: ResolvedParam): string {
 }
 
 async function environmentFor(params: Record<string, ResolvedParam>, lists: Record<string, ListKind>) {
-  const { Environment } = await import('@marcbachmann/cel-js');
-  const env: Environment = new Environment({ limits: conditionLimits, homogeneousAggregateLiterals: true });
+  const cel = await import('@marcbachmann/cel-js');
+  const env: Environment = new cel.Environment({ limits: conditionLimits, homogeneousAggregateLiterals: true });
   const schemaOf = (names: string[], type: (n: string) => string) => Object.fromEntries(names.map((n) => [n, type(n)]));
   env.registerVariable('txn', { schema: { ...transactionAttributes } });
   env.registerVariable('card', { schema: { ...cardAttributes } });

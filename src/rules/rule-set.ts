@@ -125,7 +125,7 @@ export class RuleSetError extends Error {
 export interface ParsedRuleSet {
   file: string;
   ruleSet: RuleSetFile;
-  lineOf(path: ReadonlyArray<string | number>): number;
+  lineOf: (path: ReadonlyArray<string | number>) => number;
 }
 
 /** Parses and validates a rules file's text; throws RuleSetError naming line and field. */
