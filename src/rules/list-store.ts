@@ -102,7 +102,8 @@ export class RedisListStore {
     author: ChangeAuthor,
     action: ListAuditRecord['action'],
   ): Promise<number> {
-    if (!author.by.trim() || !author.reason.trim()) throw new Error('a list change needs who (--by) and why (--reason)');
+    if (!author.by.trim() || !author.reason.trim())
+      throw new Error('a list change needs who (--by) and why (--reason)');
     const entries = normalizeAll(kind, raw);
     if (entries.length === 0) throw new Error('no entries given');
     const key = listKey(this.prefix, kind, name);
@@ -126,14 +127,22 @@ function auditFields(
   action: ListAuditRecord['action'],
 ): string[] {
   return [
-    'at', new Date().toISOString(),
-    'by', author.by,
-    'reason', author.reason,
-    'action', action,
-    'kind', kind,
-    'name', name,
-    'entries', JSON.stringify(entries.slice(0, 100)),
-    'count', String(entries.length),
+    'at',
+    new Date().toISOString(),
+    'by',
+    author.by,
+    'reason',
+    author.reason,
+    'action',
+    action,
+    'kind',
+    kind,
+    'name',
+    name,
+    'entries',
+    JSON.stringify(entries.slice(0, 100)),
+    'count',
+    String(entries.length),
   ];
 }
 
@@ -146,6 +155,7 @@ function normalizeAll(kind: ListKind, raw: string[]): string[] {
     if (n.ok) entries.add(n.entry);
     else errors.push(`entry ${i + 1}: ${n.error}`);
   });
-  if (errors.length > 0) throw new Error(`invalid ${kind} entries, nothing changed:\n${errors.slice(0, 20).join('\n')}`);
+  if (errors.length > 0)
+    throw new Error(`invalid ${kind} entries, nothing changed:\n${errors.slice(0, 20).join('\n')}`);
   return [...entries];
 }

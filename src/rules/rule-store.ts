@@ -102,12 +102,26 @@ export class RedisRuleSetStore {
 }
 
 function auditFields(action: string, hash: string, file: string, author: ChangeAuthor): string[] {
-  return ['at', new Date().toISOString(), 'by', author.by, 'reason', author.reason, 'action', action, 'hash', hash, 'file', file];
+  return [
+    'at',
+    new Date().toISOString(),
+    'by',
+    author.by,
+    'reason',
+    author.reason,
+    'action',
+    action,
+    'hash',
+    hash,
+    'file',
+    file,
+  ];
 }
 
 function parseRecord(json: string): LiveRuleSetRecord {
   const parsed = LiveRuleSetRecord.safeParse(JSON.parse(json));
-  if (!parsed.success) throw new Error(`the live rule set in the feature store is not valid:\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(`the live rule set in the feature store is not valid:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 
