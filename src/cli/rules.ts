@@ -209,16 +209,21 @@ function printBacktest(b: Backtest, file: string, replayId: string, ms: number):
       `${r.rule.padEnd(28)} ${r.action.padEnd(8)} ${r.mode.padEnd(6)} ${String(r.hits).padStart(7)} ${String(r.fraudHit).padStart(7)} ${String(r.legitimateHit).padStart(7)}`,
     );
   }
-  const rows: Array<[string, number, number]> = [
-    ['recall (review or decline)', b.candidate.recall, b.live.recall],
-    ['false-positive rate (declined)', b.candidate.falsePositiveRate, b.live.falsePositiveRate],
-    ['review-or-decline FPR', b.candidate.reviewOrDeclineFalsePositiveRate, b.live.reviewOrDeclineFalsePositiveRate],
-    ['review load', b.candidate.reviewShare, b.live.reviewShare],
-    ['escalation share', b.candidate.escalationShare, b.live.escalationShare],
+  const figures: Array<[string, keyof Backtest['stored']]> = [
+    ['recall (review or decline)', 'recall'],
+    ['false-positive rate (declined)', 'falsePositiveRate'],
+    ['review-or-decline FPR', 'reviewOrDeclineFalsePositiveRate'],
+    ['review load', 'reviewShare'],
+    ['escalation share', 'escalationShare'],
   ];
-  console.log(`\n${'figure'.padEnd(32)} ${'candidate'.padStart(10)} ${'live'.padStart(10)} ${'change'.padStart(12)}`);
-  for (const [label, c, l] of rows) {
-    console.log(`${label.padEnd(32)} ${pct(c).padStart(10)} ${pct(l).padStart(10)} ${delta(c, l).padStart(12)}`);
+  console.log(
+    `\n${'figure'.padEnd(32)} ${'candidate'.padStart(10)} ${'live'.padStart(10)} ${'change'.padStart(12)} ${'replay'.padStart(10)}`,
+  );
+  for (const [label, key] of figures) {
+    const [c, l, s] = [b.candidate[key], b.live[key], b.stored[key]];
+    console.log(
+      `${label.padEnd(32)} ${pct(c).padStart(10)} ${pct(l).padStart(10)} ${delta(c, l).padStart(12)} ${pct(s).padStart(10)}`,
+    );
   }
   console.log(`reviews: ${b.candidate.reviews} (live ${b.live.reviews})`);
   if (b.candidate.unscored > 0)

@@ -47,6 +47,8 @@ export interface Backtest {
   labelled: number;
   candidate: RuleSetFigures & { hash: string };
   live: RuleSetFigures & { hash: string };
+  /** The replay's own decisions: what `rules test` with the rules the replay ran with must reproduce. */
+  stored: RuleSetFigures;
   rules: RulePerformance[];
   /** Transactions whose outcome the candidate changes. */
   changed: number;
@@ -125,6 +127,7 @@ export function backtestRuleSet(input: {
   );
   const candidate = emptyTallies();
   const live = emptyTallies();
+  const stored = emptyTallies();
   for (const row of labelled) {
     const isFraud = row.label!.isFraud;
     const verdict = evaluateRuleSet(
@@ -144,6 +147,12 @@ export function backtestRuleSet(input: {
       ruleInputFor(row.event, row.decision.features, membershipsOf(input.live, row, input.lists)),
     );
     count(live, isFraud, redecide(row, liveVerdict.hits, input.policy));
+    count(stored, isFraud, {
+      outcome: row.decision.decision,
+      escalated: row.decision.modelCalls.some((c) => c.tier === 'hosted'),
+      unscored: false,
+      escalationWithoutAnswer: false,
+    });
   }
   const candidateFigures = figuresOf(candidate);
   const limitsBroken = brokenLimits(candidateFigures, input.limits);
@@ -152,6 +161,7 @@ export function backtestRuleSet(input: {
     labelled: labelled.length,
     candidate: { ...candidateFigures, hash: input.candidate.hash },
     live: { ...figuresOf(live), hash: input.live.hash },
+    stored: figuresOf(stored),
     rules: [...performance.values()],
     changed: candidate.outcomes.filter((o, i) => o !== live.outcomes[i]).length,
     limitsBroken,
