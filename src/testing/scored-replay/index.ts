@@ -46,7 +46,7 @@ export function writeScoredReplay(store: ReplayStore, replayId: string, rows: Sc
   store.writeChunk(replayId, 0, {
     uri: 'synthetic',
     rows: rows.map((r) => ({ line: r.line, event: r.event, features: r.decision.features!, label: r.label })),
-  } as Parameters<ReplayStore['writeChunk']>[2]);
+  });
   store.writeResults(
     replayId,
     0,
