@@ -24,6 +24,7 @@ import { writeWorkflowBundle } from '../worker-set';
 import { serveIngest } from './ingest';
 import { runMainJob } from './run';
 import {
+  RulesCommandError,
   backtestCommand,
   compileRulesFile,
   importEntries,
@@ -35,6 +36,7 @@ import {
   showLiveCommand,
 } from './rules';
 import { RuleSetError } from '../rules/rule-set';
+import { ListChangeError } from '../rules/list-store';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
 
@@ -580,7 +582,15 @@ program
 
 program.parseAsync().catch((err: unknown) => {
   // Errors that say what to do are printed as they are; anything else with its stack.
-  const explained = [StackError, MissingTopicError, PolicyFileError, ModelRegistryError, RuleSetError];
+  const explained = [
+    StackError,
+    MissingTopicError,
+    PolicyFileError,
+    ModelRegistryError,
+    RuleSetError,
+    ListChangeError,
+    RulesCommandError,
+  ];
   if (explained.some((kind) => err instanceof kind)) {
     console.error(`fraudflow: ${(err as Error).message}`);
   } else {

@@ -12,7 +12,7 @@ import type { Backtest, ListSnapshot } from '../rules/backtest';
 import { backtestRuleSet } from '../rules/backtest';
 import type { CompiledRuleSet } from '../rules/compile';
 import { compileRuleSetText } from '../rules/compile';
-import { ListKind } from '../rules/list-kinds';
+import { ListKind, displayListEntry } from '../rules/list-kinds';
 import { RedisListStore } from '../rules/list-store';
 import type { ChangeAuthor } from '../rules/list-store';
 import { RedisRuleSetStore } from '../rules/rule-store';
@@ -20,9 +20,14 @@ import { compileShippedRules } from '../rules/shipped';
 import type { TuningLimits } from '../scoring/tuning';
 import { defaultTuningLimits } from '../scoring/tuning';
 
+/** Thrown for a rules or lists command used wrongly: the message says what to do. */
+export class RulesCommandError extends Error {
+  override name = 'RulesCommandError';
+}
+
 /** Who is changing something: --by, else the login name. */
 export function authorOf(opts: { by?: string; reason?: string }): ChangeAuthor {
-  if (!opts.reason?.trim()) throw new Error('say why with --reason: every rule and list change is audited');
+  if (!opts.reason?.trim()) throw new RulesCommandError('say why with --reason: every rule and list change is audited');
   return { by: opts.by?.trim() || os.userInfo().username, reason: opts.reason.trim() };
 }
 
@@ -47,7 +52,7 @@ export function compileRulesFile(config: Config, file: string): Promise<Compiled
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read rules file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new RulesCommandError(`cannot read rules file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   return compileRuleSetText(text, file, config.policy.rules);
 }
@@ -111,7 +116,7 @@ export async function promoteCommand(
       );
     }
   } else if (!opts.force) {
-    throw new Error('promote backtests first: give --replay <replayId> (or --force to promote untested)');
+    throw new RulesCommandError('promote backtests first: give --replay <replayId> (or --force to promote untested)');
   }
   await withFeatureStore(config, async (redis) => {
     const record = await new RedisRuleSetStore(redis).promote(set, file, author);
@@ -152,7 +157,7 @@ export async function listsCommand(
   entries: string[],
   opts: { by?: string; reason?: string },
 ): Promise<void> {
-  const kind = ListKind.parse(kindText);
+  const kind = parseKind(kindText);
   const author = authorOf(opts);
   await withFeatureStore(config, async (redis) => {
     const lists = new RedisListStore(redis);
@@ -164,6 +169,12 @@ export async function listsCommand(
       `${kind} list ${name}: ${changed} ${action === 'remove' ? 'removed' : 'added'} (${entries.length} given)`,
     );
   });
+}
+
+function parseKind(text: string): ListKind {
+  const kind = ListKind.safeParse(text);
+  if (!kind.success) throw new RulesCommandError(`unknown list kind '${text}': one of ${ListKind.options.join(', ')}`);
+  return kind.data;
 }
 
 /** Entries of an import file: one per line; blank lines and `#` comments skipped; a CSV's first column. */
@@ -179,7 +190,8 @@ export async function showListsCommand(config: Config, kindText?: string, name?:
   await withFeatureStore(config, async (redis) => {
     const lists = new RedisListStore(redis);
     if (kindText && name) {
-      for (const entry of await lists.show(ListKind.parse(kindText), name)) console.log(entry);
+      const kind = parseKind(kindText);
+      for (const entry of await lists.show(kind, name)) console.log(displayListEntry(kind, entry));
       return;
     }
     for (const l of await lists.all()) console.log(`${l.kind.padEnd(13)} ${l.name.padEnd(32)} ${l.size}`);
@@ -190,7 +202,9 @@ export async function listAuditCommand(config: Config, count: number): Promise<v
   await withFeatureStore(config, async (redis) => {
     for (const r of await new RedisListStore(redis).audit(count)) {
       const more = r.count > r.entries.length ? ` (+${r.count - r.entries.length} more)` : '';
-      console.log(`${r.at} ${r.by} ${r.action} ${r.kind}:${r.name} ${r.entries.join(' ')}${more} — ${r.reason}`);
+      const kind = ListKind.safeParse(r.kind);
+      const entries = kind.success ? r.entries.map((e) => displayListEntry(kind.data, e)) : r.entries;
+      console.log(`${r.at} ${r.by} ${r.action} ${r.kind}:${r.name} ${entries.join(' ')}${more} — ${r.reason}`);
     }
   });
 }

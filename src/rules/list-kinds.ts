@@ -124,3 +124,15 @@ function expandEmbeddedV4(group: string): string[] {
   const n = group.split('.').reduce((acc, part) => (acc << 8) + Number(part), 0) >>> 0;
   return [(n >>> 16).toString(16), (n & 0xffff).toString(16)];
 }
+
+/** A stored entry as a person writes it: IP ranges back to address/length, everything else as stored. */
+export function displayListEntry(kind: ListKind, entry: string): string {
+  const match = kind === 'ip_range' ? /^v([46]):([0-9a-f]+)\/(\d+)$/.exec(entry) : null;
+  if (!match) return entry;
+  const [, version, hex = '', length] = match;
+  const address =
+    version === '4'
+      ? (hex.match(/../g) ?? []).map((b) => parseInt(b, 16)).join('.')
+      : (hex.match(/.{4}/g) ?? []).map((g) => parseInt(g, 16).toString(16)).join(':');
+  return `${address}/${length}`;
+}

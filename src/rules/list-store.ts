@@ -33,6 +33,11 @@ export function listKey(prefix: string, kind: ListKind, name: string): string {
   return `${prefix}:list:${kind}:${name}`;
 }
 
+/** Thrown when a list change is refused (an invalid entry, no author or reason); nothing was changed. */
+export class ListChangeError extends Error {
+  override name = 'ListChangeError';
+}
+
 /** @default audit stream cap: the last 100,000 changes */
 const auditMaxLength = 100_000;
 
@@ -103,9 +108,9 @@ export class RedisListStore {
     action: ListAuditRecord['action'],
   ): Promise<number> {
     if (!author.by.trim() || !author.reason.trim())
-      throw new Error('a list change needs who (--by) and why (--reason)');
+      throw new ListChangeError('a list change needs who (--by) and why (--reason)');
     const entries = normalizeAll(kind, raw);
-    if (entries.length === 0) throw new Error('no entries given');
+    if (entries.length === 0) throw new ListChangeError('no entries given');
     const key = listKey(this.prefix, kind, name);
     const multi = this.redis.multi();
     if (action === 'remove') multi.srem(key, ...entries);
@@ -156,6 +161,6 @@ function normalizeAll(kind: ListKind, raw: string[]): string[] {
     else errors.push(`entry ${i + 1}: ${n.error}`);
   });
   if (errors.length > 0)
-    throw new Error(`invalid ${kind} entries, nothing changed:\n${errors.slice(0, 20).join('\n')}`);
+    throw new ListChangeError(`invalid ${kind} entries, nothing changed:\n${errors.slice(0, 20).join('\n')}`);
   return [...entries];
 }
