@@ -18,7 +18,7 @@ import { hasEffect } from '../scoring/rules';
 import type { TuningLimits } from '../scoring/tuning';
 import { withinLimits } from '../scoring/tuning';
 import type { CompiledRuleSet } from './compile';
-import { evaluateRuleSet, ruleInputFor } from './evaluate';
+import { evaluateRuleSet, evaluateRuleSetHeld, ruleInputFor } from './evaluate';
 import { isListed } from './list-kinds';
 
 /** List entries by `<kind>:<name>`: the backtest reads lists once, not per row. */
@@ -130,12 +130,12 @@ export function backtestRuleSet(input: {
   const stored = emptyTallies();
   for (const row of labelled) {
     const isFraud = row.label!.isFraud;
-    const verdict = evaluateRuleSet(
+    const memberships = membershipsOf(input.candidate, row, input.lists);
+    const { verdict, held } = evaluateRuleSetHeld(
       input.candidate,
-      ruleInputFor(row.event, row.decision.features, membershipsOf(input.candidate, row, input.lists)),
+      ruleInputFor(row.event, row.decision.features, memberships),
     );
-    const heldBefore = evaluateHeld(input.candidate, row, input.lists);
-    for (const name of heldBefore) {
+    for (const name of held) {
       const p = performance.get(name)!;
       p.hits++;
       if (isFraud) p.fraudHit++;
@@ -166,18 +166,6 @@ export function backtestRuleSet(input: {
     changed: candidate.outcomes.filter((o, i) => o !== live.outcomes[i]).length,
     limitsBroken,
   };
-}
-
-/** Names of the rules whose condition held, before precedence and whatever their mode. */
-function evaluateHeld(set: CompiledRuleSet, row: ScoredRow, lists: ListSnapshot): string[] {
-  const everyRuleLive = {
-    ...set,
-    rules: set.rules.map((r) => ({ ...r, mode: 'live' as const, action: 'tag' as const })),
-  };
-  return evaluateRuleSet(
-    everyRuleLive,
-    ruleInputFor(row.event, row.decision.features, membershipsOf(set, row, lists)),
-  ).hits.map((h) => h.rule);
 }
 
 function membershipsOf(set: CompiledRuleSet, row: ScoredRow, lists: ListSnapshot): Record<string, boolean> {

@@ -48,16 +48,26 @@ export function ruleInputFor(
 }
 
 export function evaluateRuleSet(ruleSet: CompiledRuleSet, input: RuleInput): RuleVerdict {
+  return evaluateRuleSetHeld(ruleSet, input).verdict;
+}
+
+/** The verdict, and every rule whose condition held (before precedence, whatever its mode): for the backtest. */
+export function evaluateRuleSetHeld(
+  ruleSet: CompiledRuleSet,
+  input: RuleInput,
+): { verdict: RuleVerdict; held: string[] } {
+  const held: string[] = [];
   const context = { ...input, lists: { _none: false, ...input.lists }, params: { _none: false, ...ruleSet.params } };
   const live: Array<{ rule: CompiledRule; hit: RuleHit }> = [];
   const shadowHits: RuleHit[] = [];
   for (const rule of ruleSet.rules) {
     if (!holds(rule, context)) continue;
+    held.push(rule.name);
     const hit: RuleHit = { rule: rule.name, effect: effectOf[rule.action], detail: rule.reason };
     if (rule.mode === 'shadow') shadowHits.push(hit);
     else live.push({ rule, hit });
   }
-  return { rulesHash: ruleSet.hash, hits: withPrecedence(live.map((l) => l.hit)), shadowHits };
+  return { verdict: { rulesHash: ruleSet.hash, hits: withPrecedence(live.map((l) => l.hit)), shadowHits }, held };
 }
 
 /** An allow hit overrides the rest (tags stay); otherwise every live hit stands. */
