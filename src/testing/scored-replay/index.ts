@@ -28,7 +28,8 @@ export function scoredReplayRows(opts: {
     const event = generator.next();
     const features = history.featuresFor(event);
     const isFraud = event.label?.isFraud ?? false;
-    const lean = () => Math.min(1, Math.max(0, (isFraud ? 0.55 : 0.08) + (random() - 0.5) * 0.6));
+    // Fraud mostly scores high and legitimate traffic low, with an overlap the thresholds have to trade off.
+    const lean = () => (isFraud ? 0.25 + random() * 0.75 : random() ** 3 * 0.6);
     const decision = decide(event, features, opts.policy, lean, `${opts.replayId}-${i}`);
     return { line: i + 1, event, decision, label: { isFraud } };
   });
