@@ -143,7 +143,17 @@ export function parseRuleSetText(text: string, file: string): ParsedRuleSet {
     );
   }
   const lineOf = (path: ReadonlyArray<string | number>) => lineOfPath(doc, lineCounter, path);
-  const parsed = RuleSetFile.safeParse(doc.toJS({ maxAliasCount: 0 }));
+  let value: unknown;
+  try {
+    // No aliases at all: a rules file has no use for them, and expanding them is how a YAML bomb grows.
+    value = doc.toJS({ maxAliasCount: 0 });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new RuleSetError(file, [
+      { line: 1, field: '(document)', message: `${message}: YAML aliases are not allowed` },
+    ]);
+  }
+  const parsed = RuleSetFile.safeParse(value);
   if (!parsed.success) {
     throw new RuleSetError(
       file,

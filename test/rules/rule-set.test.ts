@@ -205,6 +205,11 @@ describe('hostile expressions are refused at load', () => {
     expect(await refusedCondition('txn.mcc.matches("(a+)+$")')).toMatch(/function 'matches' is not allowed/);
   });
 
+  it('YAML aliases (the way a YAML bomb grows)', async () => {
+    const err = await refusal('version: 1\nx: &a [1, 2]\nrules: *a\n');
+    expect(err.problems[0]!.message).toMatch(/aliases are not allowed/);
+  });
+
   it('reaching the process, globals or prototypes', async () => {
     for (const condition of [
       'process.exit(1) == null',
