@@ -98,6 +98,7 @@ describe('docker-compose.yml', () => {
       'worker-hosted-scoring': ['worker', 'hosted-scoring'],
       'worker-shadow-scoring': ['worker', 'shadow-scoring'],
       ingest: ['ingest'],
+      outcomes: ['outcomes'],
       'codec-server': ['codec-server'],
     });
 
@@ -192,7 +193,7 @@ describe('docker-compose.yml', () => {
   it('points every scoring service at the compose service names and the ports those services listen on', () => {
     const listen = listenPorts();
     expect(listen.kafka.bound).toBe(listen.kafka.advertised);
-    expect(scoringServices).toHaveLength(5);
+    expect(scoringServices).toHaveLength(6);
     for (const [name, s] of scoringServices) {
       const config = loadConfig(environmentOf(s));
       expect(config.temporal.address, name).toBe(`temporal:${listen.temporal}`);
@@ -223,6 +224,7 @@ describe('docker-compose.yml', () => {
     expect(scoringServices.map(([name]) => name).sort()).toEqual(
       [
         'ingest',
+        'outcomes',
         'worker-hosted-scoring',
         'worker-local-scoring',
         'worker-orchestration',
@@ -269,10 +271,12 @@ describe('docker-compose.yml', () => {
         Number(m[2]),
       ]),
     );
-    const { transactions, decisions, deadLetter } = defaults.kafka.topics;
+    const { transactions, decisions, deadLetter, labels, labelsDeadLetter } = defaults.kafka.topics;
     expect(created).toEqual({
       [transactions]: defaults.kafka.partitions,
       [decisions]: defaults.kafka.partitions,
+      [labels]: defaults.kafka.partitions,
+      [labelsDeadLetter]: 1,
       [deadLetter]: 1,
     });
   });

@@ -8,6 +8,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
 } from '@temporalio/workflow';
@@ -294,28 +295,58 @@ async function scoreFirstPass(ctx: DecisionContext, evidence: Evidence, features
   }
 }
 
+/**
+ * Reserving each paid call in the hosted-spend ledger before making it (an atomic check against the day's cap)
+ * and settling it after; histories from before it read the spend, then recorded it.
+ */
+const hostedReservations = 'hosted-budget-reservations';
+
 /** Step 3: escalation when the first pass is ambiguous or failed, or a rule demands it; within the day's budget. */
 async function escalateIfNeeded(ctx: DecisionContext, evidence: Evidence, features: CardFeatures): Promise<void> {
-  const { policy, hosted, budget } = ctx.settings;
+  const { policy, hosted } = ctx.settings;
   const { local, ruleHits, reasons } = evidence;
   const wanted = !local || isAmbiguous(local.assessment, policy) || hasEffect(ruleHits, 'escalate');
   if (!wanted || !policy.escalationEnabled || hosted.length === 0) {
     if (wanted && local) reasons.push('first pass ambiguous and escalation is off');
     return;
   }
-  if (!(await budgetLeft(ctx, evidence))) {
-    ctx.observer.note('hosted budget spent');
-    reasons.push(`hosted budget of $${budget.dailyUsd} for ${ctx.day} is spent: no escalation`);
-    if (budget.whenExhausted === 'review') evidence.settledPath = 'fallback';
-    return;
-  }
+  const reserving = patched(hostedReservations);
+  if (!reserving && !(await budgetLeft(ctx, evidence))) return budgetSpent(ctx, evidence);
   ctx.observer.status.stage = 'escalating';
   ctx.observer.note('escalate');
   for (const provider of hosted) {
-    if (await askHostedProvider(ctx, evidence, features, provider)) return;
+    if (reserving && !(await reserveCall(ctx, evidence, provider.provider))) return budgetSpent(ctx, evidence);
+    if (await askHostedProvider(ctx, evidence, features, provider, reserving)) return;
   }
   // Every provider failed: no usable escalation.
   evidence.settledPath = 'fallback';
+}
+
+function budgetSpent(ctx: DecisionContext, evidence: Evidence): void {
+  const { budget } = ctx.settings;
+  ctx.observer.note('hosted budget spent');
+  evidence.reasons.push(`hosted budget of $${budget.dailyUsd} for ${ctx.day} is spent: no escalation`);
+  if (budget.whenExhausted === 'review') evidence.settledPath = 'fallback';
+}
+
+const callIdOf = (ctx: DecisionContext, provider: string) => `${ctx.budgetKey}:${provider}`;
+
+/** Reserves one paid call within the day's cap. Fails closed to "no": a ledger we cannot reach must not cost money. */
+async function reserveCall(ctx: DecisionContext, evidence: Evidence, provider: string): Promise<boolean> {
+  const capUsd = ctx.settings.budget.dailyUsd;
+  if (capUsd <= 0) return false;
+  try {
+    const reservation = await ctx.activities.ledger.reserveHostedSpend.executeWithOptions(
+      ctx.deadline.bound(budgeting),
+      [{ day: ctx.day, callId: callIdOf(ctx, provider), provider, capUsd }],
+    );
+    return reservation.granted;
+  } catch (err) {
+    if (isCancellation(err) || err instanceof DeadlinePassed) throw err;
+    ctx.deadline.check();
+    evidence.reasons.push('hosted budget ledger unreachable: treated as spent');
+    return false;
+  }
 }
 
 /** Hosted spend still allowed today? Fails closed to "no": a ledger we cannot read must not cost money. */
@@ -341,6 +372,7 @@ async function askHostedProvider(
   evidence: Evidence,
   features: CardFeatures,
   provider: ScoringSettings['hosted'][number],
+  reserved: boolean,
 ): Promise<boolean> {
   const started = Date.now();
   try {
@@ -353,10 +385,14 @@ async function askHostedProvider(
     evidence.hosted = hosted;
     evidence.modelCalls.push(hosted.call);
     ctx.observer.note(`${provider.provider}: ${hosted.assessment.riskScore.toFixed(2)}`);
-    if (hosted.call.costUsd > 0) await recordSpend(ctx, evidence, provider.provider, hosted.call.costUsd);
+    if (reserved) await settleCall(ctx, evidence, provider.provider, hosted.call.costUsd);
+    else if (hosted.call.costUsd > 0) await recordSpend(ctx, evidence, provider.provider, hosted.call.costUsd);
     return true;
   } catch (err) {
-    if (isCancellation(err) || err instanceof DeadlinePassed) throw err;
+    if (isCancellation(err)) throw err;
+    // A failed call costs nothing: its reservation is released, past the deadline too.
+    if (reserved) await settleCall(ctx, evidence, provider.provider, 0);
+    if (err instanceof DeadlinePassed) throw err;
     const detail = failureDetail(err);
     evidence.modelCalls.push(failedCall(provider.provider, provider.model, 'hosted', detail, started));
     ctx.observer.note(`${provider.provider}: ${detail.outcome}`);
@@ -366,10 +402,20 @@ async function askHostedProvider(
   }
 }
 
+/** A reserved call settled at its cost, even past the deadline: the ledger must not undercount. */
+async function settleCall(ctx: DecisionContext, evidence: Evidence, provider: string, costUsd: number) {
+  await ctx.activities.ledger
+    .settleHostedSpend({ day: ctx.day, callId: callIdOf(ctx, provider), costUsd })
+    .catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+      evidence.reasons.push('hosted spend could not be settled in the budget ledger');
+    });
+}
+
 /** Money spent is recorded even past the deadline: the ledger must not undercount. */
 async function recordSpend(ctx: DecisionContext, evidence: Evidence, provider: string, costUsd: number) {
   await ctx.activities.ledger
-    .recordHostedSpend({ day: ctx.day, spend: { callId: `${ctx.budgetKey}:${provider}`, costUsd } })
+    .recordHostedSpend({ day: ctx.day, spend: { callId: callIdOf(ctx, provider), costUsd } })
     .catch((err: unknown) => {
       if (isCancellation(err)) throw err;
       evidence.reasons.push('hosted spend could not be recorded in the budget ledger');

@@ -1,8 +1,9 @@
 /**
- * hostedBudgetLedgerWorkflow: one per deployment and UTC day (id `hosted-budget-<orchestration queue>-<yyyy-mm-dd>`),
- * the durable count of hosted
- * spend shared by every worker and process. Scoring workflows ask it through an activity before escalating and
- * report each paid call to it with a signal. Spend is counted once per call id, so a retried report is harmless.
+ * hostedBudgetLedgerWorkflow: the per-day hosted-spend ledger of fraudflow 0.2.0 and before (id
+ * `hosted-budget-<orchestration queue>-<yyyy-mm-dd>`). Nothing starts one any more: hosted spend is reserved and
+ * settled in the Redis ledger (src/models/hosted-spend-ledger.ts), since this one carried every call id of the day
+ * and passed Temporal's payload limit at ~40,000 paid calls. It stays registered so ledgers started by 0.2.0 close
+ * on their own two days after their day; remove it in the release after.
  */
 import { condition, continueAsNew, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
 

@@ -32,7 +32,10 @@ import { defaultTuningLimits } from '../../src/scoring/tuning';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { stackUp } from '../../src/stack';
 import type { Ablation, QualityFigures, ScoredRow } from '../../src/replay/quality';
-import { heldOutAblation, qualityFigures } from '../../src/replay/quality';
+import { firstPassCall, heldOutAblation, qualityFigures } from '../../src/replay/quality';
+import { readLabelledTransactions } from '../../src/replay/labelled-rows';
+import type { AnchorAnswer, SideBySide } from './anchor';
+import { ensureAnchorPython, scoreWithAnchor, sideBySide } from './anchor';
 import { csvTimes } from './csv';
 
 const usage = `usage: npm run bench:quality -- [options]
@@ -43,6 +46,8 @@ const usage = `usage: npm run bench:quality -- [options]
   --hosted-sample N  escalation candidates sent to the hosted tier while tuning (default 60)
   --csv FILE         also a public dataset in the built-in card-transactions CSV layout (fraudTest.csv)
   --csv-rows N       first N rows of --csv (default all)
+  --csv-tune-share S earlier share of --csv to tune on (default --tune-share)
+  --csv-only         measure only --csv (not the synthetic stream)
   --ship             copy the synthetic policy to the shipped default
   --out DIR          results directory (default bench/results)`;
 
@@ -59,8 +64,12 @@ interface DatasetResult {
   expectedOnTuningSlice: unknown;
   ablationOutOfFold: unknown;
   ablationHeldOut: Ablation;
+  /** Whether the shipped calibration reads the model (tune keeps it only where it adds, out of fold). */
+  modelAdds: boolean;
   hostedCallUsd: number;
   figures: QualityFigures;
+  /** The gradient-boosted anchor beside fraudflow's first pass on the same held-out rows. */
+  anchor: { chosen: AnchorAnswer['chosen']; sideBySide: SideBySide };
   localFirstPassIdleP50Ms: number;
 }
 
@@ -128,6 +137,36 @@ function scoredRows(store: ReplayStore, replayId: string): ScoredRow[] {
   return store.readResults(replayId).map((r) => ({ ...r, event: events.get(r.line)! }));
 }
 
+/**
+ * The anchor trained on the tuning rows and scored on the measured rows that have a first pass, beside fraudflow's
+ * first-pass probabilities and its operating points.
+ */
+function anchorSideBySide(
+  python: string,
+  store: ReplayStore,
+  tuneReplayId: string,
+  rows: ScoredRow[],
+  figures: QualityFigures,
+): DatasetResult['anchor'] {
+  const tuning = readLabelledTransactions(store, tuneReplayId);
+  const measured = rows.flatMap((r) => {
+    const probability = firstPassCall(r.decision)?.riskScore;
+    const features = r.decision.features;
+    return r.label && features && probability !== undefined
+      ? [{ event: r.event, features, isFraud: r.label.isFraud, probability }]
+      : [];
+  });
+  const answer = scoreWithAnchor(python, { rows: tuning, labels: tuning.map((r) => r.isFraud) }, measured);
+  const labels = measured.map((m) => m.isFraud);
+  return {
+    chosen: answer.chosen,
+    sideBySide: sideBySide(labels, { anchor: answer.scores, fraudflow: measured.map((m) => m.probability) }, [
+      { falsePositiveRate: figures.falsePositiveRate, recall: figures.declineRecall },
+      { falsePositiveRate: figures.reviewOrDeclineFalsePositiveRate, recall: figures.recall },
+    ]),
+  };
+}
+
 async function runDataset(
   config: Config,
   opts: { name: string; source: string; times: number[]; tuneShare: number; hostedSample: number; mapping?: string },
@@ -178,6 +217,8 @@ async function runDataset(
   const rows = scoredRows(store, measureReplayId);
   const hostedCallUsd = await hostedCallPrice(config, sampleEvents.slice(0, 10));
   const featuresOnly = LogisticModelSchema.parse(policy.provenance.featuresOnlyCalibration);
+  const figures = qualityFigures(rows, hostedCallUsd);
+  const anchor = anchorSideBySide(ensureAnchorPython(config.cacheDir, log), store, tuneReplayId, rows, figures);
   return {
     dataset: opts.name,
     source: opts.source,
@@ -190,9 +231,15 @@ async function runDataset(
     operatingPoint: policy.thresholds,
     expectedOnTuningSlice: policy.provenance.expected,
     ablationOutOfFold: policy.provenance.ablation,
-    ablationHeldOut: heldOutAblation(rows, featuresOnly),
+    ablationHeldOut: heldOutAblation(rows, {
+      featuresOnly,
+      withModel: LogisticModelSchema.parse(policy.provenance.withModelCalibration),
+      context: loaded.policy.calibration.context,
+    }),
+    modelAdds: policy.provenance.modelAdds === true,
     hostedCallUsd,
-    figures: qualityFigures(rows, hostedCallUsd),
+    figures,
+    anchor,
     localFirstPassIdleP50Ms: await idleFirstPassP50(config, sampleEvents.slice(0, 40)),
   };
 }
@@ -206,6 +253,30 @@ function syntheticEvents(file: string): TransactionEvent[] {
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+const interval = (d: { estimate: number; low: number; high: number }) =>
+  `${d.estimate >= 0 ? '+' : ''}${d.estimate.toFixed(4)} [${d.low.toFixed(4)}, ${d.high.toFixed(4)}]`;
+
+function anchorTable(r: DatasetResult): string[] {
+  const s = r.anchor.sideBySide;
+  const c = r.anchor.chosen;
+  const row = (name: string, k: keyof SideBySide['anchor']) =>
+    `| ${name} | ${s.anchor[k]} | ${s.fraudflow[k]} | ${interval(s.difference[k])} |`;
+  return [
+    `Beside the anchor (LightGBM ${c.lightgbm}, ${c.trees} trees of ${c.leaves} leaves chosen by time-ordered CV, card-history features, the same tuning rows), on the same ${s.rows} held-out rows (${s.frauds} frauds):`,
+    '',
+    `| figure | anchor | fraudflow first pass | fraudflow − anchor [95% paired bootstrap] |`,
+    `| --- | --- | --- | --- |`,
+    row('ROC AUC', 'auc'),
+    row('recall at 1% FPR', 'recallAt1PctFpr'),
+    row('recall at 5% FPR', 'recallAt5PctFpr'),
+    row('best F1', 'bestF1'),
+    ...s.atFraudflowOperatingPoints.map(
+      (p) =>
+        `| recall at fraudflow's ${pct(p.falsePositiveRate)} FPR (${p === s.atFraudflowOperatingPoints[0] ? 'decline' : 'review or decline'}) | ${p.anchorRecall} | ${p.fraudflowRecall} (decisions) | |`,
+    ),
+    '',
+  ];
+}
 
 function markdown(results: DatasetResult[], command: string): string {
   const lines = [`# Decision quality`, '', `\`${command}\``, ''];
@@ -228,7 +299,9 @@ function markdown(results: DatasetResult[], command: string): string {
       `| paths | ${JSON.stringify(f.paths)} |`,
       `| held-out AUC: model alone / features / features + model | ${r.ablationHeldOut.modelAlone.auc} / ${r.ablationHeldOut.featuresOnly.auc} / ${r.ablationHeldOut.featuresPlusModel.auc} |`,
       `| held-out recall at 1% FPR: model / features / both | ${r.ablationHeldOut.modelAlone.recallAt1PctFpr} / ${r.ablationHeldOut.featuresOnly.recallAt1PctFpr} / ${r.ablationHeldOut.featuresPlusModel.recallAt1PctFpr} |`,
+      `| shipped calibration | ${r.modelAdds ? 'features + model' : 'features alone (the model added nothing out of fold)'} |`,
       '',
+      ...anchorTable(r),
     );
   }
   return lines.join('\n');
@@ -244,6 +317,8 @@ async function main(): Promise<void> {
       'hosted-sample': { type: 'string', default: '60' },
       csv: { type: 'string' },
       'csv-rows': { type: 'string' },
+      'csv-tune-share': { type: 'string' },
+      'csv-only': { type: 'boolean', default: false },
       ship: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
@@ -263,39 +338,55 @@ async function main(): Promise<void> {
   const events = syntheticEvents(file);
   const tuneShare = num(values['tune-share'], '--tune-share');
   const hostedSample = Number(values['hosted-sample']);
-  const results = [
-    await runDataset(
-      config,
-      { name: 'synthetic', source: file, times: events.map((e) => Date.parse(e.occurredAt)), tuneShare, hostedSample },
-      workDir,
-      events.slice(-200),
-    ),
-  ];
+  if (values['csv-only'] && !values.csv) throw new Error('--csv-only needs --csv <file>');
+  if (values['csv-only'] && values.ship) throw new Error('--ship ships the synthetic policy: run without --csv-only');
+  const results = values['csv-only']
+    ? []
+    : [
+        await runDataset(
+          config,
+          {
+            name: 'synthetic',
+            source: file,
+            times: events.map((e) => Date.parse(e.occurredAt)),
+            tuneShare,
+            hostedSample,
+          },
+          workDir,
+          events.slice(-200),
+        ),
+      ];
   if (values.csv) {
     const times = await csvTimes(values.csv, values['csv-rows'] ? num(values['csv-rows'], '--csv-rows') : undefined);
     results.push(
       await runDataset(
         config,
-        { name: 'card-transactions-csv', source: times.file, times: times.times, tuneShare, hostedSample },
+        {
+          name: 'card-transactions-csv',
+          source: times.file,
+          times: times.times,
+          tuneShare: values['csv-tune-share'] ? num(values['csv-tune-share'], '--csv-tune-share') : tuneShare,
+          hostedSample,
+        },
         workDir,
         events.slice(-200),
       ),
     );
   }
   const command = `npm run bench:quality -- ${process.argv.slice(2).join(' ')}`.trim();
-  const synthetic = results[0]!;
+  const first = results[0]!;
   const out = {
     command,
     measuredAt: new Date().toISOString(),
-    dataset: synthetic.dataset,
-    rows: synthetic.rows,
-    escalationShare: synthetic.figures.escalationShare,
-    falsePositiveRate: synthetic.figures.falsePositiveRate,
-    reviewOrDeclineFalsePositiveRate: synthetic.figures.reviewOrDeclineFalsePositiveRate,
-    recall: synthetic.figures.recall,
-    declinePrecision: synthetic.figures.declinePrecision,
-    hostedCostShare: synthetic.figures.hostedCostShare,
-    localFirstPassP50Ms: synthetic.figures.localFirstPassP50Ms,
+    dataset: first.dataset,
+    rows: first.rows,
+    escalationShare: first.figures.escalationShare,
+    falsePositiveRate: first.figures.falsePositiveRate,
+    reviewOrDeclineFalsePositiveRate: first.figures.reviewOrDeclineFalsePositiveRate,
+    recall: first.figures.recall,
+    declinePrecision: first.figures.declinePrecision,
+    hostedCostShare: first.figures.hostedCostShare,
+    localFirstPassP50Ms: first.figures.localFirstPassP50Ms,
     datasets: results,
     ...(values.csv
       ? {}
@@ -306,8 +397,8 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(values.out, 'quality.md'), markdown(results, command));
   console.log(markdown(results, command));
   if (values.ship) {
-    fs.copyFileSync(synthetic.policyFile, defaultPolicyPath);
-    console.log(`shipped ${synthetic.policyFile} as ${defaultPolicyPath}`);
+    fs.copyFileSync(first.policyFile, defaultPolicyPath);
+    console.log(`shipped ${first.policyFile} as ${defaultPolicyPath}`);
   }
 }
 

@@ -3,8 +3,9 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Command } from 'commander';
-import { numberOption } from './options';
+import { Argument, Command, Option } from 'commander';
+import { isoDateTime, numberOption } from './options';
+import { LabelOutcome, LabelSource } from '../schemas/label';
 import { codecKeyring } from '../codec';
 import { runReplayCommand } from './replay';
 import { compareCommand, compareShadowCommand, rebuildReport } from './report';
@@ -22,6 +23,7 @@ import { StackError, stackDown, stackLogs, stackStatus, stackUp } from '../stack
 import { servedRole, servedRoles, serveWorkers } from '../worker-set/serve';
 import { writeWorkflowBundle } from '../worker-set';
 import { serveIngest } from './ingest';
+import { printLiveQuality, publishLabel, serveOutcomes } from './outcomes';
 import { runMainJob } from './run';
 import {
   RulesCommandError,
@@ -128,6 +130,37 @@ program
   .command('ingest')
   .description('consume the transactions topic and start one scoring workflow per valid event')
   .action(async () => serveIngest(loadConfigOrExit()));
+
+program
+  .command('outcomes')
+  .description('join decisions with the labels that come back (outcome store) and serve the live-quality metrics')
+  .action(async () => serveOutcomes(loadConfigOrExit()));
+
+program
+  .command('quality')
+  .description('live quality per policy: precision, recall, FPR over 1, 7, 30 days of labelled outcomes; drift')
+  .option('--json', 'print the figures as JSON')
+  .action(async (opts: { json?: boolean }) => printLiveQuality(loadConfigOrExit(), opts));
+
+program
+  .command('label')
+  .description('publish one label (what really happened to a transaction) to the labels topic')
+  .argument('<transactionId>')
+  .addArgument(new Argument('<outcome>').choices(LabelOutcome.options))
+  .addOption(new Option('--source <source>').choices(LabelSource.options).default('analyst'))
+  .option('--reason-code <code>', "the network's or the team's reason code, e.g. 10.4")
+  .option('--reported-by <who>', 'who reported it, e.g. the analyst id')
+  .option('--reported-at <iso>', 'when it was reported, ISO 8601 with offset (default: now)', isoDateTime)
+  .action(
+    async (
+      transactionId: string,
+      outcome: string,
+      opts: { source: string; reasonCode?: string; reportedBy?: string; reportedAt?: string },
+    ) => {
+      const label = await publishLabel(loadConfigOrExit(), { transactionId, outcome, ...opts });
+      console.log(`fraudflow: label published: ${JSON.stringify(label)}`);
+    },
+  );
 
 program
   .command('produce')

@@ -22,3 +22,13 @@ export function numberOption(opts: { min?: number; max?: number; integer?: boole
     return n;
   };
 }
+
+/** A commander argParser for an ISO 8601 date-time with an offset (`2026-12-29T08:12:00Z`). */
+export function isoDateTime(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || isNaN(Date.parse(value))) {
+    throw new InvalidArgumentError(
+      `expected an ISO 8601 date-time with an offset (2026-12-29T08:12:00Z), got '${value}'`,
+    );
+  }
+  return value;
+}

@@ -16,6 +16,8 @@ import { startIngest } from '../kafka/ingest';
 import { createAssignmentStore } from '../models/assignment';
 import { setLogDestination } from '../observability/logger';
 import { startMetricsServer } from '../observability/metrics';
+import { startOutcomes } from '../outcomes/consumer';
+import { outcomeStoreFor } from '../outcomes/read-quality';
 import { qualityFigures } from '../replay/quality';
 import { Decision } from '../schemas/decision';
 import { scoringSettingsFromConfig } from '../scoring/settings';
@@ -54,6 +56,9 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   const assignments = createAssignmentStore(config);
   const workerSet = await startWorkerSet({ config, client, assignments, publisherId: 'run' });
   const ingest = await startIngest({ config, client, settings: scoringSettingsFromConfig(config), assignments });
+  // Decisions and the labels that come back, joined for live quality (`fraudflow quality`), as in production.
+  const outcomeStore = outcomeStoreFor(config);
+  const outcomes = await startOutcomes({ config, store: outcomeStore });
   const kafka = createKafka(config, 'run');
   // Ids read txn-<seed>-<n>: a fresh seed per run tells this run's decisions apart.
   const seed = randomInt(0, 2 ** 31);
@@ -87,6 +92,8 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
     if (!complete) process.exitCode = 1;
   } finally {
     await ingest.stop();
+    await outcomes.stop();
+    await outcomeStore.close();
     await workerSet.close();
     await assignments.close();
     await watch.stop();
@@ -159,6 +166,9 @@ function printBanner(config: Config, opts: RunOptions, metricsUrl: string | unde
   console.log(`  local model ${config.localModel.model} at ${config.localModel.baseURL}`);
   console.log(`  hosted chain: ${config.hosted.providers.map((p) => `${p.name} (${p.model})`).join(' → ') || 'none'}`);
   console.log(`  every decision in the Temporal UI: ${workflowsUrl(config)}`);
+  console.log(
+    `  outcomes: ${config.kafka.topics.decisions} + ${config.kafka.topics.labels} joined; live quality: fraudflow quality`,
+  );
   console.log(
     `  metrics: ${metricsUrl ?? 'off'}; SDK metrics: http://127.0.0.1:${config.env.SDK_METRICS_PORT}/metrics\n`,
   );

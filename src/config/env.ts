@@ -125,6 +125,13 @@ export const Env = z.object({
   /** A consumer that has fetched nothing for this long while its partitions have lag is restarted. @default 60000 */
   INGEST_STALL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
 
+  /** Consumer group of the outcomes process (decisions and labels topics). @default 'fraudflow-outcomes' */
+  OUTCOMES_GROUP_ID: z.string().default('fraudflow-outcomes'),
+  /** Days an outcome record is kept after its last change; chargebacks come up to 120 days late. @default 120 */
+  OUTCOMES_RETENTION_DAYS: z.coerce.number().positive().default(120),
+  /** Score drift PSI past which fraudflow warns (0.2 is the conventional significant shift). @default 0.2 */
+  SCORE_DRIFT_PSI_WARNING: z.coerce.number().positive().default(0.2),
+
   /** The online feature store (card history), any Redis-compatible server. */
   FEATURE_STORE_URL: redisUrl.default('redis://127.0.0.1:6379/0'),
   /** Whether `stack up` starts redis-server on FEATURE_STORE_URL's port. @default true when its host is loopback */

@@ -53,6 +53,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxStartsPerSecond: env.INGEST_MAX_STARTS_PER_SECOND,
       stallTimeoutMs: env.INGEST_STALL_TIMEOUT_MS,
     },
+    outcomes: {
+      groupId: env.OUTCOMES_GROUP_ID,
+      retentionMs: env.OUTCOMES_RETENTION_DAYS * 24 * 60 * 60_000,
+      psiWarning: env.SCORE_DRIFT_PSI_WARNING,
+    },
     featureStore,
     localModel: localModelSettings(env),
     retry: { initialBackoffMs: env.MODEL_RETRY_INITIAL_MS, maxBackoffMs: env.MODEL_RETRY_MAX_MS },

@@ -53,6 +53,8 @@ export interface Config {
     maxStartsPerSecond: number;
     stallTimeoutMs: number;
   };
+  /** The outcomes process: its consumer group, how long outcome records live, the score drift warning. */
+  outcomes: { groupId: string; retentionMs: number; psiWarning: number };
   featureStore: {
     url: string;
     /** `stack up` runs redis-server for it (loopback hosts only); false: only health-checked. */

@@ -11,7 +11,7 @@ import type { ChatMessage } from '../scoring/prompt';
 import type { ModelTarget } from './clients';
 
 /** Most answers are ~40 tokens; the cap bounds cost and latency when a model rambles. */
-const maxAnswerTokens = 200;
+export const maxAnswerTokens = 200;
 
 /** A generated RiskAssessment from a chat completion, parsed and validated; failures leave as typed failures. */
 export async function generateAssessment(

@@ -12,6 +12,7 @@ import { percentile } from '../observability/figures';
 import type { LogisticModel } from '../scoring/logistic';
 import { predictProbability } from '../scoring/logistic';
 import { calibrationVector } from '../scoring/calibration';
+import type { CalibrationContext } from '../scoring/calibration-context';
 import { sigmoid } from '../scoring/logistic';
 import { rankingFiguresOf } from '../scoring/score-figures';
 import { roundFigure } from '../scoring/held-out';
@@ -99,15 +100,23 @@ export interface Ablation {
   featuresPlusModel: HeldOutFigures;
 }
 
+/** The calibrations a policy carries: the features alone and with the model, over the same context. */
+export interface AblationCalibrations {
+  featuresOnly: LogisticModel;
+  withModel: LogisticModel;
+  context?: CalibrationContext;
+}
+
 /**
- * The model's contribution on held-out rows: the probe's raw log-odds alone, the features-only calibration the
- * policy carries, and the shipped calibration (features plus the model). Rows without a first pass are left out.
+ * The model's contribution on held-out rows: the probe's raw log-odds alone, the features-only calibration and the
+ * features-plus-model one, whichever of the two the policy ships. Rows without a first pass are left out.
  */
-export function heldOutAblation(rows: readonly ScoredRow[], featuresOnly: LogisticModel): Ablation {
+export function heldOutAblation(rows: readonly ScoredRow[], calibrations: AblationCalibrations): Ablation {
   const usable = rows.flatMap((r) => {
     const call = firstPassCall(r.decision);
-    if (!r.label || !r.decision.features || call?.rawScore === undefined || call.riskScore === undefined) return [];
-    return [{ label: r.label.isFraud, raw: call.rawScore, withModel: call.riskScore, row: r }];
+    if (!r.label || !r.decision.features || call?.rawScore === undefined) return [];
+    const x = calibrationVector(r.event, r.decision.features, calibrations.context);
+    return [{ label: r.label.isFraud, raw: call.rawScore, x }];
   });
   const labels = usable.map((u) => u.label);
   const measure = (scores: number[]): HeldOutFigures => {
@@ -117,10 +126,8 @@ export function heldOutAblation(rows: readonly ScoredRow[], featuresOnly: Logist
   return {
     rows: usable.length,
     modelAlone: measure(usable.map((u) => sigmoid(u.raw))),
-    featuresOnly: measure(
-      usable.map((u) => predictProbability(featuresOnly, calibrationVector(u.row.event, u.row.decision.features!))),
-    ),
-    featuresPlusModel: measure(usable.map((u) => u.withModel)),
+    featuresOnly: measure(usable.map((u) => predictProbability(calibrations.featuresOnly, u.x))),
+    featuresPlusModel: measure(usable.map((u) => predictProbability(calibrations.withModel, [...u.x, u.raw]))),
   };
 }
 

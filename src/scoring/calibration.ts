@@ -6,10 +6,12 @@
 import { toMajorUnits } from '../money';
 import type { CardFeatures } from '../schemas/card-features';
 import type { TransactionEvent } from '../schemas/transaction-event';
+import type { CalibrationContext } from './calibration-context';
+import { contextInputs, contextVector } from './calibration-context';
 import type { LogisticModel } from './logistic';
 import { contributions, sigmoid } from './logistic';
 
-/** The calibration's inputs, in order; names are what reasons show. */
+/** The calibration's card-history inputs, in order; names are what reasons show. */
 export const calibrationInputs = [
   'log amount',
   'card txns 1h',
@@ -38,8 +40,25 @@ const clip = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v)
 const flag = (b: boolean | undefined) => (b ? 1 : 0);
 const monthSeconds = 30 * 24 * 3600;
 
-/** The calibration's input vector for one transaction (same order as {@link calibrationInputs}). */
-export function calibrationVector(event: TransactionEvent, f: CardFeatures): number[] {
+/**
+ * The calibration's input vector for one transaction: the card-history inputs ({@link calibrationInputs}), then,
+ * when the calibration has a context reference, the context inputs (src/scoring/calibration-context.ts).
+ */
+export function calibrationVector(event: TransactionEvent, f: CardFeatures, context?: CalibrationContext): number[] {
+  const history = cardHistoryVector(event, f);
+  return context ? [...history, ...contextVector(event, f, context)] : history;
+}
+
+/** Every input name of a calibration, in order, the model's raw logit last when it reads it. */
+export function calibrationInputNames(calibration: { withModel: boolean; context?: CalibrationContext }): string[] {
+  return [
+    ...calibrationInputs,
+    ...(calibration.context ? contextInputs : []),
+    ...(calibration.withModel ? ['local model'] : []),
+  ];
+}
+
+function cardHistoryVector(event: TransactionEvent, f: CardFeatures): number[] {
   const abroad = event.cardholderCountry !== undefined && event.cardholderCountry !== event.merchant.country;
   return [
     log1p(toMajorUnits(event.amount)),
@@ -65,10 +84,14 @@ export function calibrationVector(event: TransactionEvent, f: CardFeatures): num
   ];
 }
 
-/** A fitted calibration; `withModel` says whether the model's raw logit is its last input. */
+/**
+ * A fitted calibration; `withModel` says whether the model's raw logit is its last input, `context` (absent in
+ * policies tuned before it existed) whether it reads the context inputs too.
+ */
 export interface Calibration {
   model: LogisticModel;
   withModel: boolean;
+  context?: CalibrationContext;
 }
 
 export interface CalibratedScore {
@@ -84,11 +107,11 @@ export function calibrate(
   features: CardFeatures,
   modelLogit?: number,
 ): CalibratedScore {
-  const x = calibrationVector(event, features);
+  const x = calibrationVector(event, features, calibration.context);
   if (calibration.withModel) x.push(modelLogit ?? 0);
   const parts = contributions(calibration.model, x);
   const logOdds = parts.reduce((s, c) => s + c, calibration.model.intercept);
-  const names = [...calibrationInputs, 'local model'];
+  const names = calibrationInputNames(calibration);
   const drivers = parts
     .map((c, i) => ({ name: names[i] ?? `input ${i}`, c }))
     .filter((d) => Math.abs(d.c) >= 0.5)

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { calibrationInputs } from './calibration';
+import { calibrationInputNames } from './calibration';
+import { CalibrationContext } from './calibration-context';
 
 export const LogisticModelSchema = z.object({
   intercept: z.number(),
@@ -67,15 +68,21 @@ export const ScoringPolicyFile = z
     /** The local model the first pass was fitted on; a different model needs its own policy. */
     localModel: z.string().min(1),
     firstPass: FirstPass,
-    calibration: z.object({ withModel: z.boolean(), model: LogisticModelSchema }),
+    /** `context`: the reference the context inputs are measured against; absent in policies tuned before them. */
+    calibration: z.object({
+      withModel: z.boolean(),
+      model: LogisticModelSchema,
+      context: CalibrationContext.optional(),
+    }),
     thresholds: PolicyThresholds,
     /** Where the policy came from: replay, rows, split, limits, chosen operating point. */
     provenance: z.record(z.string(), z.unknown()).default({}),
   })
-  .refine(
-    (p) => p.calibration.model.weights.length === calibrationInputs.length + (p.calibration.withModel ? 1 : 0),
-    `calibration weights must match the ${calibrationInputs.length} calibration inputs (+1 with the model)`,
-  );
+  .refine((p) => p.calibration.model.weights.length === calibrationInputNames(p.calibration).length, {
+    message:
+      'calibration weights must match its inputs: the card-history inputs, the context inputs when it has a context, +1 with the model',
+    path: ['calibration', 'model', 'weights'],
+  });
 export type ScoringPolicyFile = z.infer<typeof ScoringPolicyFile>;
 
 /** The policy shipped with fraudflow, tuned on a labelled synthetic backtest (docs/quality.md). */

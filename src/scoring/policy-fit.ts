@@ -8,14 +8,15 @@
 import type { LabelledTransaction } from '../models/training-set';
 import type { ScoringPolicy } from '../config/types';
 import { evaluateRules, hasEffect } from './rules';
-import { calibrationVector } from './calibration';
+import type { FittedCalibrations } from './calibration-fit';
+import { fitCalibrations } from './calibration-fit';
 import { rulesFloor } from './decide';
 import type { LogisticModel } from './logistic';
-import { fitLogistic, predictLogit, sigmoid } from './logistic';
+import { fitLogistic, predictLogit } from './logistic';
 import type { TunedOperatingPoint } from './operating-point';
 import { chooseOperatingPoint } from './operating-point';
 import type { ScoringPolicyFile } from './policy-file';
-import { logLoss, rankingFiguresOf } from './score-figures';
+import { scoreDistributionOf } from './score-distribution';
 import type { HostedRates, OperatingPoint, TuningLimits, TuningRow } from './tuning';
 import { outOfFoldLogits } from './tuning';
 
@@ -63,8 +64,8 @@ export async function fitScoringPolicy(input: PolicyFitInput, opts: PolicyFitOpt
   const labels = rows.map((r) => r.isFraud);
   const y = labels.map((b) => (b ? 1 : 0));
   const { probe, probeOof } = fitEmbeddingProbe(input.embeddings, y, weights, opts);
-  const calibrations = fitCalibrations(input, labels, y, probeOof, opts);
-  const tuningRows = tuningRowsFor(input, calibrations.oofWithModel);
+  const calibrations = fitCalibrations({ rows, weights, labels, probeOof, folds: opts.folds, log: opts.log });
+  const tuningRows = tuningRowsFor(input, calibrations.oofShipped);
   const hosted = await input.measureHosted(escalationCandidates(rows, tuningRows));
   const tuned = chooseOperatingPoint(tuningRows, opts.limits, hosted);
   logOperatingPoint(tuned, opts.log);
@@ -77,7 +78,11 @@ export async function fitScoringPolicy(input: PolicyFitInput, opts: PolicyFitOpt
       probe,
       ...(input.embedder.answerCue ? { answerCue: input.embedder.answerCue } : {}),
     },
-    calibration: { withModel: true, model: calibrations.withModel },
+    calibration: {
+      withModel: calibrations.modelAdds,
+      model: calibrations.modelAdds ? calibrations.withModel : calibrations.featuresOnly,
+      context: calibrations.context,
+    },
     thresholds: roundedThresholds(tuned.point, input.hostedThresholds),
     provenance: policyProvenance(opts, input, { calibrations, hosted, tuned }),
   };
@@ -105,51 +110,6 @@ function fitEmbeddingProbe(
   const probeOof = outOfFoldLogits(embeddings, y, opts.folds, fitProbe, weights);
   const probe = fitProbe(embeddings, y, weights);
   return { probe, probeOof };
-}
-
-/**
- * The calibrations from features alone and from features plus the probe's out-of-fold logit, the latter's
- * out-of-fold probabilities, and the ablation comparing them with the model alone.
- */
-function fitCalibrations(
-  input: PolicyFitInput,
-  labels: boolean[],
-  y: number[],
-  probeOof: number[],
-  opts: PolicyFitOptions,
-) {
-  const { rows, weights } = input;
-  const fit = (x: number[][], t: number[], w?: readonly number[]) =>
-    fitLogistic(x, t, { l2: 1, ...(w ? { rowWeights: w } : {}) });
-  const outOfFold = (x: number[][]) =>
-    outOfFoldLogits(x, y, opts.folds, (fx, fy, fw) => fit(fx, fy, fw), weights).map(sigmoid);
-  const featureRows = rows.map((r) => calibrationVector(r.event, r.features));
-  const withModelRows = featureRows.map((v, i) => [...v, probeOof[i]!]);
-  const oofFeatures = outOfFold(featureRows);
-  const oofWithModel = outOfFold(withModelRows);
-  const evaluation = (scores: number[]) => {
-    const figures = rankingFiguresOf(scores, labels, weights);
-    return {
-      auc: round(figures.auc),
-      logLoss: round(logLoss(scores, labels, weights)),
-      recallAt1PctFpr: round(figures.recallAt1PctFpr),
-      recallAt5PctFpr: round(figures.recallAt5PctFpr),
-    };
-  };
-  const ablation = {
-    modelAlone: evaluation(probeOof.map(sigmoid)),
-    featuresOnly: evaluation(oofFeatures),
-    featuresPlusModel: evaluation(oofWithModel),
-  };
-  opts.log(
-    `ablation (out of fold): model alone AUC ${ablation.modelAlone.auc}, features ${ablation.featuresOnly.auc}, features + model ${ablation.featuresPlusModel.auc}`,
-  );
-  return {
-    featuresOnly: fit(featureRows, y, weights),
-    withModel: fit(withModelRows, y, weights),
-    oofWithModel,
-    ablation,
-  };
 }
 
 /** Each row as tuning sees it: the rules' verdict beside its out-of-fold calibrated probability and its weight. */
@@ -210,12 +170,15 @@ function roundedThresholds(
   };
 }
 
-/** What the policy was fitted on and how: the command, rows, limits, measured rates, expected figures and curve. */
+/**
+ * What the policy was fitted on and how: the command, rows, limits, measured rates, expected figures, the tuning
+ * score distribution and the curve.
+ */
 function policyProvenance(
   opts: PolicyFitOptions,
   input: PolicyFitInput,
   fitted: {
-    calibrations: ReturnType<typeof fitCalibrations>;
+    calibrations: FittedCalibrations;
     hosted: HostedRates | undefined;
     tuned: TunedOperatingPoint;
   },
@@ -236,7 +199,12 @@ function policyProvenance(
     expectedIntervals: tuned.intervals,
     warnings: tuned.warnings,
     ablation: fitted.calibrations.ablation,
+    calibrationL2: fitted.calibrations.l2,
+    modelAdds: fitted.calibrations.modelAdds,
+    withModelCalibration: fitted.calibrations.withModel,
     featuresOnlyCalibration: fitted.calibrations.featuresOnly,
+    // What live fraud probabilities are compared with for score drift (src/scoring/score-distribution.ts).
+    scoreDistribution: scoreDistributionOf(fitted.calibrations.oofShipped, weights) ?? null,
     curve: tuned.curve.map((c) => ({
       declineAt: round(c.declineAt, 6),
       recall: round(c.recall, 4),

@@ -99,3 +99,22 @@ export function rankingFiguresOf(
     recallAt5PctFpr: rankingFigureFns.recallAt5PctFpr(scores, labels, weights),
   };
 }
+
+/**
+ * The best F1 any single threshold gives: precision and recall of "score ≥ threshold" at its best cut, the figure
+ * that reads a ranking as one yes/no decision.
+ */
+export function bestF1(scores: readonly number[], labels: readonly boolean[]): number {
+  const frauds = labels.filter(Boolean).length;
+  const order = scores.map((s, i) => ({ s, fraud: labels[i]! })).sort((a, b) => b.s - a.s);
+  let best = 0;
+  let caught = 0;
+  order.forEach((o, k) => {
+    if (o.fraud) caught++;
+    // Only at the last of tied scores: a threshold cannot split rows with equal scores.
+    if (k + 1 < order.length && order[k + 1]!.s === o.s) return;
+    const f1 = (2 * caught) / (k + 1 + frauds);
+    best = Math.max(best, f1);
+  });
+  return best;
+}

@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { createKafka } from '../kafka/client';
 import type { ModelAssignmentStore } from '../models/assignment';
 import { createModelClients } from '../models/clients';
+import { HostedSpendLedger } from '../models/hosted-spend-ledger';
 import type { TaskQueues } from '../task-queues';
 import { taskQueuesFor } from '../task-queues';
 import type { WorkerRole } from './roles';
@@ -54,6 +55,7 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
   const producer = createKafka(config, opts.publisherId ?? 'publisher').producer({ allowAutoTopicCreation: false });
   const featureStore = createFeatureStore(config);
   const taskQueues = opts.taskQueues ?? taskQueuesFor(config.taskQueuePrefix);
+  const hostedSpend = new HostedSpendLedger({ url: config.featureStore.url, scope: taskQueues.orchestration });
   const deps = {
     config,
     connection,
@@ -62,6 +64,7 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
     client,
     models: createModelClients(config),
     featureStore,
+    hostedSpend,
     assignments,
     liveRules: liveRulesFor(config, featureStore),
   };
@@ -75,6 +78,7 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await Promise.allSettled(running);
     await featureStore.close();
+    hostedSpend.close();
     await producer.disconnect();
     await connection.close();
   };

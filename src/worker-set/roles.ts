@@ -17,6 +17,7 @@ import {
 import { dataConverterFor } from '../codec';
 import type { Config } from '../config';
 import { RedisCardHistoryStore } from '../features/store';
+import type { HostedSpendLedger } from '../models/hosted-spend-ledger';
 import type { CardHistoryStore } from '../features/store';
 import { createKafka } from '../kafka/client';
 import type { ModelAssignmentStore } from '../models/assignment';
@@ -40,10 +41,11 @@ export interface WorkerDeps {
   connection: NativeConnection;
   taskQueues: TaskQueues;
   producer: Producer;
-  /** The budget ledger's activities signal its workflow through this client. */
   client: Client;
   models: ModelClients;
   featureStore: CardHistoryStore;
+  /** The day's hosted spend, shared by every worker (on the feature store's Redis). */
+  hostedSpend: HostedSpendLedger;
   assignments: ModelAssignmentStore;
   /** The live rule set, evaluated in the card-history activity; without it the built-in rules apply in the workflow. */
   liveRules?: { live: LiveRules; keyPrefix: string };
@@ -89,7 +91,7 @@ export async function createRoleWorker(role: WorkerRole, deps: WorkerDeps): Prom
 }
 
 /**
- * Workflows, decision publishing, the hosted budget ledger's and replay's activities, and the local first pass
+ * Workflows, decision publishing, the hosted-spend ledger's and replay's activities, and the local first pass
  * when a replay runs it as a local activity (bounded by the local model's capacity, like the local worker).
  */
 async function orchestrationOptions(deps: WorkerDeps): Promise<RoleOptions> {
@@ -99,7 +101,7 @@ async function orchestrationOptions(deps: WorkerDeps): Promise<RoleOptions> {
     workflowBundle: await workflowCodeFor(config),
     activities: {
       ...createPublishingActivities({ producer: deps.producer }),
-      ...createBudgetActivities({ client: deps.client, taskQueues: deps.taskQueues }),
+      ...createBudgetActivities({ ledger: deps.hostedSpend, hosted: config.hosted }),
       ...createReplayActivities({
         store: new ReplayStore(config.replayDir),
         kafka: createKafka(config, 'replay-reader'),

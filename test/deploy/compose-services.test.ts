@@ -15,8 +15,8 @@
  *   same in every container) and CODEC_SERVER_PORT;
  * - the image's WORKFLOW_BUNDLE_PATH → a bundle written by `bundle-workflows`, as the Dockerfile does;
  * - names the shared local stack's other users also use → names of this run (TASK_QUEUE_PREFIX, TOPIC_*,
- *   INGEST_GROUP_ID; Compose sets none of them, which the test checks): Docker would give these containers a Kafka
- *   and a Temporal of their own.
+ *   INGEST_GROUP_ID, OUTCOMES_GROUP_ID; Compose sets none of them, which the test checks): Docker would give these
+ *   containers a Kafka and a Temporal of their own.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -31,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { createAssignmentStore, shadow } from '../../src/models/assignment';
+import { OutcomeStore } from '../../src/outcomes/store';
 import { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { sampleTransaction } from '../support/pipeline';
@@ -45,7 +46,10 @@ const isolation = {
   TOPIC_TRANSACTIONS: `compose-e2e-${run}.transactions`,
   TOPIC_DECISIONS: `compose-e2e-${run}.decisions`,
   TOPIC_DEAD_LETTER: `compose-e2e-${run}.dlq`,
+  TOPIC_LABELS: `compose-e2e-${run}.labels`,
+  TOPIC_LABELS_DEAD_LETTER: `compose-e2e-${run}.labels.dlq`,
   INGEST_GROUP_ID: `compose-e2e-${run}`,
+  OUTCOMES_GROUP_ID: `compose-e2e-${run}-outcomes`,
 };
 
 function freePort(): Promise<number> {
@@ -102,6 +106,8 @@ describe('docker-compose.yml services as local processes', () => {
         { topic: isolation.TOPIC_TRANSACTIONS, numPartitions: 2 },
         { topic: isolation.TOPIC_DECISIONS, numPartitions: 2 },
         { topic: isolation.TOPIC_DEAD_LETTER, numPartitions: 1 },
+        { topic: isolation.TOPIC_LABELS, numPartitions: 1 },
+        { topic: isolation.TOPIC_LABELS_DEAD_LETTER, numPartitions: 1 },
       ],
     });
     await admin.disconnect();
@@ -201,6 +207,7 @@ describe('docker-compose.yml services as local processes', () => {
       [
         'codec-server',
         'ingest',
+        'outcomes',
         'worker-hosted-scoring',
         'worker-local-scoring',
         'worker-orchestration',
@@ -262,6 +269,20 @@ describe('docker-compose.yml services as local processes', () => {
     const metrics = await fetch(`http://127.0.0.1:${orchestration?.env.METRICS_PORT}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/fraudflow_decisions_total\{[^}]*\} 1/);
+
+    // The outcomes service joined the decision into the outcome store (the shared Redis, default keys).
+    const outcomeStore = new OutcomeStore({ url: local.featureStore.url });
+    try {
+      const deadline = Date.now() + 60_000;
+      let record = await outcomeStore.read(decision.transactionId);
+      while (!record && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        record = await outcomeStore.read(decision.transactionId);
+      }
+      expect(record?.decision, logs()).toMatchObject({ policyHash: decision.policyHash, path: decision.path });
+    } finally {
+      await outcomeStore.close();
+    }
   });
 
   it('scores a challenger in shadow on the compose shadow-scoring worker once one is assigned', async () => {

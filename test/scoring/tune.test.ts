@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
 import { createTransactionGenerator } from '../../src/generator/synthetic';
 import { loadPolicyFile } from '../../src/scoring/policy-file';
+import { tuningDistributionOf } from '../../src/scoring/score-distribution';
 import { defaultTuningLimits } from '../../src/scoring/tuning';
 
 describe('fraudflow tune', () => {
@@ -85,6 +86,16 @@ describe('fraudflow tune', () => {
     expect(intervals.recall.low).toBeLessThanOrEqual(expected.recall);
     expect(intervals.recall.high).toBeGreaterThanOrEqual(expected.recall);
     expect((p.warnings as string[]).some((w) => /frauds in the tuning slice/.test(w))).toBe(frauds < 50);
+    // The calibration reads the model only where it lowers the out-of-fold log loss over the features alone, and
+    // reads the transaction's context (its reference fitted on the tuning rows) either way.
+    const ablation = p.ablation as Record<'featuresOnly' | 'featuresPlusModel', { logLoss: number }>;
+    expect(policy.calibration.withModel).toBe(ablation.featuresPlusModel.logLoss < ablation.featuresOnly.logLoss);
+    expect(p.modelAdds).toBe(policy.calibration.withModel);
+    expect(Object.keys(policy.calibration.context?.categoryLogAmount ?? {}).length).toBeGreaterThan(3);
+    // The tuning distribution of the out-of-fold probabilities is recorded for score drift (deciles, weighted).
+    const distribution = tuningDistributionOf(p);
+    expect(distribution?.edges.length).toBeGreaterThanOrEqual(3);
+    expect(distribution?.shares.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 3);
     // The written file is the policy returned, and loads as a scoring policy.
     expect(loadPolicyFile(out).policy.thresholds).toEqual(t);
   });

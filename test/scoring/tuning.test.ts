@@ -12,6 +12,7 @@ import {
   splitByTime,
   withinLimits,
 } from '../../src/scoring/tuning';
+import { bestF1 } from '../../src/scoring/score-figures';
 import { tuningRow } from '../support/tuning-rows';
 
 describe('logistic regression', () => {
@@ -60,6 +61,14 @@ describe('ranking measures', () => {
     const scores = [...legit, 0.995, 0.985, 0.5];
     const labels = [...legit.map(() => false), true, true, true];
     expect(recallAtFalsePositiveRate(scores, labels, 0.01)).toBeCloseTo(2 / 3, 5);
+  });
+
+  it('best F1 is the F1 of the best single threshold, never one that splits tied scores', () => {
+    // Cut after 0.9: 1 caught of 2, 1 flagged → F1 2/3; after 0.7: 2 of 2 caught, 3 flagged → 0.8.
+    expect(bestF1([0.9, 0.8, 0.7, 0.1], [true, false, true, false])).toBeCloseTo(0.8, 10);
+    // The fraud is tied with three legitimate rows: the only cuts flag all four (F1 0.4) or none.
+    expect(bestF1([0.5, 0.5, 0.5, 0.5, 0.1], [true, false, false, false, false])).toBeCloseTo(0.4, 10);
+    expect(bestF1([0.2, 0.1], [false, false])).toBe(0);
   });
 
   it('out-of-fold predictions come from models that never saw the row', () => {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { numberOption } from '../../src/cli/options';
+import { isoDateTime, numberOption } from '../../src/cli/options';
 
 describe('numeric CLI options', () => {
   it('parse numbers in range', () => {
@@ -18,5 +18,16 @@ describe('numeric CLI options', () => {
   ])('reject %j instead of passing NaN or out-of-range values on', (value, opts, message) => {
     expect(() => numberOption(opts)(value)).toThrow(InvalidArgumentError);
     expect(() => numberOption(opts)(value)).toThrow(message);
+  });
+});
+
+describe('date-time CLI options', () => {
+  it('take an ISO 8601 date-time with an offset as it is', () => {
+    expect(isoDateTime('2026-12-29T08:12:00Z')).toBe('2026-12-29T08:12:00Z');
+    expect(isoDateTime('2026-12-29T08:12:00.5+01:00')).toBe('2026-12-29T08:12:00.5+01:00');
+  });
+
+  it.each(['yesterday', '2026-12-29', '2026-12-29T08:12:00', '2026-13-45T08:12:00Z'])('refuse %j', (value) => {
+    expect(() => isoDateTime(value)).toThrow(InvalidArgumentError);
   });
 });

@@ -30,8 +30,8 @@ type Mocked = Pick<
   | 'computeCardFeatures'
   | 'scoreWithLocalModel'
   | 'escalateToHostedModel'
-  | 'readHostedSpend'
-  | 'recordHostedSpend'
+  | 'reserveHostedSpend'
+  | 'settleHostedSpend'
   | 'publishDecision'
 >;
 
@@ -122,9 +122,12 @@ describe('scoreTransactionWorkflow decision logic, mocked activities, time-skipp
       return scenarioOf(req.event.transactionId).hosted(req.provider);
     },
     // One ledger for the whole file; a scenario sets what has been spent today.
-    readHostedSpend: () => Promise.resolve(currentSpend),
-    recordHostedSpend: (req) => {
-      spendRecorded.push({ day: req.day, costUsd: req.spend.costUsd });
+    reserveHostedSpend: (req) =>
+      Promise.resolve(
+        currentSpend < req.capUsd ? { granted: true } : { granted: false, spentUsd: currentSpend, reservedUsd: 0 },
+      ),
+    settleHostedSpend: (req) => {
+      if (req.costUsd > 0) spendRecorded.push({ day: req.day, costUsd: req.costUsd });
       return Promise.resolve();
     },
     publishDecision: (req) => {
