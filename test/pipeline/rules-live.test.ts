@@ -87,7 +87,7 @@ describe('rules and lists changed while transactions stream', () => {
     /** Until `count` transactions sent after `since` are decided: each phase gets enough traffic, however slow. */
     const decidedSince = async (since: number, count: number) => {
       const sentSince = (d: Decision) => (sentAt.get(d.transactionId)?.at ?? 0) > since;
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 120_000;
       while (pipeline.decisions.filter(sentSince).length < count) {
         if (Date.now() > deadline) throw new Error(`fewer than ${count} decisions of transactions sent after ${since}`);
         await pause(200);
