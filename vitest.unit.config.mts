@@ -40,6 +40,7 @@ export default defineConfig({
       'test/compose.test.ts',
       'test/workflows/history-replay.test.ts',
       'test/unit/**/*.test.ts',
+      'test/rules/*.test.ts',
     ],
     testTimeout: 120_000,
     reporters: ['default'],

@@ -13,6 +13,8 @@ export const FraudScoringPath = defineSearchAttributeKey('FraudScoringPath', Sea
 export const FraudProvider = defineSearchAttributeKey('FraudProvider', SearchAttributeType.KEYWORD);
 export const FraudMerchantCategory = defineSearchAttributeKey('FraudMerchantCategory', SearchAttributeType.KEYWORD);
 export const FraudAmount = defineSearchAttributeKey('FraudAmount', SearchAttributeType.DOUBLE);
+/** The hash of the rule set that decided (`rulesHash` on the decision): which rules were live for it. */
+export const FraudRulesHash = defineSearchAttributeKey('FraudRulesHash', SearchAttributeType.KEYWORD);
 
 export const fraudSearchAttributes = [
   FraudDecision,
@@ -22,4 +24,5 @@ export const fraudSearchAttributes = [
   FraudProvider,
   FraudMerchantCategory,
   FraudAmount,
+  FraudRulesHash,
 ] as const;

@@ -22,6 +22,7 @@ import { decisionVersion } from '../src/schemas/versions';
 import { applyDecisionPolicy, isAmbiguous } from '../src/scoring/decide';
 import type { PolicyVerdict } from '../src/scoring/decide';
 import { evaluateRules, hasEffect } from '../src/scoring/rules';
+import type { RuleVerdict } from '../src/rules/evaluate';
 import type { ModelCallPolicy, ScoringSettings } from '../src/scoring/settings';
 
 export interface ScoreTransactionInput {
@@ -134,6 +135,8 @@ interface DecisionContext {
 /** What the steps have learned so far. */
 interface Evidence {
   features?: CardFeatures;
+  /** The live rule set's verdict, when the card-history activity evaluated it (src/rules). */
+  ruleVerdict?: RuleVerdict;
   ruleHits: RuleHit[];
   local?: ModelScore;
   hosted?: ModelScore;
@@ -186,10 +189,12 @@ async function readCardHistory(ctx: DecisionContext, evidence: Evidence): Promis
   evidence.features = ctx.input.features;
   if (evidence.features) return;
   try {
-    evidence.features = await ctx.activities.localModels.computeCardFeatures.executeWithOptions(
+    const { ruleVerdict, ...features } = await ctx.activities.localModels.computeCardFeatures.executeWithOptions(
       ctx.deadline.bound(readingFeatures),
       [{ event: ctx.input.event }],
     );
+    evidence.features = features;
+    evidence.ruleVerdict = ruleVerdict;
   } catch (err) {
     if (isCancellation(err)) throw err;
     if (err instanceof DeadlinePassed) {
@@ -205,19 +210,29 @@ async function readCardHistory(ctx: DecisionContext, evidence: Evidence): Promis
   }
 }
 
-/** Step 1b: deterministic rules over the event and its features. */
+/**
+ * Step 1b: the rules. The live rule set's verdict when the card-history activity gave one; otherwise (the store
+ * unreadable, replay rows, histories of earlier workers) the built-in rules, which the shipped rules file equals.
+ */
 function applyRules(ctx: DecisionContext, evidence: Evidence): void {
-  const ruleHits = evaluateRules(ctx.input.event, ctx.settings.policy.rules, evidence.features);
+  const verdict = evidence.ruleVerdict;
+  const ruleHits = verdict
+    ? verdict.hits
+    : evaluateRules(ctx.input.event, ctx.settings.policy.rules, evidence.features);
   evidence.ruleHits = ruleHits;
   ctx.observer.status.ruleHits = ruleHits;
   evidence.reasons.push(...ruleHits.map((h) => `rule ${h.rule}: ${h.detail}`));
   if (ruleHits.length > 0) ctx.observer.note(`rules: ${ruleHits.map((h) => `${h.rule}→${h.effect}`).join(', ')}`);
+  if (verdict && verdict.shadowHits.length > 0) {
+    ctx.observer.note(`shadow rules: ${verdict.shadowHits.map((h) => `${h.rule}→${h.effect}`).join(', ')}`);
+  }
 }
 
 /** Steps 2 and 3, unless a rule declined or there is no history to score with; bounded by the deadline. */
 async function scoreUnlessSettled(ctx: DecisionContext, evidence: Evidence): Promise<void> {
-  if (hasEffect(evidence.ruleHits, 'decline')) {
-    // A rule decline is final; no model can approve it, so no model is asked.
+  if (hasEffect(evidence.ruleHits, 'allow') || hasEffect(evidence.ruleHits, 'decline')) {
+    // An allow rule approves and a block rule declines without a model (the rule set's precedence made the
+    // allow the only decisive hit); neither is asked.
     evidence.settledPath = 'rules';
     return;
   }
@@ -430,6 +445,16 @@ function decisionFrom(
     source: input.source,
     policyHash: settings.policyHash,
     promptVersion: settings.promptVersion,
+    ...rulesRecord(evidence.ruleVerdict),
+  };
+}
+
+/** The rule set's hash and its shadow hits, on decisions a rules file decided. */
+function rulesRecord(verdict: RuleVerdict | undefined): Pick<Decision, 'rulesHash' | 'shadowRuleHits'> {
+  if (!verdict) return {};
+  return {
+    rulesHash: verdict.rulesHash,
+    ...(verdict.shadowHits.length > 0 ? { shadowRuleHits: verdict.shadowHits } : {}),
   };
 }
 

@@ -29,6 +29,7 @@ import {
   FraudMerchantCategory,
   FraudProvider,
   FraudRiskScore,
+  FraudRulesHash,
   FraudScoringPath,
 } from '../src/search-attributes';
 import { decideTransaction, failureDetail, firstLine } from './decide-transaction';
@@ -142,6 +143,8 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
     { key: FraudProvider, value: provider },
     { key: FraudMerchantCategory, value: input.event.merchant.mcc },
     { key: FraudAmount, value: toMajorUnits(input.event.amount) },
+    // Only decisions a rules file decided carry it: earlier histories replay with the attributes they set.
+    ...(decision.rulesHash ? [{ key: FraudRulesHash, value: decision.rulesHash }] : []),
   ]);
   status.stage = 'done';
   status.decision = decision;

@@ -26,6 +26,20 @@ import { writeWorkflowBundle } from '../worker-set';
 import { serveIngest } from './ingest';
 import { printLiveQuality, publishLabel, serveOutcomes } from './outcomes';
 import { runMainJob } from './run';
+import {
+  RulesCommandError,
+  backtestCommand,
+  compileRulesFile,
+  importEntries,
+  listAuditCommand,
+  listsCommand,
+  promoteCommand,
+  rollbackCommand,
+  showListsCommand,
+  showLiveCommand,
+} from './rules';
+import { RuleSetError } from '../rules/rule-set';
+import { ListChangeError } from '../rules/list-store';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
 
@@ -456,6 +470,103 @@ interface TrainCommandOptions {
   minDeclinePrecision: number;
 }
 
+const rules = program
+  .command('rules')
+  .description('rule sets as data: check, backtest on a replay, promote, roll back');
+
+rules
+  .command('check')
+  .argument('<file>', 'a rules file (YAML or JSON)')
+  .description('load a rules file as a worker would: refusals name the file, line and field')
+  .action(async (file: string) => {
+    const set = await compileRulesFile(loadConfigOrExit(), file);
+    console.log(`${file}: ${set.rules.length} rules, ${Object.keys(set.lists).length} lists, hash ${set.hash}`);
+  });
+
+rules
+  .command('test')
+  .argument('<file>', 'a rules file (YAML or JSON)')
+  .argument('<replayId>', 'a scored replay (fraudflow replay)')
+  .description("backtest a rule set on a scored replay's stored answers, no model calls, against the live rules")
+  .action(async (file: string, replayId: string) => {
+    await backtestCommand(loadConfigOrExit(), file, replayId);
+  });
+
+rules
+  .command('promote')
+  .argument('<file>', 'a rules file (YAML or JSON)')
+  .description('make a rule set live for new transactions, on every worker, without a restart')
+  .option('--replay <replayId>', "backtest on this replay first; refused when it breaks the scoring policy's limits")
+  .option('--force', 'promote without a backtest, or one that breaks the limits')
+  .option('--by <name>', 'who (default: the login name)')
+  .option('--reason <text>', 'why (required; audited)')
+  .action(async (file: string, opts: { replay?: string; force?: boolean; by?: string; reason?: string }) => {
+    await promoteCommand(loadConfigOrExit(), file, opts);
+  });
+
+rules
+  .command('rollback')
+  .description('return to the previous live rule set (the shipped rules after the first promotion)')
+  .option('--by <name>', 'who (default: the login name)')
+  .option('--reason <text>', 'why (required; audited)')
+  .action(async (opts: { by?: string; reason?: string }) => {
+    await rollbackCommand(loadConfigOrExit(), opts);
+  });
+
+rules
+  .command('show')
+  .description('the live rule set: hash, file, who promoted it, when and why')
+  .action(async () => {
+    await showLiveCommand(loadConfigOrExit());
+  });
+
+const lists = program
+  .command('lists')
+  .description('saved lists rules read (kinds: card_token, merchant_id, bin_prefix, country, email_domain, ip_range)');
+
+for (const action of ['add', 'remove'] as const) {
+  lists
+    .command(action)
+    .argument('<kind>', 'card_token | merchant_id | bin_prefix | country | email_domain | ip_range')
+    .argument('<name>', 'the list, as rules name it (lists.<name>)')
+    .argument('<entries...>')
+    .description(`${action} entries; audited with who, when and why`)
+    .option('--by <name>', 'who (default: the login name)')
+    .option('--reason <text>', 'why (required; audited)')
+    .action(async (kind: string, name: string, entries: string[], opts: { by?: string; reason?: string }) => {
+      await listsCommand(loadConfigOrExit(), action, kind, name, entries, opts);
+    });
+}
+
+lists
+  .command('import')
+  .argument('<kind>', 'card_token | merchant_id | bin_prefix | country | email_domain | ip_range')
+  .argument('<name>', 'the list')
+  .argument('<file>', 'one entry per line (or a CSV, first column); # comments')
+  .description('add every entry of a file in one audited change (all or nothing)')
+  .option('--by <name>', 'who (default: the login name)')
+  .option('--reason <text>', 'why (required; audited)')
+  .action(async (kind: string, name: string, file: string, opts: { by?: string; reason?: string }) => {
+    await listsCommand(loadConfigOrExit(), 'import', kind, name, importEntries(file), opts);
+  });
+
+lists
+  .command('show')
+  .argument('[kind]')
+  .argument('[name]')
+  .description("every list with its size, or one list's entries")
+  .action(async (kind?: string, name?: string) => {
+    await showListsCommand(loadConfigOrExit(), kind, name);
+  });
+
+lists
+  .command('audit')
+  .description('the latest list changes, newest first: when, who, what, why')
+  .option('--count <n>', 'how many', positiveInt, 50)
+  .action(async (opts: { count: number }) => {
+    await listAuditCommand(loadConfigOrExit(), opts.count);
+  });
+
 program
   .command('report')
   .description(
@@ -517,7 +628,15 @@ program
 
 program.parseAsync().catch((err: unknown) => {
   // Errors that say what to do are printed as they are; anything else with its stack.
-  const explained = [StackError, MissingTopicError, PolicyFileError, ModelRegistryError];
+  const explained = [
+    StackError,
+    MissingTopicError,
+    PolicyFileError,
+    ModelRegistryError,
+    RuleSetError,
+    ListChangeError,
+    RulesCommandError,
+  ];
   if (explained.some((kind) => err instanceof kind)) {
     console.error(`fraudflow: ${(err as Error).message}`);
   } else {

@@ -26,7 +26,20 @@ export interface CardHistoryStore {
    * window of `entry`), after appending `entry` if its transactionId is new.
    */
   readAndAppend(cardToken: string, entry: CardHistoryEntry): Promise<CardHistoryEntry[]>;
+  /**
+   * readAndAppend plus other reads in the same round trip (one pipeline): the rules' list memberships and the live
+   * rule set's hash, so they cost no extra latency. Results come back in the order of `reads`.
+   */
+  readAndAppendWith?(
+    cardToken: string,
+    entry: CardHistoryEntry,
+    reads: StoreRead[],
+  ): Promise<{ history: CardHistoryEntry[]; reads: unknown[] }>;
 }
+
+/** A read that rides along with the card-history script: set membership of several members, or a hash field. */
+export type StoreRead =
+  { command: 'smismember'; key: string; members: string[] } | { command: 'hget'; key: string; field: string };
 
 export interface RedisCardHistoryStoreOptions {
   /** Ignored when `redis` is given. @default 'redis://127.0.0.1:6379/0' */
@@ -143,6 +156,16 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     this.redis.defineCommand(commandName, { numberOfKeys: 2, lua: readAndAppendLua });
   }
 
+  /** The client, for the stores that share the feature store's Redis (the rules' lists and live rule set). */
+  get client(): Redis {
+    return this.redis;
+  }
+
+  /** The first segment of every key this store and its neighbours write. */
+  get prefix(): string {
+    return this.keyPrefix;
+  }
+
   /** The keys holding a card's history. */
   cardKeys(cardToken: string): { time: string; entries: string } {
     const base = `${this.keyPrefix}:card:{${cardToken}}`;
@@ -170,6 +193,49 @@ export class RedisCardHistoryStore implements CardHistoryStore {
         throw new Error(`card ${cardToken}: ${message}${cause}`, { cause: err });
       });
     return newestFirst.reverse().map((json) => parseEntry(json, cardToken));
+  }
+
+  async readAndAppendWith(
+    cardToken: string,
+    entry: CardHistoryEntry,
+    reads: StoreRead[],
+  ): Promise<{ history: CardHistoryEntry[]; reads: unknown[] }> {
+    const keys = this.cardKeys(cardToken);
+    const pipeline = this.redis.pipeline();
+    pipeline.fraudflowCardHistoryReadAndAppend(keys.time, keys.entries, ...this.scriptArgs(entry));
+    for (const read of reads) {
+      if (read.command === 'smismember') pipeline.smismember(read.key, ...read.members);
+      else pipeline.hget(read.key, read.field);
+    }
+    const results = await pipeline.exec().catch((err: unknown) => {
+      throw this.storeError(cardToken, err);
+    });
+    const failed = results?.find(([err]) => err !== null);
+    if (!results || failed) throw this.storeError(cardToken, failed?.[0] ?? new Error('no answer'));
+    const newestFirst = results[0]![1] as string[];
+    return {
+      history: newestFirst.reverse().map((json) => parseEntry(json, cardToken)),
+      reads: results.slice(1).map(([, value]) => value),
+    };
+  }
+
+  private scriptArgs(entry: CardHistoryEntry): string[] {
+    return [
+      entry.transactionId,
+      String(entry.occurredAtMs),
+      JSON.stringify(entry),
+      String(this.window.maxAgeMs),
+      String(this.window.maxCount),
+      String(this.retention.countMargin),
+      String(this.retention.ageSlackMs),
+      String(retentionTtlMs(this.window, this.retention)),
+    ];
+  }
+
+  private storeError(cardToken: string, err: unknown): Error {
+    const message = err instanceof Error ? err.message : String(err);
+    const cause = this.connectionError ? ` (connection: ${this.connectionError})` : '';
+    return new Error(`card ${cardToken}: ${message}${cause}`, { cause: err });
   }
 
   /** Entries currently kept for a card (retention included), for operations and tests. */

@@ -59,9 +59,13 @@ export const DecisionSource = z.discriminatedUnion('kind', [
 ]);
 export type DecisionSource = z.infer<typeof DecisionSource>;
 
+/**
+ * One rule that held. `allow` (a rules file's allow rule: approve, overriding the rest) and `tag` (recorded only)
+ * come from rules files (src/rules); the built-in rules give the other three.
+ */
 export const RuleHit = z.object({
   rule: z.string(),
-  effect: z.enum(['decline', 'review', 'escalate']),
+  effect: z.enum(['decline', 'review', 'escalate', 'allow', 'tag']),
   detail: z.string(),
 });
 export type RuleHit = z.infer<typeof RuleHit>;
@@ -118,6 +122,10 @@ export const Decision = z.object({
   /** Hash of the prompt version and scoring policy, so two runs can be told apart and reproduced. */
   policyHash: z.string(),
   promptVersion: z.string(),
+  /** Hash of the rule set that decided (src/rules); absent when the built-in rules did (older decisions too). */
+  rulesHash: z.string().optional(),
+  /** What the rule set's shadow rules would have done; they changed nothing. */
+  shadowRuleHits: z.array(RuleHit).optional(),
   /** The challenger's answer when one was scored in shadow (on the workflow's result; published decisions leave first). */
   shadow: ShadowScore.optional(),
   /** @default 'final' when absent (decisions before cases existed) */

@@ -88,11 +88,18 @@ export function applyDecisionPolicy(input: PolicyInput): PolicyVerdict {
 
 /** The outcome the model answers (or their absence) give, before the rules' floor. */
 function modelVerdict(
-  { policy, local }: PolicyInput,
+  input: PolicyInput,
   path: ScoringPath,
   chosen: ModelAnswer | undefined,
 ): { outcome: DecisionOutcome; riskScore: number; reasons: string[] } {
-  if (path === 'rules') return { outcome: 'decline', riskScore: 1, reasons: [] };
+  if (path === 'rules') {
+    // A rule settled it: an allow rule (a rules file's; precedence left it the only decisive hit) or a decline.
+    const allowed = hasEffect(input.ruleHits, 'allow');
+    return allowed
+      ? { outcome: 'approve', riskScore: 0, reasons: [] }
+      : { outcome: 'decline', riskScore: 1, reasons: [] };
+  }
+  const { policy, local } = input;
   if (!chosen || path === 'fallback') {
     // No usable model answer: a human looks at it. Never approve blind.
     const riskScore = local?.assessment.riskScore ?? 0.5;

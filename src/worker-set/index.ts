@@ -14,6 +14,10 @@ import { taskQueuesFor } from '../task-queues';
 import type { WorkerRole } from './roles';
 import { createFeatureStore, createRoleWorker, workerRoles } from './roles';
 import { connectWorker } from './runtime';
+import type { RedisCardHistoryStore } from '../features/store';
+import type { CompiledRuleSet } from '../rules/compile';
+import { LiveRules, RedisRuleSetStore } from '../rules/rule-store';
+import { compileShippedRules } from '../rules/shipped';
 
 export { installRuntime, processNodeOptions, connectWorker } from './runtime';
 export { quietBundlerLogger, workflowBundle, workflowCodeFor, writeWorkflowBundle } from './workflow-code';
@@ -62,6 +66,7 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
     featureStore,
     hostedSpend,
     assignments,
+    liveRules: liveRulesFor(config, featureStore),
   };
   if (roles.includes('orchestration')) await producer.connect();
   const workers: Worker[] = [];
@@ -78,4 +83,12 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
     await connection.close();
   };
   return { workers, finished, close };
+}
+
+/** The live rule set in the feature store's Redis, falling back to the shipped rules with this config's RULE_* limits. */
+function liveRulesFor(config: Config, featureStore: RedisCardHistoryStore): { live: LiveRules; keyPrefix: string } {
+  let shipped: Promise<CompiledRuleSet> | undefined;
+  const shippedRules = () => (shipped ??= compileShippedRules(config.policy.rules));
+  const live = new LiveRules(new RedisRuleSetStore(featureStore.client, featureStore.prefix), shippedRules);
+  return { live, keyPrefix: featureStore.prefix };
 }

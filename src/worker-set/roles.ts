@@ -23,6 +23,7 @@ import { createKafka } from '../kafka/client';
 import type { ModelAssignmentStore } from '../models/assignment';
 import type { ModelClients } from '../models/clients';
 import { ReplayStore } from '../replay/store';
+import type { LiveRules } from '../rules/rule-store';
 import type { TaskQueues } from '../task-queues';
 import { workflowCodeFor } from './workflow-code';
 
@@ -46,6 +47,8 @@ export interface WorkerDeps {
   /** The day's hosted spend, shared by every worker (on the feature store's Redis). */
   hostedSpend: HostedSpendLedger;
   assignments: ModelAssignmentStore;
+  /** The live rule set, evaluated in the card-history activity; without it the built-in rules apply in the workflow. */
+  liveRules?: { live: LiveRules; keyPrefix: string };
 }
 
 /** What differs between roles: the task queue, the activities (and workflows), the slots. */
@@ -103,7 +106,7 @@ async function orchestrationOptions(deps: WorkerDeps): Promise<RoleOptions> {
         store: new ReplayStore(config.replayDir),
         kafka: createKafka(config, 'replay-reader'),
       }),
-      ...createFeatureActivities({ store: deps.featureStore }),
+      ...createFeatureActivities({ store: deps.featureStore, rules: deps.liveRules }),
       scoreWithLocalModel: createModelScoringActivities(deps).scoreWithLocalModel,
     },
     // The card-history step runs as a local activity for every transaction; replay bounds its own first passes.
