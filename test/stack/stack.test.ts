@@ -31,7 +31,7 @@ describe('stack', () => {
     }
   });
 
-  it('has created the transactions, decisions and dead-letter topics with their partitions', async () => {
+  it('has created the transactions, decisions, labels and dead-letter topics with their partitions', async () => {
     const admin = createKafka(config, 'test-stack').admin();
     await admin.connect();
     try {
@@ -41,6 +41,8 @@ describe('stack', () => {
         [config.kafka.topics.transactions]: config.kafka.partitions,
         [config.kafka.topics.decisions]: config.kafka.partitions,
         [config.kafka.topics.deadLetter]: 1,
+        [config.kafka.topics.labels]: config.kafka.partitions,
+        [config.kafka.topics.labelsDeadLetter]: 1,
       });
     } finally {
       await admin.disconnect();
