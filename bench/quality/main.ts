@@ -48,6 +48,7 @@ const usage = `usage: npm run bench:quality -- [options]
   --csv-rows N       first N rows of --csv (default all)
   --csv-tune-share S earlier share of --csv to tune on (default --tune-share)
   --csv-only         measure only --csv (not the synthetic stream)
+  --tag S            measure again under new replay ids (the default reuses a policy's stored decisions)
   --ship             copy the synthetic policy to the shipped default
   --out DIR          results directory (default bench/results)`;
 
@@ -169,7 +170,16 @@ function anchorSideBySide(
 
 async function runDataset(
   config: Config,
-  opts: { name: string; source: string; times: number[]; tuneShare: number; hostedSample: number; mapping?: string },
+  opts: {
+    name: string;
+    source: string;
+    times: number[];
+    tuneShare: number;
+    hostedSample: number;
+    mapping?: string;
+    /** Measures again under a new replay id instead of reusing the stored decisions of the same policy. */
+    tag?: string;
+  },
   workDir: string,
   sampleEvents: TransactionEvent[],
 ): Promise<DatasetResult> {
@@ -201,7 +211,7 @@ async function runDataset(
   });
   const loaded = loadPolicyFile(policyFile);
   const measureConfig = loadConfig({ ...process.env, SCORING_POLICY_FILE: policyFile });
-  const measureReplayId = `quality-${opts.name}-${id}-measure-${loaded.hash}`;
+  const measureReplayId = `quality-${opts.name}-${id}-measure-${loaded.hash}${opts.tag ? `-${opts.tag}` : ''}`;
   log(`measuring: rows from ${until} with policy ${loaded.hash}`);
   await runReplayCommand(measureConfig, {
     source: opts.source,
@@ -240,7 +250,11 @@ async function runDataset(
     hostedCallUsd,
     figures,
     anchor,
-    localFirstPassIdleP50Ms: await idleFirstPassP50(config, sampleEvents.slice(0, 40)),
+    // A figure beside the others: a model too busy to answer leaves it out, not the dataset.
+    localFirstPassIdleP50Ms: await idleFirstPassP50(config, sampleEvents.slice(0, 40)).catch((err: unknown) => {
+      log(`idle first-pass latency not measured: ${(err as Error).message}`);
+      return Number.NaN;
+    }),
   };
 }
 
@@ -319,6 +333,7 @@ async function main(): Promise<void> {
       'csv-rows': { type: 'string' },
       'csv-tune-share': { type: 'string' },
       'csv-only': { type: 'boolean', default: false },
+      tag: { type: 'string' },
       ship: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', default: false },
@@ -351,6 +366,7 @@ async function main(): Promise<void> {
             times: events.map((e) => Date.parse(e.occurredAt)),
             tuneShare,
             hostedSample,
+            tag: values.tag,
           },
           workDir,
           events.slice(-200),
@@ -367,6 +383,7 @@ async function main(): Promise<void> {
           times: times.times,
           tuneShare: values['csv-tune-share'] ? num(values['csv-tune-share'], '--csv-tune-share') : tuneShare,
           hostedSample,
+          tag: values.tag,
         },
         workDir,
         events.slice(-200),
