@@ -14,6 +14,13 @@ export const FraudProvider = defineSearchAttributeKey('FraudProvider', SearchAtt
 export const FraudMerchantCategory = defineSearchAttributeKey('FraudMerchantCategory', SearchAttributeType.KEYWORD);
 export const FraudAmount = defineSearchAttributeKey('FraudAmount', SearchAttributeType.DOUBLE);
 
+/** On case workflows: `open`, `resolved` (an analyst's verdict) or `expired` (CASE_SLA ran out). */
+export const FraudCaseStatus = defineSearchAttributeKey('FraudCaseStatus', SearchAttributeType.KEYWORD);
+/** When the case opened: its age in the UI, and the `--sort age` order. */
+export const FraudCaseOpenedAt = defineSearchAttributeKey('FraudCaseOpenedAt', SearchAttributeType.DATETIME);
+/** The analyst's verdict, `fraud` or `legitimate`, once given. */
+export const FraudCaseVerdict = defineSearchAttributeKey('FraudCaseVerdict', SearchAttributeType.KEYWORD);
+
 export const fraudSearchAttributes = [
   FraudDecision,
   FraudRiskScore,
@@ -22,4 +29,7 @@ export const fraudSearchAttributes = [
   FraudProvider,
   FraudMerchantCategory,
   FraudAmount,
+  FraudCaseStatus,
+  FraudCaseOpenedAt,
+  FraudCaseVerdict,
 ] as const;
