@@ -85,6 +85,8 @@ async function openCase(input: ScoreTransactionInput, decision: Decision, observ
       workflowId,
       taskQueue: settings.taskQueues.cases,
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      // Case lists read the transaction from here rather than parsing it back out of the workflow id.
+      memo: { transactionId: event.transactionId },
       typedSearchAttributes: [
         { key: FraudCaseStatus, value: 'open' },
         { key: FraudCaseOpenedAt, value: new Date(Date.now()) },

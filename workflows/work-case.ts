@@ -88,7 +88,7 @@ export async function workCaseWorkflow(input: WorkCaseInput): Promise<Decision> 
       await condition(() => file.final !== undefined);
       return file.final as Decision;
     },
-    { validator: (request) => validateResolution(file, request) },
+    { validator: (request: ResolveCaseRequest) => validateResolution(file, request) },
   );
 
   const resolved = await condition(() => file.resolution !== undefined, input.cases.slaMs);

@@ -23,6 +23,8 @@ import { servedRole, servedRoles, serveWorkers } from '../worker-set/serve';
 import { writeWorkflowBundle } from '../worker-set';
 import { serveIngest } from './ingest';
 import { runMainJob } from './run';
+import { registerCasesCommand } from './cases';
+import { CaseNotFoundError, CaseVerdictRefusedError, CaseWorkerUnavailableError } from '../errors';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
 
@@ -469,9 +471,19 @@ program
     await server.close();
   });
 
+registerCasesCommand(program);
+
 program.parseAsync().catch((err: unknown) => {
   // Errors that say what to do are printed as they are; anything else with its stack.
-  const explained = [StackError, MissingTopicError, PolicyFileError, ModelRegistryError];
+  const explained = [
+    StackError,
+    MissingTopicError,
+    PolicyFileError,
+    ModelRegistryError,
+    CaseNotFoundError,
+    CaseVerdictRefusedError,
+    CaseWorkerUnavailableError,
+  ];
   if (explained.some((kind) => err instanceof kind)) {
     console.error(`fraudflow: ${(err as Error).message}`);
   } else {
