@@ -107,7 +107,8 @@ export function caseFilePage(file: CaseFile, notice?: { ok: boolean; text: strin
 <td>$${c.costUsd.toFixed(5)}</td><td>${Math.round(c.latencyMs)} ms</td></tr>`,
     )
     .join('');
-  const features = Object.entries(review.features ?? {}).map(([k, v]): [string, Shown] => [k, v]);
+  // A null feature has no history to compute it from (no previous transaction, no spread).
+  const features = Object.entries(review.features ?? {}).map(([k, v]): [string, Shown] => [k, v ?? '—']);
   return page(
     `Case ${file.transactionId}`,
     `${notice ? `<p class="notice ${notice.ok ? 'ok' : 'error'}" role="status">${escapeHtml(notice.text)}</p>` : ''}

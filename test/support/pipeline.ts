@@ -38,10 +38,14 @@ export interface TestPipelineOptions {
   ingest?: boolean;
   /** Start the local-scoring worker. @default true */
   localWorker?: boolean;
+  /** Start the case worker in this process; false when a test runs it as a process of its own. @default true */
+  caseWorker?: boolean;
 }
 
 export interface TestPipeline {
   config: Config;
+  /** TASK_QUEUE_PREFIX for a `fraudflow` process that must work on this pipeline's task queues. */
+  taskQueuePrefix: string;
   settings: ScoringSettings;
   client: Client;
   topics: { transactions: string; decisions: string; deadLetter: string; labels: string };
@@ -125,7 +129,10 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     client: env.client,
     assignments,
     taskQueues,
-    roles: workerRoles.filter((role) => role !== 'local-scoring' || opts.localWorker !== false),
+    roles: workerRoles.filter(
+      (role) =>
+        (role !== 'local-scoring' || opts.localWorker !== false) && (role !== 'cases' || opts.caseWorker !== false),
+    ),
     publisherId: `test-${opts.name}`,
   });
 
@@ -156,6 +163,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
 
   return {
     config,
+    taskQueuePrefix: `test-${suffix}`,
     settings,
     client: env.client,
     topics,
