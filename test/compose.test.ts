@@ -29,7 +29,10 @@ import { fraudSearchAttributes } from '../src/search-attributes';
 const read = readRepoFile;
 
 /** The codec keyring the tests give Compose, as a user would in `.env`. */
-const composeVars = { FRAUDFLOW_CODEC_KEYS: `compose-test:${randomBytes(32).toString('base64')}` };
+const composeVars = {
+  FRAUDFLOW_CODEC_KEYS: `compose-test:${randomBytes(32).toString('base64')}`,
+  CASE_CONSOLE_TOKEN: randomBytes(24).toString('hex'),
+};
 const services = loadComposeServices(composeVars);
 
 function service(name: string): ComposeService {
@@ -40,7 +43,8 @@ function service(name: string): ComposeService {
 
 const projectServices = projectServicesOf(services);
 /** The project services that score: the workers and the ingest (not the codec server). */
-const scoringServices = projectServices.filter(([, s]) => s.command?.[0] !== 'codec-server');
+/** Services that score or work cases: everything but the codec server and the case console (Temporal clients only). */
+const scoringServices = projectServices.filter(([, s]) => !['codec-server', 'cases'].includes(s.command?.[0] ?? ''));
 
 function splitHostPort(hostPort: string): { host: string; port: number } {
   const i = hostPort.lastIndexOf(':');
@@ -85,7 +89,9 @@ describe('docker-compose.yml', () => {
         'worker-local-scoring',
         'worker-hosted-scoring',
         'worker-shadow-scoring',
+        'worker-cases',
         'ingest',
+        'case-console',
       ]),
     );
   });
@@ -97,7 +103,9 @@ describe('docker-compose.yml', () => {
       'worker-local-scoring': ['worker', 'local-scoring'],
       'worker-hosted-scoring': ['worker', 'hosted-scoring'],
       'worker-shadow-scoring': ['worker', 'shadow-scoring'],
+      'worker-cases': ['worker', 'cases'],
       ingest: ['ingest'],
+      'case-console': ['cases', 'serve'],
       'codec-server': ['codec-server'],
     });
 
@@ -192,7 +200,7 @@ describe('docker-compose.yml', () => {
   it('points every scoring service at the compose service names and the ports those services listen on', () => {
     const listen = listenPorts();
     expect(listen.kafka.bound).toBe(listen.kafka.advertised);
-    expect(scoringServices).toHaveLength(5);
+    expect(scoringServices).toHaveLength(6);
     for (const [name, s] of scoringServices) {
       const config = loadConfig(environmentOf(s));
       expect(config.temporal.address, name).toBe(`temporal:${listen.temporal}`);
@@ -227,6 +235,7 @@ describe('docker-compose.yml', () => {
         'worker-local-scoring',
         'worker-orchestration',
         'worker-shadow-scoring',
+        'worker-cases',
       ].sort(),
     );
     for (const [name, s] of scoringServices) {
@@ -269,11 +278,13 @@ describe('docker-compose.yml', () => {
         Number(m[2]),
       ]),
     );
-    const { transactions, decisions, deadLetter } = defaults.kafka.topics;
+    const { transactions, decisions, deadLetter, labels, labelsDeadLetter } = defaults.kafka.topics;
     expect(created).toEqual({
       [transactions]: defaults.kafka.partitions,
       [decisions]: defaults.kafka.partitions,
       [deadLetter]: 1,
+      [labels]: defaults.kafka.partitions,
+      [labelsDeadLetter]: 1,
     });
   });
 
@@ -347,9 +358,21 @@ describe('docker-compose.yml', () => {
       expect(loadConfig(environmentOf(s)).env.METRICS_HOST, name).toBe('0.0.0.0');
     }
     // Not published: several containers use the same ports; Prometheus scrapes them on the compose network.
-    for (const [name, s] of projectServices.filter(([n]) => n !== 'codec-server')) {
+    for (const [name, s] of projectServices.filter(([n]) => !['codec-server', 'case-console'].includes(n))) {
       expect(s.ports, name).toBeUndefined();
     }
+  });
+
+  it('runs the case console on all container interfaces behind a required token, published on loopback only', () => {
+    const console_ = service('case-console');
+    const config = loadConfig(environmentOf(console_));
+    expect(config.cases.console.host).toBe('0.0.0.0');
+    expect(config.cases.console.token).toBe(composeVars.CASE_CONSOLE_TOKEN);
+    expect(console_.ports).toEqual([`127.0.0.1:${config.cases.console.port}:${config.cases.console.port}`]);
+    // Without a token in .env Compose refuses to start, rather than serving case files to the network unasked.
+    expect(() => loadComposeServices({ FRAUDFLOW_CODEC_KEYS: composeVars.FRAUDFLOW_CODEC_KEYS })).toThrow(
+      MissingComposeVariable,
+    );
   });
 
   it('keeps the keys out of the file: FRAUDFLOW_CODEC_KEYS is a required substitution, never a literal', () => {
