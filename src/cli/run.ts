@@ -88,7 +88,7 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
     printSummary(watch, result, (Date.now() - started) / 1000);
     printQuality(watch.decided, labels);
     printExamples(config, watch.recent);
-    printCases(config, watch, caseConsole?.url);
+    printCases(config, watch);
     const complete = watch.stats.count >= result.sent - result.invalid && watch.deadLettered >= result.invalid;
     if (!complete) process.exitCode = 1;
   } finally {
@@ -241,7 +241,7 @@ async function startConsoleIfFree(config: Config, client: Client): Promise<CaseC
   }
 }
 
-function printCases(config: Config, watch: DecisionWatch, consoleUrl: string | undefined): void {
+function printCases(config: Config, watch: DecisionWatch): void {
   if (!config.cases.enabled) return;
   const sla = `${(config.cases.slaMs / 3_600_000).toFixed(config.cases.slaMs < 3_600_000 ? 2 : 0)} h`;
   console.log(
@@ -251,7 +251,8 @@ function printCases(config: Config, watch: DecisionWatch, consoleUrl: string | u
   if (watch.casesOpened.length === 0) return;
   const openQuery = encodeURIComponent("FraudCaseStatus = 'open'");
   console.log(
-    `work the cases          fraudflow cases list --open --sort risk | fraudflow cases serve (${consoleUrl ?? 'http://127.0.0.1:' + config.cases.console.port})`,
+    `work the cases          fraudflow cases list --open --sort risk, or fraudflow cases serve ` +
+      `(http://${config.cases.console.host}:${config.cases.console.port})`,
   );
   console.log(`open cases in the UI    ${workflowsUrl(config)}?query=${openQuery}`);
   console.log(
