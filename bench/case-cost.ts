@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
+import { listCases } from '../src/cases/desk';
 import { loadConfig } from '../src/config';
 import { createTransactionGenerator } from '../src/generator/synthetic';
 import { createKafka } from '../src/kafka/client';
@@ -145,8 +146,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < count; i++) {
       const event = TransactionEvent.parse(generator.next());
       ids.push(event.transactionId);
-      // Half expire 20 s after opening; half wait a day and are resolved below.
-      const slaMs = i % 2 === 0 ? 86_400_000 : 20_000;
+      // The first half wait a day and are resolved below; the second half, opened last, expire 20 s after opening.
+      const slaMs = i < count / 2 ? 86_400_000 : 20_000;
       await client.workflow.start('workCaseWorkflow', {
         workflowId: caseWorkflowId(event.transactionId),
         taskQueue: taskQueues.cases,
@@ -161,20 +162,23 @@ async function main(): Promise<void> {
       });
     }
     const openSeconds = (Date.now() - started) / 1000;
-    const open = await openHistories(client, ids);
+    const toResolve = ids.slice(0, Math.ceil(count / 2));
+    const toExpire = ids.slice(Math.ceil(count / 2));
+    const open = await openHistories(client, toResolve);
     const countStarted = Date.now();
     const running = await client.workflow.count(
       `WorkflowType = 'workCaseWorkflow' AND TaskQueue = '${taskQueues.cases}' AND ExecutionStatus = 'Running'`,
     );
     const countMs = Date.now() - countStarted;
+    const listStarted = Date.now();
+    const listed = await listCases(client, { taskQueue: taskQueues.cases, open: true, sort: 'risk', limit: count });
+    const listMs = Date.now() - listStarted;
 
-    const toResolve = ids.filter((_, i) => i % 2 === 0);
     for (const transactionId of toResolve) {
       await client.workflow
         .getHandle(caseWorkflowId(transactionId))
         .executeUpdate('resolveCase', { args: [{ transactionId, verdict: 'fraud', analyst: 'bench' }] });
     }
-    const toExpire = ids.filter((_, i) => i % 2 === 1);
     await Promise.all(toExpire.map((id) => client.workflow.getHandle(caseWorkflowId(id)).result()));
     const resolved = await Promise.all(toResolve.map((id) => historyCost(client, caseWorkflowId(id))));
     const expired = await Promise.all(toExpire.map((id) => historyCost(client, caseWorkflowId(id))));
@@ -194,6 +198,10 @@ async function main(): Promise<void> {
       `opened ${count} cases in ${openSeconds.toFixed(1)} s (${(count / openSeconds).toFixed(0)}/s, one client, sequential)`,
     );
     console.log(`visibility count of open cases: ${running.count} in ${countMs} ms`);
+    console.log(`case list (--open --sort risk): ${listed.length} rows in ${listMs} ms`);
+    console.log(
+      `case worker RSS after opening and working them: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`,
+    );
   } finally {
     for (const id of ids) {
       await client.workflow
