@@ -121,11 +121,11 @@ async function orchestrationOptions(deps: WorkerDeps): Promise<RoleOptions> {
  * evicted case costs one replay of its few events when an analyst touches it.
  */
 async function casesOptions(deps: WorkerDeps): Promise<RoleOptions> {
-  const publishing = createPublishingActivities({ producer: deps.producer });
   return {
     taskQueue: deps.taskQueues.cases,
     workflowBundle: await workflowCodeFor(deps.config),
-    activities: { publishDecision: publishing.publishDecision, publishLabel: publishing.publishLabel },
+    // The final decision and the analyst's label.
+    activities: createPublishingActivities({ producer: deps.producer }),
     maxCachedWorkflows: deps.config.cases.cachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: 10,
     maxConcurrentActivityTaskExecutions: 10,
