@@ -138,8 +138,21 @@ describe('cases', () => {
     await pipeline.send(events.map((e) => ({ key: e.transactionId, value: e })));
     const decisions = (await pipeline.waitForDecisions(transactions, 300_000)).map((d) => Decision.parse(d));
     const reviews = decisions.filter((d) => d.decision === 'review');
-    reviewed = reviews.map((d) => d.transactionId).sort();
-    expect(reviewed).toHaveLength(transactions / 8);
+    const held = new Set(events.filter((e) => e.merchant.name === 'Held Goods').map((e) => e.transactionId));
+    // Every held transaction is reviewed by the first pass. On a loaded machine a transaction can also pass its
+    // decision deadline and go to review without a model answer (path fallback): it opens a case like any review.
+    const byModel = reviews.filter((d) => held.has(d.transactionId));
+    expect(byModel).toHaveLength(held.size);
+    for (const d of byModel) expect(d.path).toBe('local');
+    for (const d of reviews.filter((x) => !held.has(x.transactionId))) expect(d.path).toBe('fallback');
+    // The first-pass reviews first: the CLI, desk and console steps below work those.
+    reviewed = [
+      ...byModel.map((d) => d.transactionId).sort(),
+      ...reviews
+        .filter((d) => !held.has(d.transactionId))
+        .map((d) => d.transactionId)
+        .sort(),
+    ];
     for (const d of reviews) expect(d.stage).toBe('provisional');
     for (const d of decisions.filter((x) => x.decision !== 'review')) expect(d.stage).toBeUndefined();
 
@@ -150,10 +163,11 @@ describe('cases', () => {
       })
       .toBe(reviewed.length);
     const listed = await listCases(pipeline.client, { taskQueue: pipeline.settings.taskQueues.cases, open: true });
-    expect(listed.map((c) => c.transactionId).sort()).toEqual(reviewed);
-    for (const c of listed) expect(c.riskScore).toBeCloseTo(0.78, 5);
+    expect(listed.map((c) => c.transactionId).sort()).toEqual([...reviewed].sort());
+    for (const c of listed.filter((x) => held.has(x.transactionId))) expect(c.riskScore).toBeCloseTo(0.78, 5);
     // An approved transaction has no case.
     const approved = decisions.find((d) => d.decision === 'approve');
+    expect(approved).toBeDefined();
     await expect(readCase(pipeline.client, approved!.transactionId, 'unused')).rejects.toBeInstanceOf(
       CaseNotFoundError,
     );
