@@ -6,7 +6,7 @@ import { createReplayActivities } from './replay';
 import { createShadowScoringActivities } from './shadow-scoring';
 
 export type { ModelScore, ScoreRequest, EscalationRequest } from './model-scoring';
-export type { PublishRequest } from './publishing';
+export type { PublishLabelRequest, PublishRequest } from './publishing';
 export {
   createBudgetActivities,
   createFeatureActivities,

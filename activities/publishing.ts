@@ -3,9 +3,15 @@ import type { Producer } from 'kafkajs';
 import { logger } from '../src/observability/logger';
 import { recordDecision } from '../src/observability/metrics';
 import type { Decision } from '../src/schemas/decision';
+import type { Label } from '../src/schemas/label';
 
 export interface PublishRequest {
   decision: Decision;
+  topic: string;
+}
+
+export interface PublishLabelRequest {
+  label: Label;
   topic: string;
 }
 
@@ -38,6 +44,26 @@ export function createPublishingActivities(deps: { producer: Producer }) {
           riskScore: req.decision.riskScore,
         },
         'decision published',
+      );
+      return { partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? '-1' };
+    },
+
+    /** An analyst's verdict as a label, keyed by transactionId; at-least-once like decisions, copies identical. */
+    async publishLabel(req: PublishLabelRequest): Promise<{ partition: number; offset: string }> {
+      const [meta] = await deps.producer.send({
+        topic: req.topic,
+        acks: -1,
+        messages: [
+          {
+            key: req.label.transactionId,
+            value: JSON.stringify(req.label),
+            headers: { 'fraudflow-schema': 'label.v1' },
+          },
+        ],
+      });
+      logger.info(
+        { transactionId: req.label.transactionId, outcome: req.label.outcome, source: req.label.source },
+        'label published',
       );
       return { partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? '-1' };
     },

@@ -125,3 +125,33 @@ export class MissingTopicError extends Error {
 export class StackError extends Error {
   override name = 'StackError';
 }
+
+/** Thrown by the case desk when no case exists for a transaction (it was not reviewed, or on another deployment). */
+export class CaseNotFoundError extends Error {
+  override name = 'CaseNotFoundError';
+  readonly retryable = false;
+  constructor(readonly transactionId: string) {
+    super(`no case for transaction ${transactionId}: it was not sent to review, or its case is on another namespace`);
+  }
+}
+
+/** Thrown when a case refuses a verdict (closed, wrong transaction, unknown verdict); the message says why. */
+export class CaseVerdictRefusedError extends Error {
+  override name = 'CaseVerdictRefusedError';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly transactionId: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown when no case worker answers a case query in time (none is polling the cases task queue). */
+export class CaseWorkerUnavailableError extends Error {
+  override name = 'CaseWorkerUnavailableError';
+  readonly retryable = true;
+  constructor(readonly taskQueue: string) {
+    super(`no case worker answered on task queue ${taskQueue}: start one with \`fraudflow worker cases\``);
+  }
+}

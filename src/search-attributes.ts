@@ -16,6 +16,13 @@ export const FraudAmount = defineSearchAttributeKey('FraudAmount', SearchAttribu
 /** The hash of the rule set that decided (`rulesHash` on the decision): which rules were live for it. */
 export const FraudRulesHash = defineSearchAttributeKey('FraudRulesHash', SearchAttributeType.KEYWORD);
 
+/** On case workflows: `open`, `resolved` (an analyst's verdict) or `expired` (CASE_SLA ran out). */
+export const FraudCaseStatus = defineSearchAttributeKey('FraudCaseStatus', SearchAttributeType.KEYWORD);
+/** When the case opened: its age in the UI, and the `--sort age` order. */
+export const FraudCaseOpenedAt = defineSearchAttributeKey('FraudCaseOpenedAt', SearchAttributeType.DATETIME);
+/** The analyst's verdict, `fraud` or `legitimate`, once given. */
+export const FraudCaseVerdict = defineSearchAttributeKey('FraudCaseVerdict', SearchAttributeType.KEYWORD);
+
 export const fraudSearchAttributes = [
   FraudDecision,
   FraudRiskScore,
@@ -25,4 +32,7 @@ export const fraudSearchAttributes = [
   FraudMerchantCategory,
   FraudAmount,
   FraudRulesHash,
+  FraudCaseStatus,
+  FraudCaseOpenedAt,
+  FraudCaseVerdict,
 ] as const;

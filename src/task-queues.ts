@@ -8,6 +8,8 @@ export interface TaskQueues {
   hostedScoring: string;
   /** A challenger model's first passes, in shadow: capacity of its own, so the champion never waits for it. */
   shadowScoring: string;
+  /** Open cases waiting for an analyst: a worker and cache of their own, so they never crowd out scoring. */
+  cases: string;
 }
 
 export function taskQueuesFor(prefix: string): TaskQueues {
@@ -16,5 +18,6 @@ export function taskQueuesFor(prefix: string): TaskQueues {
     localScoring: `${prefix}-local-scoring`,
     hostedScoring: `${prefix}-hosted-scoring`,
     shadowScoring: `${prefix}-shadow-scoring`,
+    cases: `${prefix}-cases`,
   };
 }

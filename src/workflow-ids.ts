@@ -10,3 +10,8 @@ export function replayWorkflowId(replayId: string): string {
 export function replayChunkWorkflowId(replayId: string, chunk: number): string {
   return `replay-${replayId}-chunk-${chunk}`;
 }
+
+/** A review's case: one per transaction, so a replayed or repeated review never opens a second. */
+export function caseWorkflowId(transactionId: string): string {
+  return `case-${transactionId}`;
+}

@@ -31,7 +31,10 @@ import { versions } from '../src/stack/layout';
 const read = readRepoFile;
 
 /** The codec keyring the tests give Compose, as a user would in `.env`. */
-const composeVars = { FRAUDFLOW_CODEC_KEYS: `compose-test:${randomBytes(32).toString('base64')}` };
+const composeVars = {
+  FRAUDFLOW_CODEC_KEYS: `compose-test:${randomBytes(32).toString('base64')}`,
+  CASE_CONSOLE_TOKEN: randomBytes(24).toString('hex'),
+};
 const services = loadComposeServices(composeVars);
 
 function service(name: string): ComposeService {
@@ -42,7 +45,8 @@ function service(name: string): ComposeService {
 
 const projectServices = projectServicesOf(services);
 /** The project services that score: the workers and the ingest (not the codec server). */
-const scoringServices = projectServices.filter(([, s]) => s.command?.[0] !== 'codec-server');
+/** Services that score or work cases: everything but the codec server and the case console (Temporal clients only). */
+const scoringServices = projectServices.filter(([, s]) => !['codec-server', 'cases'].includes(s.command?.[0] ?? ''));
 
 function splitHostPort(hostPort: string): { host: string; port: number } {
   const i = hostPort.lastIndexOf(':');
@@ -87,7 +91,9 @@ describe('docker-compose.yml', () => {
         'worker-local-scoring',
         'worker-hosted-scoring',
         'worker-shadow-scoring',
+        'worker-cases',
         'ingest',
+        'case-console',
       ]),
     );
   });
@@ -99,8 +105,10 @@ describe('docker-compose.yml', () => {
       'worker-local-scoring': ['worker', 'local-scoring'],
       'worker-hosted-scoring': ['worker', 'hosted-scoring'],
       'worker-shadow-scoring': ['worker', 'shadow-scoring'],
+      'worker-cases': ['worker', 'cases'],
       ingest: ['ingest'],
       outcomes: ['outcomes'],
+      'case-console': ['cases', 'serve'],
       'codec-server': ['codec-server'],
     });
 
@@ -231,6 +239,7 @@ describe('docker-compose.yml', () => {
         'worker-local-scoring',
         'worker-orchestration',
         'worker-shadow-scoring',
+        'worker-cases',
       ].sort(),
     );
     for (const [name, s] of scoringServices) {
@@ -353,9 +362,21 @@ describe('docker-compose.yml', () => {
       expect(loadConfig(environmentOf(s)).env.METRICS_HOST, name).toBe('0.0.0.0');
     }
     // Not published: several containers use the same ports; Prometheus scrapes them on the compose network.
-    for (const [name, s] of projectServices.filter(([n]) => n !== 'codec-server')) {
+    for (const [name, s] of projectServices.filter(([n]) => !['codec-server', 'case-console'].includes(n))) {
       expect(s.ports, name).toBeUndefined();
     }
+  });
+
+  it('runs the case console on all container interfaces behind a required token, published on loopback only', () => {
+    const console_ = service('case-console');
+    const config = loadConfig(environmentOf(console_));
+    expect(config.cases.console.host).toBe('0.0.0.0');
+    expect(config.cases.console.token).toBe(composeVars.CASE_CONSOLE_TOKEN);
+    expect(console_.ports).toEqual([`127.0.0.1:${config.cases.console.port}:${config.cases.console.port}`]);
+    // Without a token in .env Compose refuses to start, rather than serving case files to the network unasked.
+    expect(() => loadComposeServices({ FRAUDFLOW_CODEC_KEYS: composeVars.FRAUDFLOW_CODEC_KEYS })).toThrow(
+      MissingComposeVariable,
+    );
   });
 
   it('keeps the keys out of the file: FRAUDFLOW_CODEC_KEYS is a required substitution, never a literal', () => {

@@ -9,21 +9,27 @@
 import {
   defineQuery,
   isCancellation,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FraudflowActivities } from '../activities';
 import { toMajorUnits } from '../src/money';
 import type { CardFeatures } from '../src/schemas/card-features';
 import type { Decision, ShadowScore } from '../src/schemas/decision';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
 import type { ScoringSettings } from '../src/scoring/settings';
+import { caseWorkflowId } from '../src/workflow-ids';
 import {
   FraudAmount,
+  FraudCaseOpenedAt,
+  FraudCaseStatus,
   FraudDecision,
   FraudEscalated,
   FraudMerchantCategory,
@@ -34,6 +40,7 @@ import {
 } from '../src/search-attributes';
 import { decideTransaction, failureDetail, firstLine } from './decide-transaction';
 import type { ScoreTransactionInput, ScoringObserver, ScoringStatus } from './decide-transaction';
+import { workCaseWorkflow } from './work-case';
 
 export type { ScoreTransactionInput, ScoringStatus } from './decide-transaction';
 export { scoringWorkflowId } from '../src/workflow-ids';
@@ -59,6 +66,45 @@ export const shadowScoringPatch = 'shadow-scoring-1';
  * from their first workflow task; `patched` keeps them replaying as they ran.
  */
 export const deadlineFromWorkflowStartPatch = 'decision-deadline-from-workflow-start';
+
+/**
+ * Marks workflows whose `review` opens a case: the review is published as provisional and a `case-<transactionId>`
+ * workflow is started before this one ends. Older workflows never started one; `patched` keeps them replaying.
+ */
+export const casePerReviewPatch = 'case-per-review-1';
+
+/**
+ * Starts the review's case on the cases task queue, abandoned when this workflow closes: the case outlives the
+ * scoring workflow, so hours of waiting hold neither the ingest's running bound nor the orchestration cache.
+ */
+async function openCase(input: ScoreTransactionInput, decision: Decision, observer: ScoringObserver): Promise<void> {
+  const { settings, event } = input;
+  if (!settings.cases) return;
+  const workflowId = caseWorkflowId(event.transactionId);
+  try {
+    await startChild(workCaseWorkflow, {
+      workflowId,
+      taskQueue: settings.taskQueues.cases,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      // Case lists read the transaction from here rather than parsing it back out of the workflow id.
+      memo: { transactionId: event.transactionId },
+      typedSearchAttributes: [
+        { key: FraudCaseStatus, value: 'open' },
+        { key: FraudCaseOpenedAt, value: new Date(Date.now()) },
+        { key: FraudDecision, value: 'review' },
+        { key: FraudRiskScore, value: decision.riskScore },
+        { key: FraudAmount, value: toMajorUnits(event.amount) },
+        { key: FraudMerchantCategory, value: event.merchant.mcc },
+      ],
+      args: [{ review: decision, event, decisionsTopic: settings.decisionsTopic, cases: settings.cases }],
+    });
+    observer.note(`case opened: ${workflowId}`);
+  } catch (err) {
+    // The transaction already has its case (one per transaction): nothing more to open.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    observer.note(`case already open: ${workflowId}`);
+  }
+}
 
 /**
  * The challenger's first pass on the decided transaction, on the shadow task queue, one attempt within
@@ -130,11 +176,14 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   // the server writes them with the closed-workflow visibility record and skips the separate visibility update
   // (one visibility write fewer per decision; see docs/performance.md).
   status.stage = 'publishing';
+  const opensCase = decision.decision === 'review' && input.settings.cases !== undefined && patched(casePerReviewPatch);
+  if (opensCase) decision.stage = 'provisional';
   await publishDecision({ decision, topic: input.settings.decisionsTopic });
   if (input.settings.shadow && decision.features && patched(shadowScoringPatch)) {
     decision.shadow = await scoreInShadow(input.event, input.settings, decision, decision.features);
     observer.note(`shadow ${decision.shadow.model}: ${decision.shadow.decision ?? decision.shadow.outcome}`);
   }
+  if (opensCase) await openCase(input, decision, observer);
   upsertSearchAttributes([
     { key: FraudDecision, value: decision.decision },
     { key: FraudRiskScore, value: decision.riskScore },

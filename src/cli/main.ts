@@ -40,6 +40,8 @@ import {
 } from './rules';
 import { RuleSetError } from '../rules/rule-set';
 import { ListChangeError } from '../rules/list-store';
+import { registerCasesCommand } from './cases';
+import { CaseNotFoundError, CaseVerdictRefusedError, CaseWorkerUnavailableError } from '../errors';
 
 const program = new Command('fraudflow').description('Durable LLM fraud scoring on Kafka, Temporal and a local model');
 
@@ -626,6 +628,8 @@ program
     await server.close();
   });
 
+registerCasesCommand(program);
+
 program.parseAsync().catch((err: unknown) => {
   // Errors that say what to do are printed as they are; anything else with its stack.
   const explained = [
@@ -636,6 +640,9 @@ program.parseAsync().catch((err: unknown) => {
     RuleSetError,
     ListChangeError,
     RulesCommandError,
+    CaseNotFoundError,
+    CaseVerdictRefusedError,
+    CaseWorkerUnavailableError,
   ];
   if (explained.some((kind) => err instanceof kind)) {
     console.error(`fraudflow: ${(err as Error).message}`);

@@ -5,8 +5,11 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import pino from 'pino';
+import type { CaseConsole } from '../cases/console';
+import { startCaseConsole } from '../cases/console';
 import type { Config } from '../config';
 import { jsonOrUndefined } from '../schemas/json';
 import { produceTransactions } from '../generator/produce';
@@ -23,6 +26,7 @@ import { Decision } from '../schemas/decision';
 import { scoringSettingsFromConfig } from '../scoring/settings';
 import { stackUp } from '../stack';
 import { connectClient } from '../temporal/client';
+import { taskQueuesFor } from '../task-queues';
 import { installRuntime, startWorkerSet } from '../worker-set';
 import { fmtMs } from '../observability/figures';
 import { DecisionStats } from './progress';
@@ -63,8 +67,9 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
   // Ids read txn-<seed>-<n>: a fresh seed per run tells this run's decisions apart.
   const seed = randomInt(0, 2 ** 31);
   const watch = await watchDecisions(config, kafka, `txn-${seed}-`, started);
+  const caseConsole = config.cases.enabled ? await startConsoleIfFree(config, client) : undefined;
   try {
-    printBanner(config, opts, metricsServer?.url);
+    printBanner(config, opts, metricsServer?.url, caseConsole?.url);
     // The generator's ground truth, kept here: labels never travel with the events into scoring.
     const labels = new Map<string, boolean>();
     let produced = 0;
@@ -88,9 +93,11 @@ export async function runMainJob(config: Config, opts: RunOptions): Promise<void
     printSummary(watch, result, (Date.now() - started) / 1000);
     printQuality(watch.decided, labels);
     printExamples(config, watch.recent);
+    printCases(config, watch);
     const complete = watch.stats.count >= result.sent - result.invalid && watch.deadLettered >= result.invalid;
     if (!complete) process.exitCode = 1;
   } finally {
+    await caseConsole?.close();
     await ingest.stop();
     await outcomes.stop();
     await outcomeStore.close();
@@ -108,6 +115,9 @@ interface DecisionWatch {
   /** The last three of this run's decisions, shown as examples. */
   recent: Decision[];
   deadLettered: number;
+  /** This run's reviews that opened a case (provisional decisions), and its cases closed while it ran. */
+  casesOpened: string[];
+  casesClosed: Decision[];
   stop(): Promise<void>;
 }
 
@@ -124,6 +134,8 @@ async function watchDecisions(
     decided: [],
     recent: [],
     deadLettered: 0,
+    casesOpened: [],
+    casesClosed: [],
     stop: () => watcher.disconnect(),
   };
   const joined = new Promise<void>((resolve) => watcher.on(watcher.events.GROUP_JOIN, () => resolve()));
@@ -142,6 +154,17 @@ async function watchDecisions(
       // Only this run's transactions: decisions of earlier runs may still be arriving.
       if (!parsed.success || !parsed.data.transactionId.startsWith(runPrefix)) return Promise.resolve();
       const decision = parsed.data;
+      // A case's final decision is the second for its transaction: counted as a closed case, not a new decision.
+      if (decision.case) {
+        watch.casesClosed.push(decision);
+        return Promise.resolve();
+      }
+      if (decision.stage === 'provisional') {
+        watch.casesOpened.push(decision.transactionId);
+        console.log(
+          `case opened             ${decision.transactionId} (review, risk ${decision.riskScore.toFixed(2)})`,
+        );
+      }
       watch.stats.add(decision);
       watch.decided.push(decision);
       watch.recent.push(decision);
@@ -161,11 +184,12 @@ async function waitForDecisions(watch: DecisionWatch, result: ProduceTransaction
   }
 }
 
-function printBanner(config: Config, opts: RunOptions, metricsUrl: string | undefined): void {
+function printBanner(config: Config, opts: RunOptions, metricsUrl: string | undefined, consoleUrl?: string): void {
   console.log(`\nfraudflow: streaming ${opts.count} synthetic transactions at ${opts.rate}/s`);
   console.log(`  local model ${config.localModel.model} at ${config.localModel.baseURL}`);
   console.log(`  hosted chain: ${config.hosted.providers.map((p) => `${p.name} (${p.model})`).join(' → ') || 'none'}`);
   console.log(`  every decision in the Temporal UI: ${workflowsUrl(config)}`);
+  if (consoleUrl) console.log(`  reviews become cases; work them in the case console: ${consoleUrl}/?open=1`);
   console.log(
     `  outcomes: ${config.kafka.topics.decisions} + ${config.kafka.topics.labels} joined; live quality: fraudflow quality`,
   );
@@ -209,6 +233,41 @@ function printExamples(config: Config, recent: Decision[]): void {
     );
   }
   console.log(`escalated decisions     ${workflowsUrl(config)}?query=${encodeURIComponent('FraudEscalated = true')}`);
+}
+
+/** The case console on its configured address while the run lasts; a port in use (a console already up) is fine. */
+async function startConsoleIfFree(config: Config, client: Client): Promise<CaseConsole | undefined> {
+  try {
+    return await startCaseConsole({
+      client,
+      taskQueue: taskQueuesFor(config.taskQueuePrefix).cases,
+      ...config.cases.console,
+    });
+  } catch (err) {
+    console.log(
+      `fraudflow: case console not started here (${(err as Error).message}); \`fraudflow cases serve\` serves one`,
+    );
+    return undefined;
+  }
+}
+
+function printCases(config: Config, watch: DecisionWatch): void {
+  if (!config.cases.enabled) return;
+  const sla = `${(config.cases.slaMs / 3_600_000).toFixed(config.cases.slaMs < 3_600_000 ? 2 : 0)} h`;
+  console.log(
+    `cases                   ${watch.casesOpened.length} reviews opened a case; ${watch.casesClosed.length} closed during the run; ` +
+      `open ones wait for an analyst up to CASE_SLA (${sla}), then ${config.cases.expiryAction}`,
+  );
+  if (watch.casesOpened.length === 0) return;
+  const openQuery = encodeURIComponent("FraudCaseStatus = 'open'");
+  console.log(
+    `work the cases          fraudflow cases list --open --sort risk, or fraudflow cases serve ` +
+      `(http://${config.cases.console.host}:${config.cases.console.port})`,
+  );
+  console.log(`open cases in the UI    ${workflowsUrl(config)}?query=${openQuery}`);
+  console.log(
+    '                        (keep `fraudflow worker cases` running so verdicts and expiries publish their final decision)',
+  );
 }
 
 /** Quality against the generator's labels: what a fraud team would ask of this run first. */

@@ -21,6 +21,18 @@ const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port');
 
 const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' });
 
+/** A duration: `90s`, `15m`, `24h`, `2d`, `500ms`, or plain milliseconds. */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h|d)?$/, 'expected a duration such as 90s, 15m, 24h, 2d or milliseconds')
+  .transform((s) => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s);
+    const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m?.[2] ?? 'ms'] ?? 1;
+    return Math.round(Number(m?.[1]) * unitMs);
+  })
+  .pipe(z.number().int().min(1000, 'a duration of at least 1s'));
+
 const boolFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -200,6 +212,23 @@ export const Env = z.object({
   HOSTED_DAILY_BUDGET_USD: z.coerce.number().nonnegative().default(25),
   /** Once the budget is spent: decide on the local answer and rules (`local`), or send to review (`review`). */
   HOSTED_BUDGET_EXHAUSTED: z.enum(['local', 'review']).default('local'),
+  /** Every `review` opens a case (`case-<transactionId>`) that waits for an analyst's verdict. @default true */
+  CASES_ENABLED: boolFlag.default(true),
+  /** How long a case waits for an analyst before CASE_EXPIRY_ACTION applies (`24h`, `90s`, ms). @default 24h */
+  CASE_SLA: duration.default(24 * 3_600_000),
+  /**
+   * The final decision of a case nobody resolved within CASE_SLA. `decline` fails closed: a held payment nobody
+   * cleared is not let through. @default decline
+   */
+  CASE_EXPIRY_ACTION: z.enum(['approve', 'decline']).default('decline'),
+  /** Open cases kept in the case worker's workflow cache; the rest are replayed (a few events) when touched. @default 200 */
+  CASE_WORKER_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
+  /** Address the case console binds; anything but loopback requires CASE_CONSOLE_TOKEN. @default 127.0.0.1 */
+  CASE_CONSOLE_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of the case console (`fraudflow cases serve`); 0 picks a free port. @default 8235 */
+  CASE_CONSOLE_PORT: z.coerce.number().int().min(0).max(65535).default(8235),
+  /** Bearer token the case console requires; required when CASE_CONSOLE_HOST is not loopback. */
+  CASE_CONSOLE_TOKEN: z.string().min(16, 'a token of at least 16 characters').optional(),
   /** Where replays keep their prepared chunks and decisions (shared storage when workers run on several hosts). */
   REPLAY_DIR: z.string().optional(),
   /** Fine-tuning runs and the model registry (`fraudflow model`). @default <data dir>/models */

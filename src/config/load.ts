@@ -72,6 +72,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       cachedWorkflows: env.WORKFLOW_CACHE_SIZE,
       bundlePath: env.WORKFLOW_BUNDLE_PATH,
     },
+    cases: {
+      enabled: env.CASES_ENABLED,
+      slaMs: env.CASE_SLA,
+      expiryAction: env.CASE_EXPIRY_ACTION,
+      cachedWorkflows: env.CASE_WORKER_CACHED_WORKFLOWS,
+      console: { host: env.CASE_CONSOLE_HOST, port: env.CASE_CONSOLE_PORT, token: env.CASE_CONSOLE_TOKEN },
+    },
     replayDir: env.REPLAY_DIR ?? path.join(dataDir, 'replays'),
     codec: codecSettings(env, temporalHost, dataDir),
     hosted: {

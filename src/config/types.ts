@@ -85,6 +85,14 @@ export interface Config {
     /** A pre-built workflow bundle; undefined bundles `workflows/` when the worker starts. */
     bundlePath?: string;
   };
+  /** Cases: a review waits durably for an analyst (workflows/work-case.ts), served by the case console. */
+  cases: {
+    enabled: boolean;
+    slaMs: number;
+    expiryAction: 'approve' | 'decline';
+    cachedWorkflows: number;
+    console: { host: string; port: number; token?: string };
+  };
   replayDir: string;
   codec: {
     enabled: boolean;

@@ -44,8 +44,20 @@ export interface ScoringSettings {
    * model, not by orchestration. @default false
    */
   localFirstPassAsLocalActivity?: boolean;
+  /** When set, every `review` opens a case on `taskQueues.cases` (workflows/work-case.ts); absent: no cases. */
+  cases?: CaseSettings;
   /** A challenger scored in shadow after the decision is published: its model, policy and time allowed. */
   shadow?: { model: string; policyFileHash: string; timeoutMs: number };
+}
+
+/** How a review's case waits and ends. */
+export interface CaseSettings {
+  /** How long the case waits for an analyst, ms (CASE_SLA). */
+  slaMs: number;
+  /** The final decision when nobody resolved it in time (CASE_EXPIRY_ACTION). */
+  expiryAction: 'approve' | 'decline';
+  /** Where an analyst's verdict goes as a Label. */
+  labelsTopic: string;
 }
 
 function callPolicy(
@@ -69,7 +81,7 @@ function callPolicy(
 
 export function scoringSettingsFromConfig(
   config: Config,
-  overrides: Partial<Pick<ScoringSettings, 'taskQueues' | 'decisionsTopic'>> = {},
+  overrides: Partial<Pick<ScoringSettings, 'taskQueues' | 'decisionsTopic'>> & { labelsTopic?: string } = {},
 ): ScoringSettings {
   const { initialBackoffMs, maxBackoffMs } = config.retry;
   const base = {
@@ -101,6 +113,15 @@ export function scoringSettingsFromConfig(
     })),
     deadlineMs: config.decisionDeadlineMs,
     budget: config.budget,
+    ...(config.cases.enabled
+      ? {
+          cases: {
+            slaMs: config.cases.slaMs,
+            expiryAction: config.cases.expiryAction,
+            labelsTopic: overrides.labelsTopic ?? config.kafka.topics.labels,
+          },
+        }
+      : {}),
   };
   return { ...base, policyHash: policyHash(base) };
 }

@@ -68,7 +68,7 @@ export async function startWorkerSet(opts: WorkerSetOptions): Promise<WorkerSet>
     assignments,
     liveRules: liveRulesFor(config, featureStore),
   };
-  if (roles.includes('orchestration')) await producer.connect();
+  if (roles.includes('orchestration') || roles.includes('cases')) await producer.connect();
   const workers: Worker[] = [];
   // In this order, whatever order the caller named them in.
   for (const role of workerRoles.filter((r) => roles.includes(r))) workers.push(await createRoleWorker(role, deps));

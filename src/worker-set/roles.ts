@@ -32,7 +32,7 @@ export function createFeatureStore(config: Config): RedisCardHistoryStore {
   return new RedisCardHistoryStore({ url: config.featureStore.url, redisOptions: { lazyConnect: true } });
 }
 
-export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'shadow-scoring'] as const;
+export const workerRoles = ['orchestration', 'local-scoring', 'hosted-scoring', 'shadow-scoring', 'cases'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
 
 /** What a worker of any role may need; each role takes its part. */
@@ -78,6 +78,7 @@ const roleOptions: Record<WorkerRole, (deps: WorkerDeps) => RoleOptions | Promis
     activities: { scoreChallenger: createShadowScoringActivities(deps).scoreChallenger },
     maxConcurrentActivityTaskExecutions: deps.config.env.SHADOW_SCORING_CONCURRENCY,
   }),
+  cases: casesOptions,
 };
 
 /** A worker of one role, on the configured namespace with the payload codec. */
@@ -116,5 +117,22 @@ async function orchestrationOptions(deps: WorkerDeps): Promise<RoleOptions> {
     ...(config.orchestration.cachedWorkflows !== undefined
       ? { maxCachedWorkflows: config.orchestration.cachedWorkflows }
       : {}),
+  };
+}
+
+/**
+ * Open cases (workflows/work-case.ts) and their publishing: a cache of their own (CASE_WORKER_CACHED_WORKFLOWS), so
+ * thousands of cases waiting for analysts never evict scoring workflows from the orchestration worker's cache. An
+ * evicted case costs one replay of its few events when an analyst touches it.
+ */
+async function casesOptions(deps: WorkerDeps): Promise<RoleOptions> {
+  return {
+    taskQueue: deps.taskQueues.cases,
+    workflowBundle: await workflowCodeFor(deps.config),
+    // The final decision and the analyst's label.
+    activities: createPublishingActivities({ producer: deps.producer }),
+    maxCachedWorkflows: deps.config.cases.cachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: 10,
+    maxConcurrentActivityTaskExecutions: 10,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `fraudflow worker <orchestration|local-scoring|hosted-scoring|shadow-scoring|all>`: serves the worker set of one
+ * `fraudflow worker <orchestration|local-scoring|hosted-scoring|shadow-scoring|cases|all>`: serves the worker set of one
  * role (or, in the dev mode `all`, of every role) until SIGINT or SIGTERM.
  */
 import type { Config } from '../config';

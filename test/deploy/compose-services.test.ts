@@ -46,7 +46,10 @@ import {
 } from './compose-file';
 
 const local = loadConfig();
-const composeVars = { FRAUDFLOW_CODEC_KEYS: `compose-e2e:${randomBytes(32).toString('base64')}` };
+const composeVars = {
+  FRAUDFLOW_CODEC_KEYS: `compose-e2e:${randomBytes(32).toString('base64')}`,
+  CASE_CONSOLE_TOKEN: randomBytes(24).toString('hex'),
+};
 const services = projectServicesOf(loadComposeServices(composeVars));
 const run = randomUUID().slice(0, 8);
 const isolation = {
@@ -152,6 +155,7 @@ describe('docker-compose.yml services as local processes', () => {
         METRICS_PORT: String(await freePort()),
         SDK_METRICS_PORT: String(await freePort()),
         CODEC_SERVER_PORT: String(await freePort()),
+        CASE_CONSOLE_PORT: String(await freePort()),
         HOME: home,
         PATH: process.env.PATH ?? '/usr/bin:/bin',
       });
@@ -228,6 +232,8 @@ describe('docker-compose.yml services as local processes', () => {
         'worker-local-scoring',
         'worker-orchestration',
         'worker-shadow-scoring',
+        'worker-cases',
+        'case-console',
       ].sort(),
     );
     const ingest = running.find((r) => r.name === 'ingest');

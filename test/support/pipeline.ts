@@ -18,6 +18,7 @@ import { createAssignmentStore } from '../../src/models/assignment';
 import type { ModelAssignmentStore } from '../../src/models/assignment';
 import type { DeadLetter } from '../../src/schemas/dead-letter';
 import type { Decision } from '../../src/schemas/decision';
+import type { Label } from '../../src/schemas/label';
 import type { TransactionEvent, TransactionEventInput } from '../../src/schemas/transaction-event';
 import { scoringWorkflowId } from '../../workflows';
 import type { scoreTransactionWorkflow } from '../../workflows';
@@ -37,22 +38,29 @@ export interface TestPipelineOptions {
   ingest?: boolean;
   /** Start the local-scoring worker. @default true */
   localWorker?: boolean;
+  /** Start the case worker in this process; false when a test runs it as a process of its own. @default true */
+  caseWorker?: boolean;
 }
 
 export interface TestPipeline {
   config: Config;
+  /** TASK_QUEUE_PREFIX for a `fraudflow` process that must work on this pipeline's task queues. */
+  taskQueuePrefix: string;
   settings: ScoringSettings;
   client: Client;
-  topics: { transactions: string; decisions: string; deadLetter: string };
+  topics: { transactions: string; decisions: string; deadLetter: string; labels: string };
   ingest?: Ingest;
   /** Which model and policy this pipeline's new workflows get (promotions are scoped to its task queues). */
   assignments: ModelAssignmentStore;
   decisions: Decision[];
   deadLetters: DeadLetter[];
+  /** What landed on the labels topic (analysts' case verdicts). */
+  labels: Label[];
   /** Sends raw values (Buffers are sent as is, objects as JSON) keyed as given. */
   send(messages: Array<{ key: string; value: Buffer | string | TransactionEventInput }>): Promise<void>;
   waitForDecisions(count: number, timeoutMs?: number): Promise<Decision[]>;
   waitForDeadLetters(count: number, timeoutMs?: number): Promise<DeadLetter[]>;
+  waitForLabels(count: number, timeoutMs?: number): Promise<Label[]>;
   close(): Promise<void>;
 }
 
@@ -74,12 +82,14 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     transactions: `test.${suffix}.transactions`,
     decisions: `test.${suffix}.decisions`,
     deadLetter: `test.${suffix}.dlq`,
+    labels: `test.${suffix}.labels`,
   };
   const config = loadConfig({
     ...process.env,
     TOPIC_TRANSACTIONS: topics.transactions,
     TOPIC_DECISIONS: topics.decisions,
     TOPIC_DEAD_LETTER: topics.deadLetter,
+    TOPIC_LABELS: topics.labels,
     INGEST_GROUP_ID: `test-${suffix}`,
     HOSTED_PROVIDERS: JSON.stringify(opts.hostedProviders ?? []),
     // A scripted local stand-in answers chat completions with the score a test asks for, so such a pipeline
@@ -101,6 +111,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
       { topic: topics.transactions, numPartitions: 3 },
       { topic: topics.decisions, numPartitions: 3 },
       { topic: topics.deadLetter, numPartitions: 1 },
+      { topic: topics.labels, numPartitions: 3 },
     ],
   });
 
@@ -118,16 +129,21 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     client: env.client,
     assignments,
     taskQueues,
-    roles: workerRoles.filter((role) => role !== 'local-scoring' || opts.localWorker !== false),
+    roles: workerRoles.filter(
+      (role) =>
+        (role !== 'local-scoring' || opts.localWorker !== false) && (role !== 'cases' || opts.caseWorker !== false),
+    ),
     publisherId: `test-${opts.name}`,
   });
 
   const decisions: Decision[] = [];
   const deadLetters: DeadLetter[] = [];
+  const labels: Label[] = [];
   const consumers: Consumer[] = [];
   for (const [topic, sink] of [
     [topics.decisions, decisions],
     [topics.deadLetter, deadLetters],
+    [topics.labels, labels],
   ] as const) {
     const consumer = kafka.consumer({ groupId: `test-${suffix}-${topic}` });
     await consumer.connect();
@@ -147,6 +163,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
 
   return {
     config,
+    taskQueuePrefix: `test-${suffix}`,
     settings,
     client: env.client,
     topics,
@@ -154,6 +171,7 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     assignments,
     decisions,
     deadLetters,
+    labels,
     async send(messages) {
       await producer.send({
         topic: topics.transactions,
@@ -166,10 +184,12 @@ export async function startTestPipeline(opts: TestPipelineOptions): Promise<Test
     },
     waitForDecisions: (count, timeoutMs = 120_000) => waitUntil('decisions', () => decisions, count, timeoutMs),
     waitForDeadLetters: (count, timeoutMs = 60_000) => waitUntil('dead letters', () => deadLetters, count, timeoutMs),
+    waitForLabels: (count, timeoutMs = 60_000) => waitUntil('labels', () => labels, count, timeoutMs),
     async close() {
-      // The hosted budget ledger lives for days by design; a test's ledger goes with its test.
+      // The hosted budget ledger and open cases live for days by design; a test's go with its test.
       for await (const wf of env.client.workflow.list({
-        query: `TaskQueue = '${taskQueues.orchestration}' AND ExecutionStatus = 'Running'`,
+        query:
+          `TaskQueue IN ('${taskQueues.orchestration}', '${taskQueues.cases}') ` + `AND ExecutionStatus = 'Running'`,
       })) {
         await env.client.workflow
           .getHandle(wf.workflowId)

@@ -23,8 +23,15 @@ import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
 import type { Behaviour, HostedTestServer } from '../../src/testing/hosted-provider';
 import { startHostedTestServer } from '../../src/testing/hosted-provider';
-import { budgetLedgerWorkflowId, replayChunkWorkflowId, replayWorkflowId, scoringWorkflowId } from '../../workflows';
-import type { replayWorkflow, scoreTransactionWorkflow } from '../../workflows';
+import {
+  budgetLedgerWorkflowId,
+  caseWorkflowId,
+  replayChunkWorkflowId,
+  replayWorkflowId,
+  resolveCaseUpdate,
+  scoringWorkflowId,
+} from '../../workflows';
+import type { replayWorkflow, scoreTransactionWorkflow, workCaseWorkflow } from '../../workflows';
 import { historyToJSON, recordedHistoriesDir } from './history-json';
 import type { TestPipeline } from './pipeline';
 import { sampleTransaction, startTestPipeline } from './pipeline';
@@ -151,6 +158,43 @@ async function recordScoring(
   await saveHistory(pipeline, recording, workflowId, scenario.name);
 }
 
+/**
+ * Two reviews and their cases (the `case-per-review-1` patch): one resolved by an analyst's `resolveCase` update,
+ * one left to expire on a two-second SLA.
+ */
+async function recordCases(pipeline: TestPipeline, models: ModelStandIns, recording: Recording) {
+  for (const server of everyStandIn(models)) server.reset();
+  // Above the escalation band and below decline: the scripted policy reviews it on the first pass.
+  models.local.setBehaviour(() => answer(0.78, 0.9));
+  const cases = pipeline.settings.cases;
+  if (!cases) throw new Error('the recording pipeline must have cases enabled');
+  for (const [name, slaMs] of [
+    ['resolved', 3_600_000],
+    ['expired', 2000],
+  ] as const) {
+    const event = TransactionEvent.parse(sampleTransaction());
+    const decision = Decision.parse(
+      await pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
+        taskQueue: pipeline.settings.taskQueues.orchestration,
+        workflowId: scoringWorkflowId(event.transactionId),
+        args: [{ event, source: { kind: 'api' }, settings: { ...pipeline.settings, cases: { ...cases, slaMs } } }],
+      }),
+    );
+    if (decision.stage !== 'provisional') throw new Error(`case ${name}: the decision is ${decision.decision}`);
+    const handle = pipeline.client.workflow.getHandle<typeof workCaseWorkflow>(caseWorkflowId(event.transactionId));
+    if (name === 'resolved') {
+      await handle.executeUpdate(resolveCaseUpdate, {
+        args: [{ transactionId: event.transactionId, verdict: 'fraud', analyst: 'analyst-1', note: 'card reported' }],
+      });
+    }
+    const final = Decision.parse(await handle.result());
+    if (final.stage !== 'final') throw new Error(`case ${name}: no final decision`);
+    if (name === 'resolved')
+      await saveHistory(pipeline, recording, scoringWorkflowId(event.transactionId), 'score-transaction-review');
+    await saveHistory(pipeline, recording, caseWorkflowId(event.transactionId), `work-case-${name}`);
+  }
+}
+
 /** A four-row replay in two chunks, first passes as local activities (as `fraudflow replay` runs them). */
 async function recordReplay(pipeline: TestPipeline, models: ModelStandIns, recording: Recording, scratch: string) {
   for (const server of everyStandIn(models)) server.reset();
@@ -223,6 +267,7 @@ async function main(): Promise<void> {
     const pipeline = await startRecordingPipeline(models, scratch);
     try {
       for (const scenario of scoringScenarios) await recordScoring(pipeline, models, scenario, recording);
+      await recordCases(pipeline, models, recording);
       await recordBudgetLedger(pipeline, recording);
       await recordReplay(pipeline, models, recording, scratch);
     } finally {

@@ -55,6 +55,9 @@ const config = loadConfig({
   MIN_CONFIDENCE: '0.5',
   HOSTED_DAILY_BUDGET_USD: '10',
   HOSTED_BUDGET_EXHAUSTED: 'local',
+  // The decision alone: a review's case would wait on a task queue no worker here polls, and the time-skipping
+  // server does not skip time while a workflow task waits for a worker (cases have tests of their own).
+  CASES_ENABLED: 'false',
   // Retries long enough that only the deadline can end them: the time-skipping server makes them instant.
   LOCAL_MODEL_MAX_ATTEMPTS: '1000',
   HOSTED_MODEL_MAX_ATTEMPTS: '2',
