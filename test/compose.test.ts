@@ -203,7 +203,7 @@ describe('docker-compose.yml', () => {
   it('points every scoring service at the compose service names and the ports those services listen on', () => {
     const listen = listenPorts();
     expect(listen.kafka.bound).toBe(listen.kafka.advertised);
-    expect(scoringServices).toHaveLength(6);
+    expect(scoringServices).toHaveLength(7);
     for (const [name, s] of scoringServices) {
       const config = loadConfig(environmentOf(s));
       expect(config.temporal.address, name).toBe(`temporal:${listen.temporal}`);
