@@ -24,7 +24,6 @@ import type { TransactionEventInput } from '../../src/schemas/transaction-event'
 import type { Behaviour, HostedTestServer } from '../../src/testing/hosted-provider';
 import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import {
-  budgetLedgerWorkflowId,
   caseWorkflowId,
   replayChunkWorkflowId,
   replayWorkflowId,
@@ -224,13 +223,6 @@ async function recordReplay(pipeline: TestPipeline, models: ModelStandIns, recor
   }
 }
 
-/** The day's budget ledger, open as it is all day: started and signalled by the escalated scenarios' paid calls. */
-async function recordBudgetLedger(pipeline: TestPipeline, recording: Recording) {
-  const day = new Date().toISOString().slice(0, 10);
-  const workflowId = budgetLedgerWorkflowId(pipeline.settings.taskQueues.orchestration, day);
-  await saveHistory(pipeline, recording, workflowId, 'hosted-budget-ledger');
-}
-
 async function startModelStandIns(): Promise<ModelStandIns> {
   return {
     local: await startHostedTestServer(),
@@ -268,7 +260,6 @@ async function main(): Promise<void> {
     try {
       for (const scenario of scoringScenarios) await recordScoring(pipeline, models, scenario, recording);
       await recordCases(pipeline, models, recording);
-      await recordBudgetLedger(pipeline, recording);
       await recordReplay(pipeline, models, recording, scratch);
     } finally {
       await pipeline.close();
