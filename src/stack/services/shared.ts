@@ -3,6 +3,7 @@
  * started process keeps its pid and output, and how `ready` waits for it.
  */
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
 import type { StackLayout } from '../layout';
 import { alive, waitFor } from '../processes';
 
@@ -65,3 +66,16 @@ export function splitHostPort(hp: string): { host: string; port: number } {
 
 /** Temporal's CLI and Ollama are both built from source with `go install`. */
 export const goFix = 'Install Go 1.22 or newer (https://go.dev/dl) and put `go` on PATH.';
+
+/** Runs `use` on a fresh connection to the Temporal server at `address`, closed afterwards. */
+export async function withTemporalConnection<T>(
+  address: string,
+  use: (connection: Connection) => Promise<T>,
+): Promise<T> {
+  const connection = await Connection.connect({ address, connectTimeout: 2000 });
+  try {
+    return await use(connection);
+  } finally {
+    await connection.close();
+  }
+}

@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { grpc } from '@temporalio/proto';
 import { stringify } from 'yaml';
@@ -20,7 +20,7 @@ import { alive, requireTool, spawnDetached, waitFor } from '../processes';
 import { runToLog } from '../../tools';
 import { postgresProgram, temporalDatabase } from './postgres';
 import type { StackService } from './shared';
-import { goFix, processFiles, splitHostPort, waitForProcess } from './shared';
+import { goFix, processFiles, splitHostPort, waitForProcess, withTemporalConnection } from './shared';
 import { registerSearchAttributes } from './temporal';
 
 /** History shards: fixed when the schema is set up. A cluster sizes this for its peak (docs/operations.md). */
@@ -44,14 +44,8 @@ export function temporalServerService(config: Config, layout: StackLayout): Stac
   const paths = temporalServerLayout(layout);
   let startRequested = false;
 
-  const withConnection = async <T>(use: (connection: Connection) => Promise<T>): Promise<T> => {
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 2000 });
-    try {
-      return await use(connection);
-    } finally {
-      await connection.close();
-    }
-  };
+  const withConnection = <T>(use: (connection: Connection) => Promise<T>): Promise<T> =>
+    withTemporalConnection(config.temporal.address, use);
 
   return {
     name: 'temporal-server',

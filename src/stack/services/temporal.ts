@@ -1,7 +1,7 @@
 /** The Temporal dev server: the Temporal CLI built with `go install`, run as `temporal server start-dev`. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { grpc, temporal } from '@temporalio/proto';
 import type { Config } from '../../config';
 import { fraudSearchAttributes } from '../../search-attributes';
@@ -10,21 +10,15 @@ import { versions } from '../layout';
 import { requireTool, spawnDetached, waitFor } from '../processes';
 import { runToLog } from '../../tools';
 import type { StackService } from './shared';
-import { goFix, processFiles, splitHostPort, waitForProcess } from './shared';
+import { goFix, processFiles, splitHostPort, waitForProcess, withTemporalConnection } from './shared';
 
 export function temporalService(config: Config, layout: StackLayout): StackService {
   const { host, port } = splitHostPort(config.temporal.address);
   const uiPort = config.env.TEMPORAL_UI_PORT;
   const files = processFiles(layout, 'temporal');
 
-  async function withConnection<T>(use: (connection: Connection) => Promise<T>): Promise<T> {
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 2000 });
-    try {
-      return await use(connection);
-    } finally {
-      await connection.close();
-    }
-  }
+  const withConnection = <T>(use: (connection: Connection) => Promise<T>): Promise<T> =>
+    withTemporalConnection(config.temporal.address, use);
 
   return {
     name: 'temporal',
