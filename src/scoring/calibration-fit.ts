@@ -22,8 +22,12 @@ import { outOfFoldLogits } from './tuning';
 /** L2 penalties the features' calibration chooses from. */
 export const calibrationL2Grid = [0.1, 0.3, 1, 3, 10, 30, 100] as const;
 
-/** The stack's penalty: light, it has two inputs and thousands of rows. */
-const stackL2 = 1;
+/**
+ * Penalties the stack chooses from. Its penalty pulls toward "the features' logit as it is, the model's at
+ * nothing", so the strongest one is the features alone (an intercept aside): the model moves the stack off them
+ * only as far as the out-of-fold log loss rewards.
+ */
+export const stackL2Grid = [1, 10, 100, 1000, 10_000] as const;
 
 export interface CalibrationFitInput {
   /** Labelled rows, oldest first (folds are contiguous in time). */
@@ -55,10 +59,18 @@ export interface FittedCalibrations {
   modelAdds: boolean;
   /** Out-of-fold probabilities of the shipped calibration, for the operating point. */
   oofShipped: number[];
-  /** The features' chosen penalty and each candidate's out-of-fold log loss. */
-  l2: { chosen: number; logLoss: Record<string, number> };
-  /** Out of fold: the model alone, the features alone, both (the stack). */
-  ablation: { modelAlone: AblationFigures; featuresOnly: AblationFigures; featuresPlusModel: AblationFigures };
+  /** The features' chosen penalty and each candidate's out-of-fold log loss; the stack's chosen penalty. */
+  l2: { chosen: number; logLoss: Record<string, number>; stack: number };
+  /**
+   * Out of fold: the model alone, the features alone, both (the stack), and the one the policy ships (both when the
+   * model adds, else the features alone): never worse than the better of the two alone on log loss.
+   */
+  ablation: {
+    modelAlone: AblationFigures;
+    featuresOnly: AblationFigures;
+    featuresPlusModel: AblationFigures;
+    shipped: AblationFigures;
+  };
 }
 
 export function fitCalibrations(input: CalibrationFitInput): FittedCalibrations {
@@ -71,10 +83,9 @@ export function fitCalibrations(input: CalibrationFitInput): FittedCalibrations 
   const x = rows.map((r) => calibrationVector(r.event, r.features, context));
   const features = fitFeaturesCalibration(x, y, labels, weights, folds);
   const stackRows = features.outOfFold.map((f, i) => [f, probeOof[i]!]);
-  const fitStack = (sx: number[][], sy: number[], sw?: readonly number[]) =>
-    fitLogistic(sx, sy, { l2: stackL2, ...(sw ? { rowWeights: sw } : {}) });
-  const oofWithModel = outOfFoldLogits(stackRows, y, folds, fitStack, weights).map(sigmoid);
-  const stack = fitStack(stackRows, y, weights);
+  const stacked = chooseByOutOfFoldLoss(stackL2Grid, stackRows, y, labels, weights, folds, [1, 0]);
+  const oofWithModel = stacked.outOfFold.map(sigmoid);
+  const stack = stacked.model;
   const measure = (scores: number[]) => ablationFigures(scores, labels, weights);
   const ablation = {
     modelAlone: measure(probeOof.map(sigmoid)),
@@ -82,7 +93,13 @@ export function fitCalibrations(input: CalibrationFitInput): FittedCalibrations 
     featuresPlusModel: measure(oofWithModel),
   };
   const modelAdds = ablation.featuresPlusModel.logLoss < ablation.featuresOnly.logLoss;
-  input.log(`calibration L2 by time-ordered cross-validation: ${features.l2.chosen}`);
+  const withShipped = {
+    ...ablation,
+    shipped: modelAdds ? ablation.featuresPlusModel : ablation.featuresOnly,
+  };
+  input.log(
+    `calibration L2 by time-ordered cross-validation: features ${features.l2.chosen}, model stack ${stacked.l2.chosen}`,
+  );
   input.log(
     `ablation (out of fold): model alone AUC ${ablation.modelAlone.auc}, features ${ablation.featuresOnly.auc}, features + model ${ablation.featuresPlusModel.auc}`,
   );
@@ -97,8 +114,8 @@ export function fitCalibrations(input: CalibrationFitInput): FittedCalibrations 
     withModel: collapseStack(features.model, stack),
     modelAdds,
     oofShipped: modelAdds ? oofWithModel : features.outOfFold.map(sigmoid),
-    l2: features.l2,
-    ablation,
+    l2: { ...features.l2, stack: stacked.l2.chosen },
+    ablation: withShipped,
   };
 }
 
@@ -110,9 +127,25 @@ function fitFeaturesCalibration(
   weights: readonly number[] | undefined,
   folds: number,
 ) {
+  return chooseByOutOfFoldLoss(calibrationL2Grid, x, y, labels, weights, folds);
+}
+
+/**
+ * A logistic model at the penalty of `grid` whose fits have the lowest out-of-fold log loss over folds contiguous
+ * in time, its out-of-fold logits, and every candidate's loss.
+ */
+function chooseByOutOfFoldLoss(
+  grid: readonly number[],
+  x: number[][],
+  y: number[],
+  labels: readonly boolean[],
+  weights: readonly number[] | undefined,
+  folds: number,
+  priorWeights?: readonly number[],
+) {
   const fit = (l2: number) => (fx: number[][], fy: number[], fw?: readonly number[]) =>
-    fitLogistic(fx, fy, { l2, ...(fw ? { rowWeights: fw } : {}) });
-  const candidates = calibrationL2Grid.map((l2) => {
+    fitLogistic(fx, fy, { l2, ...(fw ? { rowWeights: fw } : {}), ...(priorWeights ? { priorWeights } : {}) });
+  const candidates = grid.map((l2) => {
     const outOfFold = outOfFoldLogits(x, y, folds, fit(l2), weights);
     return { l2, outOfFold, loss: logLoss(outOfFold.map(sigmoid), labels, weights) };
   });

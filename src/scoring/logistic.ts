@@ -26,6 +26,12 @@ export interface LogisticFitOptions {
    * src/scoring/legit-sampling.ts). @default 1 for every row
    */
   rowWeights?: readonly number[];
+  /**
+   * Weights (in the inputs' own units) the L2 penalty pulls toward instead of 0: a fit that starts from a belief,
+   * e.g. "the features' logit as it is, the model's at nothing", and moves off it only as far as the rows demand.
+   * @default every weight 0
+   */
+  priorWeights?: readonly number[];
 }
 
 export const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
@@ -84,7 +90,9 @@ export function fitLogistic(
   const { mean, scale } = standardiser(x, opts.rowWeights);
   const design = standardisedDesign(x, mean, scale);
   const weights = y.map((label, i) => (opts.rowWeights?.[i] ?? 1) * (label === 1 ? (opts.positiveWeight ?? 1) : 1));
-  const objective = penalisedLogLoss(design, mean.length, y, weights, opts.l2 ?? 1);
+  // The prior in standardised units: a weight w on x is w·scale on (x − mean)/scale.
+  const prior = mean.map((_, j) => (opts.priorWeights?.[j] ?? 0) * scale[j]!);
+  const objective = penalisedLogLoss(design, y, weights, opts.l2 ?? 1, prior);
   const beta = minimiseLbfgs(objective, new Float64Array(mean.length + 1), {
     maxIterations: opts.maxIterations ?? 500,
   });
@@ -102,17 +110,18 @@ function standardisedDesign(x: readonly number[][], mean: number[], scale: numbe
 }
 
 /**
- * The weighted negative log-likelihood plus l2/2·‖weights‖² and its gradient, over β = [intercept, weights]:
- * two passes over the rows per evaluation.
+ * The weighted negative log-likelihood plus l2/2·‖weights − prior‖² and its gradient, over β = [intercept,
+ * weights]: two passes over the rows per evaluation.
  */
 function penalisedLogLoss(
   design: Float64Array,
-  width: number,
   y: readonly number[],
   rowWeights: readonly number[],
   l2: number,
+  prior: readonly number[],
 ): (beta: Float64Array, gradient: Float64Array) => number {
   const rows = y.length;
+  const width = prior.length;
   return (beta, gradient) => {
     gradient.fill(0);
     let loss = 0;
@@ -127,8 +136,9 @@ function penalisedLogLoss(
       for (let j = 0; j < width; j++) gradient[j + 1]! += residual * design[offset + j]!;
     }
     for (let j = 1; j <= width; j++) {
-      loss += 0.5 * l2 * beta[j]! ** 2;
-      gradient[j]! += l2 * beta[j]!;
+      const off = beta[j]! - prior[j - 1]!;
+      loss += 0.5 * l2 * off ** 2;
+      gradient[j]! += l2 * off;
     }
     return loss;
   };
