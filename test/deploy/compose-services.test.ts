@@ -345,7 +345,7 @@ describe('docker-compose.yml services as local processes', () => {
     const addresses = addressMap(production);
     // What this run gave each process beside its container environment.
     const perRun = new Set([...Object.keys(isolation), 'WORKFLOW_BUNDLE_PATH', 'METRICS_PORT', 'SDK_METRICS_PORT']);
-    for (const key of ['CODEC_SERVER_PORT', 'HOME', 'PATH']) perRun.add(key);
+    for (const key of ['CODEC_SERVER_PORT', 'CASE_CONSOLE_PORT', 'HOME', 'PATH']) perRun.add(key);
     const withoutPerRun = (env: Record<string, string>) =>
       Object.fromEntries(Object.entries(env).filter(([k]) => !perRun.has(k)));
     expect(production.map(([name]) => name).sort()).toEqual(running.map((r) => r.name).sort());
