@@ -40,25 +40,28 @@ if state then return {1, 0, 0} end
 local spent = tonumber(redis.call('HGET', totals, 'spent') or '0')
 local reserved = tonumber(redis.call('HGET', totals, 'reserved') or '0')
 if spent + reserved + estimate > cap then return {0, spent, reserved} end
-redis.call('HINCRBY', totals, 'reserved', estimate)
-redis.call('HSET', calls, id, 'reserved:' .. estimate)
+redis.call('HINCRBY', totals, 'reserved', ARGV[2])
+redis.call('HSET', calls, id, 'reserved:' .. ARGV[2])
 redis.call('EXPIRE', totals, ttl)
 redis.call('EXPIRE', calls, ttl)
 return {1, 0, 0}
 `;
 
-/** A settled call stays `settled`, so a repeated settlement counts nothing; an unreserved one is counted directly. */
+/**
+ * A settled call stays `settled`, so a repeated settlement counts nothing; an unreserved one is counted directly.
+ * Amounts stay the strings they arrived as (whole micro-USD): a Lua number can print as `-0` or in exponent form,
+ * which HINCRBY refuses.
+ */
 const settleLua = `
 local totals, calls = KEYS[1], KEYS[2]
 local id, cost, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local state = redis.call('HGET', calls, id)
 if state and string.sub(state, 1, 8) == 'settled:' then return 0 end
-if state then
-  redis.call('HINCRBY', totals, 'reserved', -tonumber(string.sub(state, 10)))
-end
-redis.call('HINCRBY', totals, 'spent', cost)
+local held = state and string.sub(state, 10) or '0'
+if held ~= '0' then redis.call('HINCRBY', totals, 'reserved', '-' .. held) end
+redis.call('HINCRBY', totals, 'spent', ARGV[2])
 if cost > 0 then redis.call('HINCRBY', totals, 'calls', 1) end
-redis.call('HSET', calls, id, 'settled:' .. cost)
+redis.call('HSET', calls, id, 'settled:' .. ARGV[2])
 redis.call('EXPIRE', totals, ttl)
 redis.call('EXPIRE', calls, ttl)
 return 1

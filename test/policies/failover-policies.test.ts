@@ -131,10 +131,12 @@ describe('deadline and budget policies', () => {
       env: {
         LOCAL_MODEL_BASE_URL: local.baseURL,
         DECISION_DEADLINE_MS: '2000',
-        HOSTED_DAILY_BUDGET_USD: '0.001',
+        // A paid call first reserves its ceiling (4,096 prompt tokens at $100 per million: $0.41) against the cap;
+        // this cap admits one reservation, and once that call has settled at its ~$0.01, no second one fits.
+        HOSTED_DAILY_BUDGET_USD: '0.415',
         KEY_C: 'c',
       },
-      // About 100 prompt tokens at $100 per million: one call costs ~$0.01, ten times the day's budget.
+      // About 100 prompt tokens at $100 per million: one call costs ~$0.01.
       hostedProviders: [
         { name: 'provider-c', baseURL: provider.baseURL, apiKeyEnv: 'KEY_C', model: 'c', inputUsdPerMTok: 100 },
       ],
@@ -172,6 +174,6 @@ describe('deadline and budget policies', () => {
     const afterBudget = await score();
     expect(provider.callCount(chat)).toBe(1);
     expect(afterBudget).toMatchObject({ path: 'local', decision: 'review' });
-    expect(afterBudget.reasons.join('\n')).toMatch(/hosted budget of \$0.001 for \d{4}-\d{2}-\d{2} is spent/);
+    expect(afterBudget.reasons.join('\n')).toMatch(/hosted budget of \$0.415 for \d{4}-\d{2}-\d{2} is spent/);
   });
 });

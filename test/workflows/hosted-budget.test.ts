@@ -64,6 +64,14 @@ describe('the hosted-spend ledger on Redis', () => {
     expect(await ledger.spend(day)).toEqual({ spentUsd: 0.25, reservedUsd: 0, calls: 1 });
   });
 
+  it('reserves and settles a call that costs nothing (a provider without prices)', async () => {
+    const day = '2026-12-09';
+    expect(await ledger.reserve(day, 'free', 0, 1)).toEqual({ granted: true });
+    await ledger.settle(day, 'free', 0);
+    await ledger.settle(day, 'unreserved', 0);
+    expect(await ledger.spend(day)).toEqual({ spentUsd: 0, reservedUsd: 0, calls: 0 });
+  });
+
   it('lets every key expire two days after its day is written', async () => {
     const day = '2026-12-08';
     await ledger.reserve(day, 'c', 0.1, 1);
