@@ -175,18 +175,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   async readAndAppend(cardToken: string, entry: CardHistoryEntry): Promise<CardHistoryEntry[]> {
     const keys = this.cardKeys(cardToken);
     const newestFirst = await this.redis
-      .fraudflowCardHistoryReadAndAppend(
-        keys.time,
-        keys.entries,
-        entry.transactionId,
-        String(entry.occurredAtMs),
-        JSON.stringify(entry),
-        String(this.window.maxAgeMs),
-        String(this.window.maxCount),
-        String(this.retention.countMargin),
-        String(this.retention.ageSlackMs),
-        String(retentionTtlMs(this.window, this.retention)),
-      )
+      .fraudflowCardHistoryReadAndAppend(keys.time, keys.entries, ...this.scriptArgs(entry))
       .catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
         const cause = this.connectionError ? ` (connection: ${this.connectionError})` : '';

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { grpc } from '@temporalio/proto';
 import type { StackLayout } from '../layout';
 import { alive, waitFor } from '../processes';
 
@@ -77,5 +78,17 @@ export async function withTemporalConnection<T>(
     return await use(connection);
   } finally {
     await connection.close();
+  }
+}
+
+/** Whether the Temporal server at `address` answers its gRPC health check as serving. */
+export async function temporalServing(address: string): Promise<boolean> {
+  try {
+    return await withTemporalConnection(address, async (connection) => {
+      const res = await connection.healthService.check({});
+      return res.status === grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING;
+    });
+  } catch {
+    return false;
   }
 }

@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { grpc } from '@temporalio/proto';
 import { stringify } from 'yaml';
 import type { Config } from '../../config';
 import type { StackLayout } from '../layout';
@@ -20,7 +19,7 @@ import { alive, requireTool, spawnDetached, waitFor } from '../processes';
 import { runToLog } from '../../tools';
 import { postgresProgram, temporalDatabase } from './postgres';
 import type { StackService } from './shared';
-import { goFix, processFiles, splitHostPort, waitForProcess, withTemporalConnection } from './shared';
+import { goFix, processFiles, splitHostPort, waitForProcess, temporalServing, withTemporalConnection } from './shared';
 import { registerSearchAttributes } from './temporal';
 
 /** History shards: fixed when the schema is set up. A cluster sizes this for its peak (docs/operations.md). */
@@ -91,15 +90,8 @@ export function temporalServerService(config: Config, layout: StackLayout): Stac
         logFile: files.logFile,
       });
     },
-    async healthy() {
-      try {
-        return await withConnection(async (connection) => {
-          const res = await connection.healthService.check({});
-          return res.status === grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING;
-        });
-      } catch {
-        return false;
-      }
+    healthy() {
+      return temporalServing(config.temporal.address);
     },
     endpoints() {
       return [{ name: `Temporal server ${versions.temporalServer} (PostgreSQL)`, value: config.temporal.address }];

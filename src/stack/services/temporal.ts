@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Connection } from '@temporalio/client';
-import { grpc, temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import type { Config } from '../../config';
 import { fraudSearchAttributes } from '../../search-attributes';
 import type { StackLayout } from '../layout';
@@ -10,7 +10,7 @@ import { versions } from '../layout';
 import { requireTool, spawnDetached, waitFor } from '../processes';
 import { runToLog } from '../../tools';
 import type { StackService } from './shared';
-import { goFix, processFiles, splitHostPort, waitForProcess, withTemporalConnection } from './shared';
+import { goFix, processFiles, splitHostPort, waitForProcess, temporalServing, withTemporalConnection } from './shared';
 
 export function temporalService(config: Config, layout: StackLayout): StackService {
   const { host, port } = splitHostPort(config.temporal.address);
@@ -51,15 +51,8 @@ export function temporalService(config: Config, layout: StackLayout): StackServi
       const register = async () => (await withConnection((c) => registerSearchAttributes(c, config)), true);
       await waitFor('Temporal search attribute registration', register, { timeoutMs: 30_000, logFile: files.logFile });
     },
-    async healthy() {
-      try {
-        return await withConnection(async (connection) => {
-          const res = await connection.healthService.check({});
-          return res.status === grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING;
-        });
-      } catch {
-        return false;
-      }
+    healthy() {
+      return temporalServing(config.temporal.address);
     },
     endpoints() {
       return [
