@@ -271,6 +271,8 @@ export class OutcomeStore {
       for (const [name, n] of Object.entries(counts)) multi.hincrby(this.countsKey, name, n);
       also?.(multi);
       if ((await multi.exec()) !== null) return;
+      // Another store changed it meanwhile: back off a random while, so two stores do not collide in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }
     throw new Error(`outcome store: transaction ${transactionId} changed under ${maxAttempts} attempts in a row`);
   }
