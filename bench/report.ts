@@ -1,6 +1,7 @@
 /** Benchmark results: the per-scenario record, the markdown table, the ratios and the target checks. */
 import { fmtMs } from '../src/observability/figures';
 import type { Percentiles, ResourceUse } from './harness';
+import type { HistoryFootprint } from './history-footprint';
 
 export const scenarioIds = [
   'streaming-instant',
@@ -66,6 +67,8 @@ export interface ScenarioResult {
   /** real-model: sequential openai SDK calls straight to Ollama, ms. */
   directCallMs?: Percentiles & { count: number; mean: number };
   resources?: ResourceUse;
+  /** What each workflow left in the server's history store, from a sample read back after the run. */
+  history?: HistoryFootprint;
   settings?: Record<string, string | number | boolean>;
   burst?: BurstFigures;
 }

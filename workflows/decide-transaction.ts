@@ -54,8 +54,8 @@ export function silentObserver(): ScoringObserver {
   return { status, note: (step) => void status.timeline.push(step) };
 }
 
-/** Reading and adding to the budget ledger: quick, retried briefly; a ledger outage must not block decisions. */
-const budgeting = {
+/** Calls to the hosted-spend ledger: quick, retried briefly; a ledger outage must not block decisions. */
+const ledgerCalls = {
   startToCloseTimeout: 10_000,
   scheduleToCloseTimeout: 30_000,
   retry: { initialInterval: '500ms', maximumInterval: '5s' },
@@ -127,8 +127,8 @@ interface DecisionContext {
   deadline: Deadline;
   /** The UTC day whose hosted budget this decision spends. */
   day: string;
-  /** This transaction's paid calls are recorded in the budget ledger under this key. */
-  budgetKey: string;
+  /** This transaction's paid calls are recorded in the hosted-spend ledger under this key. */
+  spendKey: string;
   activities: ReturnType<typeof scoringActivities>;
 }
 
@@ -151,12 +151,12 @@ function scoringActivities(settings: ScoringSettings) {
   return {
     models: proxyActivities<FraudflowActivities>({ startToCloseTimeout: '1m' }),
     localModels: proxyLocalActivities<FraudflowActivities>({ startToCloseTimeout: '1m' }),
-    ledger: proxyActivities<FraudflowActivities>({ taskQueue: settings.taskQueues.orchestration, ...budgeting }),
+    ledger: proxyActivities<FraudflowActivities>({ taskQueue: settings.taskQueues.orchestration, ...ledgerCalls }),
   };
 }
 
 /**
- * One transaction's decision. `budgetKey` identifies its paid calls in the budget ledger. The workflow that
+ * One transaction's decision. `spendKey` identifies its paid calls in the hosted-spend ledger. The workflow that
  * calls it publishes the decision. The decision deadline runs from `deadlineFrom` (epoch ms): the scoring
  * workflow's start, so time spent waiting for a worker counts; by default from now (a replay row, scored when its
  * chunk reaches it).
@@ -164,14 +164,14 @@ function scoringActivities(settings: ScoringSettings) {
 export async function decideTransaction(
   input: ScoreTransactionInput,
   observer: ScoringObserver,
-  ids: { workflowId: string; runId: string; budgetKey: string },
+  ids: { workflowId: string; runId: string; spendKey: string },
   deadlineFrom = Date.now(),
 ): Promise<{ decision: Decision; provider: string }> {
   const { settings } = input;
   const deadline = new Deadline(settings.deadlineMs, deadlineFrom);
   const day = new Date(deadline.startedAt).toISOString().slice(0, 10);
   const activities = scoringActivities(settings);
-  const ctx: DecisionContext = { input, settings, observer, deadline, day, budgetKey: ids.budgetKey, activities };
+  const ctx: DecisionContext = { input, settings, observer, deadline, day, spendKey: ids.spendKey, activities };
   const evidence: Evidence = { ruleHits: [], reasons: [], modelCalls: observer.status.modelCalls };
 
   await readCardHistory(ctx, evidence);
@@ -329,7 +329,7 @@ function budgetSpent(ctx: DecisionContext, evidence: Evidence): void {
   if (budget.whenExhausted === 'review') evidence.settledPath = 'fallback';
 }
 
-const callIdOf = (ctx: DecisionContext, provider: string) => `${ctx.budgetKey}:${provider}`;
+const callIdOf = (ctx: DecisionContext, provider: string) => `${ctx.spendKey}:${provider}`;
 
 /** Reserves one paid call within the day's cap. Fails closed to "no": a ledger we cannot reach must not cost money. */
 async function reserveCall(ctx: DecisionContext, evidence: Evidence, provider: string): Promise<boolean> {
@@ -337,7 +337,7 @@ async function reserveCall(ctx: DecisionContext, evidence: Evidence, provider: s
   if (capUsd <= 0) return false;
   try {
     const reservation = await ctx.activities.ledger.reserveHostedSpend.executeWithOptions(
-      ctx.deadline.bound(budgeting),
+      ctx.deadline.bound(ledgerCalls),
       [{ day: ctx.day, callId: callIdOf(ctx, provider), provider, capUsd }],
     );
     return reservation.granted;
@@ -354,7 +354,7 @@ async function budgetLeft(ctx: DecisionContext, evidence: Evidence): Promise<boo
   const { dailyUsd } = ctx.settings.budget;
   if (dailyUsd <= 0) return false;
   try {
-    const spent = await ctx.activities.ledger.readHostedSpend.executeWithOptions(ctx.deadline.bound(budgeting), [
+    const spent = await ctx.activities.ledger.readHostedSpend.executeWithOptions(ctx.deadline.bound(ledgerCalls), [
       { day: ctx.day },
     ]);
     return spent < dailyUsd;
@@ -366,7 +366,7 @@ async function budgetLeft(ctx: DecisionContext, evidence: Evidence): Promise<boo
   }
 }
 
-/** One provider of the hosted chain; true when it gave a usable answer (then its spend is in the ledger). */
+/** One provider of the hosted chain; true when it gave a usable answer (then its spend is in the hosted-spend ledger). */
 async function askHostedProvider(
   ctx: DecisionContext,
   evidence: Evidence,

@@ -180,7 +180,7 @@ export async function replayChunkWorkflow(input: ReplayChunkInput): Promise<Repl
           features: row.features,
         },
         silentObserver(),
-        { workflowId: info.workflowId, runId: info.runId, budgetKey: `${info.workflowId}:${row.event.transactionId}` },
+        { workflowId: info.workflowId, runId: info.runId, spendKey: `${info.workflowId}:${row.event.transactionId}` },
       );
       // A challenger in shadow: scored after the champion's decision, beside it in the results (report --compare).
       if (input.settings.shadow && patched(shadowScoringPatch))

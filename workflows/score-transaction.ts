@@ -22,7 +22,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FraudflowActivities } from '../activities';
 import { toMajorUnits } from '../src/money';
 import type { CardFeatures } from '../src/schemas/card-features';
-import type { Decision, ShadowScore } from '../src/schemas/decision';
+import type { Decision, ScoringReceipt, ShadowScore } from '../src/schemas/decision';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
 import type { ScoringSettings } from '../src/scoring/settings';
 import { caseWorkflowId } from '../src/workflow-ids';
@@ -148,7 +148,25 @@ export async function scoreInShadow(
   }
 }
 
-export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Promise<Decision> {
+/** The decision's headline and where it went: the decision itself is in history once, as the publish's input. */
+function receiptOf(decision: Decision, published: ScoringReceipt['published']): ScoringReceipt {
+  const { transactionId, riskScore, path, reasons, decidedAt, policyHash, rulesHash, stage, shadow } = decision;
+  return {
+    transactionId,
+    decision: decision.decision,
+    riskScore,
+    path,
+    reasons,
+    decidedAt,
+    policyHash,
+    ...(rulesHash ? { rulesHash } : {}),
+    ...(stage ? { stage } : {}),
+    ...(shadow ? { shadow } : {}),
+    published,
+  };
+}
+
+export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Promise<ScoringReceipt> {
   const info = workflowInfo();
   const status: ScoringStatus = { stage: 'rules', ruleHits: [], modelCalls: [], timeline: [] };
   setHandler(statusQuery, () => status);
@@ -169,7 +187,7 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   const { decision, provider } = await decideTransaction(
     input,
     observer,
-    { workflowId: info.workflowId, runId: info.runId, budgetKey: info.workflowId },
+    { workflowId: info.workflowId, runId: info.runId, spendKey: info.workflowId },
     deadlineFrom,
   );
   // Publish first, then set the decision's search attributes in the same workflow task that completes the workflow:
@@ -178,7 +196,8 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   status.stage = 'publishing';
   const opensCase = decision.decision === 'review' && input.settings.cases !== undefined && patched(casePerReviewPatch);
   if (opensCase) decision.stage = 'provisional';
-  await publishDecision({ decision, topic: input.settings.decisionsTopic });
+  const topic = input.settings.decisionsTopic;
+  const published = await publishDecision({ decision, topic });
   if (input.settings.shadow && decision.features && patched(shadowScoringPatch)) {
     decision.shadow = await scoreInShadow(input.event, input.settings, decision, decision.features);
     observer.note(`shadow ${decision.shadow.model}: ${decision.shadow.decision ?? decision.shadow.outcome}`);
@@ -197,5 +216,5 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   ]);
   status.stage = 'done';
   status.decision = decision;
-  return decision;
+  return receiptOf(decision, { topic, ...published });
 }

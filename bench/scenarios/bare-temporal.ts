@@ -22,6 +22,7 @@ import {
   waitForCount,
 } from '../harness';
 import type { ScenarioResult } from '../report';
+import { describeFootprint, historyFootprint } from '../history-footprint';
 import { settingsOf } from './streaming';
 import type { BareWorkflowInput, bareWorkflow } from '../workflows/bare';
 
@@ -147,6 +148,10 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
     stopped = true;
     await Promise.all(starters);
     const resources = sampler.stop();
+    const history = await historyFootprint(
+      client,
+      Array.from({ length: finished.length }, (_, i) => ({ workflowId: `bare-${setup.id}-${i}`, kind: 'bare' })),
+    );
     const last = finished.length > 0 ? Math.max(...finished) : undefined;
     const start = percentiles(startLatencies);
     const featureStep = percentiles(featureSteps);
@@ -158,6 +163,7 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
       like.size > 0 ? `bare + ${[...like].join(' + ')} (scoreTransactionWorkflow's features added back)` : '',
       opts.eager ? `eager start requested: ${eagerlyStarted} of ${opts.count} started eagerly` : '',
       startRetries > 0 ? `${startRetries} start retries` : '',
+      describeFootprint(history),
     ].filter((s) => s.length > 0);
     return {
       id: 'bare-temporal',
@@ -170,6 +176,7 @@ export async function runBareTemporal(opts: BareTemporalOptions): Promise<Scenar
       endToEndPerSec: last !== undefined ? round2((finished.length * 1000) / (last - sendStart)) : undefined,
       activitiesPerWorkflow: 2,
       resources,
+      history,
       settings: {
         ...settingsOf(config),
         PAYLOAD_ENCRYPTION: like.has('codec'),

@@ -20,6 +20,9 @@ import {
   watchTopic,
 } from '../harness';
 import { startPipeline } from '../pipeline';
+import { connectClient } from '../../src/temporal/client';
+import type { ClosedExecution } from '../history-footprint';
+import { describeFootprint, historyFootprint } from '../history-footprint';
 import type { ScenarioId, ScenarioResult } from '../report';
 
 export interface StreamingOptions {
@@ -75,6 +78,7 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
     const overheads: number[] = [];
     const received: number[] = [];
     const paths: Record<string, number> = {};
+    const executions: ClosedExecution[] = [];
     let activities = 0;
     let invalidDecisions = 0;
     const watcher = await watchTopic(config, topics.decisions, (value, receivedAt) => {
@@ -86,6 +90,7 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       const d = parsed.data;
       received.push(receivedAt);
       paths[d.path] = (paths[d.path] ?? 0) + 1;
+      executions.push({ workflowId: d.workflowId, runId: d.runId, kind: d.path });
       activities += d.modelCalls.length + 1;
       if (d.source.kind !== 'kafka') return;
       // Produce to decision: from the transaction's Kafka timestamp to the decision's arrival on the decisions topic
@@ -125,10 +130,12 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
     const resources = sampler.stop();
     ingestCounters = await pipeline.close();
     const last = received.length > 0 ? Math.max(...received) : undefined;
+    const history = await readFootprint(config, executions);
     const notes: string[] = [];
     if (invalidDecisions > 0) notes.push(`${invalidDecisions} decisions failed the Decision schema`);
     if (ingestCounters.startRetries) notes.push(`${ingestCounters.startRetries} start retries`);
     notes.push(`produced in ${produced.seconds.toFixed(1)}s`);
+    if (history) notes.push(describeFootprint(history));
     const result: ScenarioResult = {
       id: opts.id,
       description: opts.description,
@@ -156,11 +163,22 @@ export async function runStreaming(opts: StreamingOptions): Promise<StreamingMea
       paths,
       activitiesPerWorkflow: received.length > 0 ? Math.round((activities / received.length) * 100) / 100 : undefined,
       resources,
+      history,
       settings: { ...settingsOf(config), NODE_OPTIONS: setup.env.NODE_OPTIONS ?? '' },
     };
     return { result, overheads };
   } finally {
     await cleanup.run();
+  }
+}
+
+/** History bytes per decision, read after the run (not while CPU is sampled). */
+async function readFootprint(config: Config, executions: ClosedExecution[]) {
+  const client = await connectClient(config);
+  try {
+    return await historyFootprint(client, executions);
+  } finally {
+    await client.connection.close();
   }
 }
 

@@ -26,6 +26,8 @@ import { writeWorkflowBundle } from '../worker-set';
 import { serveIngest } from './ingest';
 import { printLiveQuality, publishLabel, serveOutcomes } from './outcomes';
 import { runMainJob } from './run';
+import { printDecision } from './decision';
+import { DecisionNotFound } from '../temporal/published-decision';
 import {
   RulesCommandError,
   backtestCommand,
@@ -145,6 +147,12 @@ program
   .command('outcomes')
   .description('join decisions with the labels that come back (outcome store) and serve the live-quality metrics')
   .action(async () => serveOutcomes(loadConfigOrExit()));
+
+program
+  .command('decision')
+  .description("one transaction's decision as published (features, model calls, reasons), read from its workflow")
+  .argument('<transactionId>')
+  .action(async (transactionId: string) => printDecision(loadConfigOrExit(), transactionId));
 
 program
   .command('quality')
@@ -619,6 +627,7 @@ program
       port: config.codec.serverPort,
       token: config.codec.serverToken,
       corsOrigins: config.codec.corsOrigins,
+      compress: config.codec.compression,
     });
     console.log(`fraudflow codec server: ${server.url} (CORS: ${config.codec.corsOrigins.join(', ')})`);
     await new Promise<void>((resolve) => {
@@ -643,6 +652,7 @@ program.parseAsync().catch((err: unknown) => {
     CaseNotFoundError,
     CaseVerdictRefusedError,
     CaseWorkerUnavailableError,
+    DecisionNotFound,
   ];
   if (explained.some((kind) => err instanceof kind)) {
     console.error(`fraudflow: ${(err as Error).message}`);

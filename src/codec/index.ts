@@ -7,6 +7,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { Config } from '../config';
 import type { CodecKeyring } from './payload-codec';
 import { createDataConverter, loadCodecKeyring } from './payload-codec';
+import { CompressionCodec } from './compression-codec';
 
 export type { CodecKeyring } from './payload-codec';
 
@@ -20,7 +21,13 @@ export function codecKeyring(config: Config): CodecKeyring {
   return keyring;
 }
 
-/** The payload codec for clients and workers, or the SDK default when PAYLOAD_ENCRYPTION=false. */
-export function dataConverterFor(config: Config): DataConverter | undefined {
-  return config.codec.enabled ? createDataConverter(codecKeyring(config)) : undefined;
+/**
+ * The payload codecs for clients and workers: compression (PAYLOAD_COMPRESSION; decoding always, so compressed
+ * payloads read wherever they came from) and encryption (PAYLOAD_ENCRYPTION).
+ */
+export function dataConverterFor(config: Config): DataConverter {
+  const compress = { compress: config.codec.compression };
+  return config.codec.enabled
+    ? createDataConverter(codecKeyring(config), compress)
+    : { payloadCodecs: [new CompressionCodec(compress)] };
 }

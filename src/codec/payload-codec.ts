@@ -15,6 +15,8 @@ import { METADATA_ENCODING_KEY } from '@temporalio/common';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
+import { CompressionCodec } from './compression-codec';
+import { payloadOnTheWire } from './wire';
 
 /** The `encoding` metadata value of a sealed payload. */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -109,20 +111,19 @@ export class EncryptionCodec implements PayloadCodec {
         keyId,
       );
     }
-    // Return only the fields that were on the wire, as plain Uint8Arrays (protobufjs hands out Buffers), so
-    // decode(encode(p)) has exactly p's shape.
-    const result: Payload = {
-      metadata: Object.fromEntries(Object.entries(decoded.metadata).map(([name, value]) => [name, plainBytes(value)])),
-    };
-    if (Object.prototype.hasOwnProperty.call(decoded, 'data')) result.data = plainBytes(decoded.data);
-    if (decoded.externalPayloads.length > 0) result.externalPayloads = decoded.externalPayloads;
-    return result;
+    return payloadOnTheWire(decoded);
   }
 }
 
-/** The data converter clients and workers pass to Temporal so every payload is encrypted. */
-export function createDataConverter(keyring: CodecKeyring): DataConverter {
-  return { payloadCodecs: [new EncryptionCodec(keyring)] };
+/**
+ * The data converter clients and workers pass to Temporal: every payload compressed (when `compress`, the default)
+ * and then encrypted. Temporal applies `payloadCodecs` in order on encode and in reverse on decode.
+ */
+export function createDataConverter(
+  keyring: CodecKeyring,
+  opts: { compress: boolean } = { compress: true },
+): DataConverter {
+  return { payloadCodecs: [new CompressionCodec(opts), new EncryptionCodec(keyring)] };
 }
 
 /** Runs synchronous codec work, turning a throw into a rejected promise as the PayloadCodec contract expects. */
@@ -132,10 +133,6 @@ function settle<T>(work: () => T): Promise<T> {
   } catch (err) {
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
-}
-
-function plainBytes(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function seal(plaintext: Uint8Array, key: Buffer): Uint8Array {

@@ -18,6 +18,7 @@ import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 
 import { EncryptionCodec, PayloadDecryptionError } from './payload-codec';
+import { CodecChain, CompressionCodec, PayloadDecompressionError } from './compression-codec';
 import type { CodecKeyring } from './payload-codec';
 
 export interface CodecServerOptions {
@@ -42,6 +43,8 @@ export interface CodecServerOptions {
    * echoed in `Access-Control-Allow-Origin`, with credentials allowed. Other origins get no CORS headers.
    */
   corsOrigins: string[];
+  /** Compress what it encodes, as the workers do (PAYLOAD_COMPRESSION); it decodes compressed payloads either way. @default true */
+  compress?: boolean;
 }
 
 export interface CodecServer {
@@ -77,7 +80,7 @@ class HttpError extends Error {
 
 /** What every request needs: the codec, and who may call it. */
 interface CodecEndpoint {
-  codec: EncryptionCodec;
+  codec: CodecChain;
   allowedOrigins: Set<string>;
   /** Digest of the bearer token every POST must carry; undefined when no token is required. */
   tokenDigest: Buffer | undefined;
@@ -87,7 +90,11 @@ type CodecOperation = 'encode' | 'decode';
 
 /** Starts the codec server; resolves once it is listening. */
 export async function startCodecServer(opts: CodecServerOptions): Promise<CodecServer> {
-  const codec = new EncryptionCodec(opts.keyring);
+  // The workers' codecs in the workers' order: compression (encode only when set; decode always), then encryption.
+  const codec = new CodecChain([
+    new CompressionCodec({ compress: opts.compress ?? true }),
+    new EncryptionCodec(opts.keyring),
+  ]);
   const host = opts.host ?? '127.0.0.1';
   const allowedOrigins = new Set(opts.corsOrigins);
   // Compare digests so the comparison takes the same time whatever the token's length or content.
@@ -169,12 +176,13 @@ async function readCodecRequest(req: IncomingMessage): Promise<Payload[]> {
   return parsed.data.payloads.map(fromJson);
 }
 
-async function runCodec(codec: EncryptionCodec, operation: CodecOperation, payloads: Payload[]): Promise<Payload[]> {
+async function runCodec(codec: CodecChain, operation: CodecOperation, payloads: Payload[]): Promise<Payload[]> {
   try {
     return operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
   } catch (err) {
     // The message names a key id at most, never payload content.
-    if (err instanceof PayloadDecryptionError) throw new HttpError(400, err.message);
+    if (err instanceof PayloadDecryptionError || err instanceof PayloadDecompressionError)
+      throw new HttpError(400, err.message);
     throw err;
   }
 }

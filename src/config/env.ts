@@ -38,7 +38,7 @@ const boolFlag = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** One hosted frontier provider, reached through its OpenAI-compatible API. Tried in the order listed. */
-export const HostedProvider = z.object({
+const HostedProviderFields = z.object({
   /** Short name shown in decisions, history and metrics. */
   name: z.string().min(1),
   /** OpenAI-compatible base URL, e.g. `https://api.openai.com/v1` or `https://openrouter.ai/api/v1`. */
@@ -60,13 +60,22 @@ export const HostedProvider = z.object({
   timeoutMs: z.number().int().min(100).optional(),
   /** Attempts on this provider before failing over. @default HOSTED_MODEL_MAX_ATTEMPTS */
   maxAttempts: z.number().int().min(1).optional(),
-  /** Schedule-to-close budget for all attempts on this provider, ms. @default timeoutMs × maxAttempts + backoff */
-  budgetMs: z.number().int().min(100).optional(),
+  /**
+   * Schedule-to-close timeout: all attempts on this provider, backoff included, ms (`budgetMs`, its earlier name, is
+   * still read). @default timeoutMs × maxAttempts + backoff
+   */
+  scheduleToCloseMs: z.number().int().min(100).optional(),
   /** First retry delay, ms (doubles per attempt). @default MODEL_RETRY_INITIAL_MS */
   initialBackoffMs: z.number().int().min(1).optional(),
   /** Longest retry delay, ms. @default MODEL_RETRY_MAX_MS */
   maxBackoffMs: z.number().int().min(1).optional(),
 });
+/** `budgetMs`, the earlier name of `scheduleToCloseMs`, is read as it. */
+export const HostedProvider = z.preprocess((raw) => {
+  if (typeof raw !== 'object' || raw === null || !('budgetMs' in raw)) return raw;
+  const { budgetMs, ...rest } = raw as Record<string, unknown>;
+  return { scheduleToCloseMs: budgetMs, ...rest };
+}, HostedProviderFields);
 export type HostedProvider = z.infer<typeof HostedProvider>;
 
 const defaultHostedProviders: HostedProvider[] = [
@@ -182,6 +191,9 @@ export const Env = z.object({
   LOCAL_MODEL_API_KEY: z.string().default('ollama'),
   LOCAL_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   LOCAL_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  /** Schedule-to-close timeout of the first pass, all attempts and backoff, ms. @default timeout × attempts + backoff */
+  LOCAL_MODEL_SCHEDULE_TO_CLOSE_MS: z.coerce.number().int().min(100).optional(),
+  /** The earlier name of LOCAL_MODEL_SCHEDULE_TO_CLOSE_MS, still read. */
   LOCAL_MODEL_BUDGET_MS: z.coerce.number().int().min(100).optional(),
   MODEL_RETRY_INITIAL_MS: z.coerce.number().int().min(1).default(500),
   MODEL_RETRY_MAX_MS: z.coerce.number().int().min(1).default(10_000),
@@ -264,6 +276,12 @@ export const Env = z.object({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Encrypt every Temporal payload (AES-256-GCM) so transaction data in history is ciphertext. */
   PAYLOAD_ENCRYPTION: boolFlag.default(true),
+  /**
+   * Compress Temporal payloads (zlib) before they are sealed: fewer history bytes per decision. Either way every
+   * worker and the codec server read compressed payloads. @default PAYLOAD_ENCRYPTION (sealed payloads are read
+   * through the codec server anyway; plain ones stay readable in the UI without it)
+   */
+  PAYLOAD_COMPRESSION: boolFlag.optional(),
   /** Codec keys `kid:<base64 32 bytes>,...`, first = active; unset: a dev key file in the data dir (created once). */
   FRAUDFLOW_CODEC_KEYS: z.string().optional(),
   CODEC_KEYS_FILE: z.string().optional(),

@@ -110,7 +110,7 @@ function localModelSettings(env: Env): Config['localModel'] {
     baseURL: env.LOCAL_MODEL_BASE_URL,
     baseURLs: env.LOCAL_MODEL_BASE_URLS ?? [env.LOCAL_MODEL_BASE_URL],
     balancing: env.LOCAL_MODEL_BALANCING,
-    budgetMs: env.LOCAL_MODEL_BUDGET_MS,
+    scheduleToCloseMs: env.LOCAL_MODEL_SCHEDULE_TO_CLOSE_MS ?? env.LOCAL_MODEL_BUDGET_MS,
     model: env.LOCAL_MODEL_NAME,
     apiKey: env.LOCAL_MODEL_API_KEY,
     timeoutMs: env.LOCAL_MODEL_TIMEOUT_MS,
@@ -126,6 +126,7 @@ const defaultTemporalAddress = { dev: '127.0.0.1:7233', postgres: '127.0.0.1:724
 function codecSettings(env: Env, temporalHost: string, dataDir: string): Config['codec'] {
   return {
     enabled: env.PAYLOAD_ENCRYPTION,
+    compression: env.PAYLOAD_COMPRESSION ?? env.PAYLOAD_ENCRYPTION,
     keysSpec: env.FRAUDFLOW_CODEC_KEYS,
     keysFile: env.CODEC_KEYS_FILE ?? path.join(dataDir, 'codec-keys.json'),
     serverPort: env.CODEC_SERVER_PORT,

@@ -69,7 +69,8 @@ export interface Config {
     apiKey: string;
     timeoutMs: number;
     maxAttempts: number;
-    budgetMs?: number;
+    /** Schedule-to-close timeout of the first pass, ms. */
+    scheduleToCloseMs?: number;
     concurrency: number;
   };
   retry: { initialBackoffMs: number; maxBackoffMs: number };
@@ -95,7 +96,10 @@ export interface Config {
   };
   replayDir: string;
   codec: {
+    /** Payloads are encrypted (PAYLOAD_ENCRYPTION). */
     enabled: boolean;
+    /** Payloads are compressed before they are encrypted (PAYLOAD_COMPRESSION). */
+    compression: boolean;
     keysSpec?: string;
     keysFile: string;
     serverPort: number;

@@ -18,7 +18,7 @@ import { logger } from '../observability/logger';
 import { metrics } from '../observability/metrics';
 import type { ScoringSettings } from '../scoring/settings';
 import { createKafka } from './client';
-import { RunningWorkflowBudget } from './running-budget';
+import { RunningWorkflowLimit } from './running-limit';
 import { ScoringStarts } from './scoring-starts';
 import { startStallWatchdog } from './stall-watchdog';
 import type { ParsedMessage, Refusal } from './transaction-messages';
@@ -132,7 +132,7 @@ class KafkaIngest implements Ingest {
   private readonly producer: Producer;
   private readonly admin: Admin;
   private readonly slots: Slots;
-  private readonly budget: RunningWorkflowBudget;
+  private readonly runningLimit: RunningWorkflowLimit;
   private readonly starts: ScoringStarts;
   private readonly assignedSettings: AssignedSettings | undefined;
   private stopping = false;
@@ -158,7 +158,7 @@ class KafkaIngest implements Ingest {
     this.admin = this.kafka.admin();
     this.slots = new Slots(config.ingest.maxInFlight);
     this.assignedSettings = this.followAssignments();
-    this.budget = this.runningBudget();
+    this.runningLimit = this.createRunningLimit();
     this.starts = new ScoringStarts({
       client: opts.client,
       taskQueue: settings.taskQueues.orchestration,
@@ -210,12 +210,12 @@ class KafkaIngest implements Ingest {
   }
 
   /** Bounds the running scoring workflows: past the bound, batches wait and the backlog stays in Kafka. */
-  private runningBudget(): RunningWorkflowBudget {
+  private createRunningLimit(): RunningWorkflowLimit {
     const maxRunning = this.opts.maxRunningWorkflows ?? this.config.ingest.maxRunningWorkflows;
     const runningQuery =
       `TaskQueue = '${this.settings.taskQueues.orchestration}' AND WorkflowType = 'scoreTransactionWorkflow' ` +
       `AND ExecutionStatus = 'Running'`;
-    return new RunningWorkflowBudget({
+    return new RunningWorkflowLimit({
       max: maxRunning,
       maxStartsPerSecond: this.config.ingest.maxStartsPerSecond,
       countRunning: async () => (await this.opts.client.workflow.count(runningQuery)).count,
@@ -254,8 +254,8 @@ class KafkaIngest implements Ingest {
     }
     const at = { topic: this.topic, partition, message, settings };
     const outcome = await this.starts.start(parsed.event, parsed.contentHash, at);
-    // A duplicate started nothing: its admission goes back to the running-workflow budget.
-    if (outcome !== true) this.budget.refund();
+    // A duplicate started nothing: its admission goes back to the running-workflow limit.
+    if (outcome !== true) this.runningLimit.refund();
     if (typeof outcome === 'object') await this.deadLetter(message, partition, outcome);
   }
 
@@ -284,7 +284,7 @@ class KafkaIngest implements Ingest {
       const parsed = parseOrExplain(message, this.config.ingest.maxEventBytes);
       // Past the bound the batch waits here, heartbeating: nothing more is fetched, the backlog stays in Kafka.
       if ('event' in parsed) {
-        const admitted = await this.budget.acquire({
+        const admitted = await this.runningLimit.acquire({
           keepWaiting: live,
           whileWaiting: () =>
             payload.heartbeat().catch((err: unknown) => {
@@ -381,7 +381,7 @@ class KafkaIngest implements Ingest {
       assignedPartitions: () => this.assigned,
       nextOffset: (partition) => this.nextOffset.get(partition),
       lastActivity: () => this.lastActivity,
-      busy: () => this.batchesInProgress > 0 || this.budget.holding || this.restarting !== undefined,
+      busy: () => this.batchesInProgress > 0 || this.runningLimit.holding || this.restarting !== undefined,
       onLag: (lag) => {
         for (const [partition, behind] of lag)
           metrics.consumerLag.set({ topic: this.topic, partition: String(partition) }, behind);

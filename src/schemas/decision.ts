@@ -1,6 +1,6 @@
 /**
- * Decision v1: what fraudflow publishes to the decisions topic (keyed by transactionId) and what the scoring
- * workflow returns. Documented with examples in docs/contracts.md.
+ * Decision v1: what fraudflow publishes to the decisions topic (keyed by transactionId); the scoring workflow
+ * returns its receipt. Documented with examples in docs/contracts.md.
  */
 import { z } from 'zod';
 import { decisionVersion } from './versions';
@@ -134,3 +134,26 @@ export const Decision = z.object({
   case: CaseResolution.optional(),
 });
 export type Decision = z.infer<typeof Decision>;
+
+/**
+ * What the scoring workflow returns (0.4.0 on): the decision's headline and where it was published. The decision
+ * itself is stored once in the workflow's history, as the input of its `publishDecision` activity (and is the message
+ * on the decisions topic), not a second time as the result. Workflows of earlier versions returned the whole
+ * Decision, which has every field below but `published`.
+ */
+export const ScoringReceipt = Decision.pick({
+  transactionId: true,
+  decision: true,
+  riskScore: true,
+  path: true,
+  reasons: true,
+  decidedAt: true,
+  policyHash: true,
+  rulesHash: true,
+  stage: true,
+  shadow: true,
+}).extend({
+  published: z.object({ topic: z.string(), partition: z.number().int(), offset: z.string() }).optional(),
+});
+export type ScoringReceipt = z.infer<typeof ScoringReceipt>;
+

@@ -40,12 +40,12 @@ export function recallAtFalsePositiveRate(
     .map((s, i) => ({ s, w: weightOf(weights, i), fraud: labels[i] }))
     .filter((r) => !r.fraud)
     .sort((a, b) => b.s - a.s);
-  const budget = fpr * legit.reduce((sum, r) => sum + r.w, 0);
+  const allowedFalsePositives = fpr * legit.reduce((sum, r) => sum + r.w, 0);
   let spent = 0;
   let cut = Infinity;
   for (const r of legit) {
     spent += r.w;
-    if (spent > budget + 1e-9) {
+    if (spent > allowedFalsePositives + 1e-9) {
       cut = r.s;
       break;
     }

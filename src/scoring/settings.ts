@@ -63,17 +63,17 @@ export interface CaseSettings {
 function callPolicy(
   timeoutMs: number,
   maxAttempts: number,
-  budgetMs: number | undefined,
+  scheduleToCloseMs: number | undefined,
   initialBackoffMs: number,
   maxBackoffMs: number,
 ): ModelCallPolicy {
-  // Default budget: every attempt may time out, plus the backoff between them.
+  // By default every attempt may time out, plus the backoff between them.
   let backoff = 0;
   for (let i = 1; i < maxAttempts; i++) backoff += Math.min(initialBackoffMs * 2 ** (i - 1), maxBackoffMs);
   return {
     startToCloseMs: timeoutMs,
     maxAttempts,
-    scheduleToCloseMs: budgetMs ?? timeoutMs * maxAttempts + backoff + 1000,
+    scheduleToCloseMs: scheduleToCloseMs ?? timeoutMs * maxAttempts + backoff + 1000,
     initialBackoffMs,
     maxBackoffMs,
   };
@@ -94,7 +94,7 @@ export function scoringSettingsFromConfig(
       ...callPolicy(
         config.localModel.timeoutMs,
         config.localModel.maxAttempts,
-        config.localModel.budgetMs,
+        config.localModel.scheduleToCloseMs,
         initialBackoffMs,
         maxBackoffMs,
       ),
@@ -106,7 +106,7 @@ export function scoringSettingsFromConfig(
       ...callPolicy(
         p.timeoutMs ?? config.hosted.timeoutMs,
         p.maxAttempts ?? config.hosted.maxAttempts,
-        p.budgetMs,
+        p.scheduleToCloseMs,
         p.initialBackoffMs ?? initialBackoffMs,
         p.maxBackoffMs ?? maxBackoffMs,
       ),

@@ -4,10 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
+import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 import { EncryptionCodec, loadCodecKeyring, parseCodecKeys, createDataConverter } from '../../src/codec/payload-codec';
 import type { CodecKeyring } from '../../src/codec/payload-codec';
+import {
+  CodecChain,
+  COMPRESSED_ENCODING,
+  CompressionCodec,
+  PayloadDecompressionError,
+} from '../../src/codec/compression-codec';
 
 const cardToken = 'tok_4111111111111111_codec_marker';
 const email = 'ada.lovelace.codec@example.com';
@@ -99,10 +106,76 @@ describe('EncryptionCodec', () => {
     expect(decoded[1]).toBe(plain[1]);
   });
 
-  it('is the only payload codec of the data converter', () => {
+  it('comes after compression in the data converter, so payloads are compressed before they are sealed', () => {
     const converter = createDataConverter(keyring('key-a', { 'key-a': keyA }));
-    expect(converter.payloadCodecs).toHaveLength(1);
-    expect(converter.payloadCodecs?.[0]).toBeInstanceOf(EncryptionCodec);
+    expect(converter.payloadCodecs).toHaveLength(2);
+    expect(converter.payloadCodecs?.[0]).toBeInstanceOf(CompressionCodec);
+    expect(converter.payloadCodecs?.[1]).toBeInstanceOf(EncryptionCodec);
+  });
+});
+
+describe('CompressionCodec', () => {
+  const codec = new CompressionCodec();
+  // A decision-sized JSON payload: what the workflows carry.
+  const decision = {
+    ...transaction,
+    reasons: Array.from({ length: 12 }, (_, i) => `rule ${i}: amount above the card's usual spend`),
+    features: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`feature${i}`, i * 1.5])),
+  };
+
+  it('restores the exact payload and makes a JSON payload less than half its size', async () => {
+    const payload = defaultPayloadConverter.toPayload(decision);
+    const [compressed] = await codec.encode([payload]);
+    expect(text(compressed!, 'encoding')).toBe(COMPRESSED_ENCODING);
+    expect(compressed!.data!.length).toBeLessThan(payload.data!.length / 2);
+    const [restored] = await codec.decode([compressed!]);
+    expect(restored).toEqual(payload);
+  });
+
+  it('leaves small payloads and payloads that do not shrink as they are', async () => {
+    const small = defaultPayloadConverter.toPayload('hello');
+    const noise = defaultPayloadConverter.toPayload(new Uint8Array(randomBytes(4096)));
+    const [a, b] = await codec.encode([small, noise]);
+    expect(a).toBe(small);
+    expect(b).toBe(noise);
+  });
+
+  it('writes plain payloads when compression is off, and still reads compressed ones', async () => {
+    const payload = defaultPayloadConverter.toPayload(decision);
+    const off = new CompressionCodec({ compress: false });
+    const [plain] = await off.encode([payload]);
+    expect(plain).toBe(payload);
+    const [compressed] = await codec.encode([payload]);
+    expect(await off.decode([compressed!])).toEqual([payload]);
+  });
+
+  it('refuses a payload marked compressed that does not inflate, naming why', async () => {
+    const bogus: Payload = {
+      metadata: { encoding: new TextEncoder().encode(COMPRESSED_ENCODING) },
+      data: new Uint8Array([1, 2, 3, 4]),
+    };
+    await expect(codec.decode([bogus])).rejects.toThrow(PayloadDecompressionError);
+  });
+
+  it('refuses to inflate past its bound (a crafted payload cannot exhaust memory)', async () => {
+    const bomb: Payload = {
+      metadata: { encoding: new TextEncoder().encode(COMPRESSED_ENCODING) },
+      data: deflateSync(Buffer.alloc(64 * 1024 * 1024)),
+    };
+    await expect(codec.decode([bomb])).rejects.toThrow(/does not inflate/);
+  });
+
+  it('with encryption: compressed, then sealed; reads back through the same converter and old sealed payloads too', async () => {
+    const ring = keyring('key-a', { 'key-a': randomBytes(32) });
+    const chain = new CodecChain(createDataConverter(ring).payloadCodecs ?? []);
+    const payload = defaultPayloadConverter.toPayload(decision);
+    const [sealed] = await chain.encode([payload]);
+    expect(text(sealed!, 'encoding')).toBe('binary/encrypted');
+    expect(sealed!.data!.length).toBeLessThan(payload.data!.length / 2);
+    expect(await chain.decode([sealed!])).toEqual([payload]);
+    // Sealed before compression existed: encryption alone.
+    const [legacy] = await new EncryptionCodec(ring).encode([payload]);
+    expect(await chain.decode([legacy!])).toEqual([payload]);
   });
 });
 

@@ -33,6 +33,7 @@ import { createKafka } from '../../src/kafka/client';
 import { createAssignmentStore, shadow } from '../../src/models/assignment';
 import { OutcomeStore } from '../../src/outcomes/store';
 import { Decision } from '../../src/schemas/decision';
+import type { ScoringReceipt } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { sampleTransaction } from '../support/pipeline';
 import type { ComposeService } from './compose-file';
@@ -328,7 +329,7 @@ describe('docker-compose.yml services as local processes', () => {
     // The shadow answer is on the workflow's result, sealed with the compose keyring.
     const client = await connectClient(composeConfig, { address: local.temporal.address });
     try {
-      const result = (await client.workflow.getHandle(published.workflowId).result()) as Decision;
+      const result = (await client.workflow.getHandle(published.workflowId).result()) as ScoringReceipt;
       expect(result.shadow, logs()).toMatchObject({ model, policyHash, outcome: 'ok' });
     } finally {
       await client.connection.close();

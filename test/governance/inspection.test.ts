@@ -6,10 +6,8 @@ import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
 import type { HostedTestServer } from '../../src/testing/hosted-provider';
 import { startHostedTestServer } from '../../src/testing/hosted-provider';
-import { scoringWorkflowId } from '../../workflows';
-import type { scoreTransactionWorkflow } from '../../workflows';
 import type { TestPipeline } from '../support/pipeline';
-import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+import { sampleTransaction, scoreDecision, startTestPipeline } from '../support/pipeline';
 
 /** What an analyst and a compliance officer see: search attributes, encrypted history, the codec server. */
 describe('inspection and governance', () => {
@@ -64,11 +62,7 @@ describe('inspection and governance', () => {
     const event = TransactionEvent.parse(
       sampleTransaction({ transactionId: `t-${randomUUID()}`, ...personal, ...overrides }),
     );
-    return pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
-      taskQueue: pipeline.settings.taskQueues.orchestration,
-      workflowId: scoringWorkflowId(event.transactionId),
-      args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
-    });
+    return scoreDecision(pipeline, event);
   }
   const merchant = (name: string) => ({ id: `m-${name}`, name, mcc: '5732', category: 'electronics', country: 'US' });
 

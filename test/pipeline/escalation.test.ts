@@ -5,10 +5,8 @@ import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
 import type { HostedTestServer } from '../../src/testing/hosted-provider';
 import { startHostedTestServer } from '../../src/testing/hosted-provider';
-import { scoringWorkflowId } from '../../workflows';
-import type { scoreTransactionWorkflow } from '../../workflows';
 import type { TestPipeline } from '../support/pipeline';
-import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+import { sampleTransaction, scoreDecision, startTestPipeline } from '../support/pipeline';
 
 /**
  * Escalation, rules and malformed output, with deterministic OpenAI-compatible servers standing in for the local
@@ -64,11 +62,7 @@ describe('escalation and decision policy', () => {
 
   async function score(overrides: Partial<TransactionEventInput> = {}): Promise<Decision> {
     const event = TransactionEvent.parse(sampleTransaction({ transactionId: `t-${randomUUID()}`, ...overrides }));
-    return pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
-      taskQueue: pipeline.settings.taskQueues.orchestration,
-      workflowId: scoringWorkflowId(event.transactionId),
-      args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
-    });
+    return scoreDecision(pipeline, event);
   }
 
   it('acts on a confident local answer without escalating', async () => {

@@ -4,7 +4,7 @@ import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { HostedTestServer } from '../../src/testing/hosted-provider';
 import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import type { TestPipeline } from '../support/pipeline';
-import { sampleTransaction, startScoring, startTestPipeline } from '../support/pipeline';
+import { sampleTransaction, scoreDecision, startTestPipeline } from '../support/pipeline';
 
 /** What a decision records about a hosted call that failed: the provider and the model it was configured with. */
 describe('a failed hosted call', () => {
@@ -41,7 +41,7 @@ describe('a failed hosted call', () => {
         merchant: { id: 'm-wire', name: 'Wire Desk', mcc: '4829', country: 'US' },
       }),
     );
-    const decision = await (await startScoring(pipeline, event)).result();
+    const decision = await scoreDecision(pipeline, event);
     const calls = decision.modelCalls.filter((c) => c.tier === 'hosted');
     expect(calls.map((c) => ({ provider: c.provider, model: c.model, outcome: c.outcome }))).toEqual([
       { provider: 'failing-provider', model: 'frontier-large', outcome: 'error' },

@@ -1,8 +1,21 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeadLetter } from '../../src/schemas/dead-letter';
 import { Decision } from '../../src/schemas/decision';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+import { publishedDecision } from '../../src/temporal/published-decision';
+import { expectReceiptOf } from '../support/receipt';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const fraudflow = (args: string[]) =>
+  spawnSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['src/cli/main.ts', ...args], {
+    cwd: repoRoot,
+    env: process.env,
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
 
 /** The full streaming path on the real stack: Kafka → ingest → Temporal → real local model → Kafka. */
 describe('streaming scoring', () => {
@@ -35,14 +48,24 @@ describe('streaming scoring', () => {
     expect(decision.policyHash).toBe(pipeline.settings.policyHash);
     expect(Date.parse(decision.decidedAt)).not.toBeNaN();
 
-    // The decision is published as the workflow's last step; its result is the same decision.
+    // The decision is published as the workflow's last step; its result is the receipt, and the decision is in its
+    // history once, as the publish's input.
     const handle = pipeline.client.workflow.getHandle(decision.workflowId);
-    expect(await handle.result()).toEqual(decision);
+    expectReceiptOf(await handle.result(), decision, pipeline.config.kafka.topics.decisions);
+    expect(await publishedDecision(pipeline.client, decision.workflowId)).toEqual(decision);
     const described = await handle.describe();
     expect(described.status.name).toBe('COMPLETED');
     expect(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'FraudDecision')?.value).toBe(
       decision.decision,
     );
+
+    // `fraudflow decision <transactionId>` reads the same decision back from the workflow's history.
+    const shown = fraudflow(['decision', event.transactionId]);
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(Decision.parse(JSON.parse(shown.stdout))).toEqual(decision);
+    const unknown = fraudflow(['decision', 't-never-seen']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('no scoring workflow for transaction t-never-seen');
   });
 
   it('yields one workflow and one decision for a duplicated Kafka message', async () => {

@@ -5,10 +5,8 @@ import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
 import type { HostedTestServer } from '../../src/testing/hosted-provider';
 import { startHostedTestServer } from '../../src/testing/hosted-provider';
-import { scoringWorkflowId } from '../../workflows';
-import type { scoreTransactionWorkflow } from '../../workflows';
 import type { TestPipeline } from '../support/pipeline';
-import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+import { sampleTransaction, scoreDecision, startTestPipeline } from '../support/pipeline';
 
 const chat = '/v1/chat/completions';
 
@@ -16,11 +14,7 @@ function scorer(pipeline: () => TestPipeline) {
   return async (overrides: Partial<TransactionEventInput> = {}): Promise<Decision> => {
     const p = pipeline();
     const event = TransactionEvent.parse(sampleTransaction({ transactionId: `t-${randomUUID()}`, ...overrides }));
-    return p.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
-      taskQueue: p.settings.taskQueues.orchestration,
-      workflowId: scoringWorkflowId(event.transactionId),
-      args: [{ event, source: { kind: 'api' }, settings: p.settings }],
-    });
+    return scoreDecision(p, event);
   };
 }
 

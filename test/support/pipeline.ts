@@ -25,6 +25,8 @@ import type { scoreTransactionWorkflow } from '../../workflows';
 import type { ScoringSettings } from '../../src/scoring/settings';
 import { taskQueuesFor } from '../../src/task-queues';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
+import { publishedDecision } from '../../src/temporal/published-decision';
+import { expectReceiptOf } from './receipt';
 import { installRuntime, startWorkerSet, workerRoles } from '../../src/worker-set';
 
 export interface TestPipelineOptions {
@@ -217,6 +219,24 @@ export function startScoring(pipeline: TestPipeline, event: TransactionEvent) {
     workflowId: scoringWorkflowId(event.transactionId),
     args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
   });
+}
+
+/**
+ * Scores one transaction from a client and returns its decision as published (the workflow returns a receipt; the
+ * decision is the publish activity's input in history), checking the receipt agrees with it.
+ */
+export async function scoreDecision(
+  pipeline: Pick<TestPipeline, 'client' | 'settings'>,
+  event: TransactionEvent,
+): Promise<Decision> {
+  const receipt = await pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
+    taskQueue: pipeline.settings.taskQueues.orchestration,
+    workflowId: scoringWorkflowId(event.transactionId),
+    args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
+  });
+  const decision = await publishedDecision(pipeline.client, scoringWorkflowId(event.transactionId));
+  expectReceiptOf(receipt, decision, pipeline.settings.decisionsTopic);
+  return decision;
 }
 
 export function sampleTransaction(overrides: Partial<TransactionEventInput> = {}): TransactionEventInput {

@@ -12,6 +12,7 @@ import { startHostedTestServer } from '../../src/testing/hosted-provider';
 import { chromiumArgs, ensureChromium } from '../support/chromium';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+import { expectReceiptOf } from '../support/receipt';
 
 const screenshotPath = path.join(__dirname, '..', 'artifacts', 'temporal-ui-escalated.png');
 
@@ -73,7 +74,7 @@ describe('Temporal UI', () => {
         const decision = published.find((d) => d.transactionId === e.transactionId);
         if (!decision) throw new Error(`no decision for ${e.transactionId}`);
         // The decision is published just before the workflow completes: wait for the workflow's result too.
-        expect(await pipeline.client.workflow.getHandle(decision.workflowId).result()).toEqual(decision);
+        expectReceiptOf(await pipeline.client.workflow.getHandle(decision.workflowId).result(), decision);
         return decision;
       }),
     );

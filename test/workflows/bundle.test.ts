@@ -6,12 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { loadConfig } from '../../src/config';
 import { workflowCodeFor, writeWorkflowBundle } from '../../src/worker-set';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startScoring, startTestPipeline } from '../support/pipeline';
+import { publishedDecision } from '../../src/temporal/published-decision';
+import { expectReceiptOf } from '../support/receipt';
 
 describe('the prebuilt workflow bundle', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fraudflow-bundle-'));
@@ -44,7 +45,9 @@ describe('the prebuilt workflow bundle', () => {
     expect(pipeline.config.orchestration.bundlePath).toBe(file);
     const event = TransactionEvent.parse(sampleTransaction());
     const handle = await startScoring(pipeline, event);
-    const decision = Decision.parse(await handle.result());
+    const receipt = await handle.result();
+    const decision = await publishedDecision(pipeline.client, handle.workflowId);
+    expectReceiptOf(receipt, decision, pipeline.settings.decisionsTopic);
     expect(decision.transactionId).toBe(event.transactionId);
     expect(decision.path).toBe('local');
   });

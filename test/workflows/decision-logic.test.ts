@@ -16,7 +16,8 @@ import { loadConfig } from '../../src/config';
 import { fraudSearchAttributes } from '../../src/search-attributes';
 import { computeCardFeatures } from '../../src/features/card-history';
 import { ModelFailureType } from '../../src/failure-types';
-import type { Decision } from '../../src/schemas/decision';
+import type { Decision, ScoringReceipt } from '../../src/schemas/decision';
+import { expectReceiptOf } from '../support/receipt';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import type { ScoringSettings } from '../../src/scoring/settings';
@@ -177,6 +178,17 @@ describe('scoreTransactionWorkflow decision logic, mocked activities, time-skipp
     await env?.teardown();
   });
 
+  /**
+   * The decision the workflow published for `transactionId`: its result is only a receipt, which must carry the
+   * published decision's headline and where it went.
+   */
+  function publishedOnce(transactionId: string, receipt: ScoringReceipt): Decision {
+    const decision = published.get(transactionId);
+    if (!decision) throw new Error(`no decision published for ${transactionId}`);
+    expectReceiptOf(receipt, decision, baseSettings.decisionsTopic);
+    return decision;
+  }
+
   /** Runs one transaction through the workflow with `scenario`; returns the decision and the wall time it took. */
   async function decide(
     scenario: Scenario,
@@ -186,12 +198,12 @@ describe('scoreTransactionWorkflow decision logic, mocked activities, time-skipp
     scenarios.set(event.transactionId, scenario);
     currentSpend = scenario.spentUsd ?? 0;
     const started = Date.now();
-    const decision = await env.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
+    const receipt = await env.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
       taskQueue: baseSettings.taskQueues.orchestration,
       workflowId: `score-${event.transactionId}`,
       args: [{ event, source: { kind: 'api' }, settings: { ...baseSettings, ...opts.settings } }],
     });
-    expect(published.get(event.transactionId)).toEqual(decision);
+    const decision = publishedOnce(event.transactionId, receipt);
     return { decision, calls: calls.get(event.transactionId) ?? [], wallMs: Date.now() - started };
   }
 
@@ -360,12 +372,11 @@ describe('scoreTransactionWorkflow decision logic, mocked activities, time-skipp
       workflowBundle: await workflowBundle(),
       activities,
     });
-    const decision = await late.runUntil(handle.result());
+    const decision = publishedOnce(event.transactionId, await late.runUntil(handle.result()));
     expect(calls.get(event.transactionId)).toBeUndefined();
     expect(decision).toMatchObject({ decision: 'review', path: 'fallback' });
     expect(decision.modelCalls).toEqual([]);
     expect(decision.reasons.join('\n')).toMatch(/decision deadline of 3s passed before the card history was read/);
-    expect(published.get(event.transactionId)).toEqual(decision);
   });
 
   it('a local model that keeps failing is retried until more retries would outlast the deadline, then escalated', async () => {

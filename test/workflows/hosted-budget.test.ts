@@ -16,7 +16,6 @@ import { loadConfig } from '../../src/config';
 import { computeCardFeatures } from '../../src/features/card-history';
 import { maxAnswerTokens } from '../../src/models/assessment';
 import { HostedSpendLedger, reservationInputTokens } from '../../src/models/hosted-spend-ledger';
-import type { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import { connectClient } from '../../src/temporal/client';
@@ -152,10 +151,8 @@ describe('50 scoring workflows racing a small hosted budget', () => {
         });
       }),
     );
-    const escalated = decisions.filter((d: Decision) => d.path === 'escalated');
-    const refused = decisions.filter((d: Decision) =>
-      d.reasons.some((r) => /hosted budget of \$2 .* is spent/.test(r)),
-    );
+    const escalated = decisions.filter((d) => d.path === 'escalated');
+    const refused = decisions.filter((d) => d.reasons.some((r) => /hosted budget of \$2 .* is spent/.test(r)));
     const day = new Date().toISOString().slice(0, 10);
     const spend = await ledger.spend(day);
     // Each call holds its ceiling while in flight: at most ⌊cap / ceiling⌋ at once, a few more as calls settle

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Decision } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { statusQuery } from '../../workflows';
 import type { TestPipeline } from '../support/pipeline';
 import { sampleTransaction, startScoring, startTestPipeline } from '../support/pipeline';
+import { publishedDecision } from '../../src/temporal/published-decision';
+import { expectReceiptOf } from '../support/receipt';
 
 describe('scoreTransactionWorkflow on the real dev server', () => {
   let pipeline: TestPipeline;
@@ -16,7 +17,9 @@ describe('scoreTransactionWorkflow on the real dev server', () => {
   it('scores a transaction with the real local model, publishes and returns the decision', async () => {
     const event = TransactionEvent.parse(sampleTransaction());
     const handle = await startScoring(pipeline, event);
-    const decision = Decision.parse(await handle.result());
+    const receipt = await handle.result();
+    const decision = await publishedDecision(pipeline.client, handle.workflowId);
+    expectReceiptOf(receipt, decision, pipeline.settings.decisionsTopic);
 
     expect(decision.transactionId).toBe(event.transactionId);
     expect(decision.workflowId).toBe(`score-${event.transactionId}`);

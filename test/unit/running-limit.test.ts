@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunningWorkflowBudget, admissions } from '../../src/kafka/running-budget';
+import { RunningWorkflowLimit, admissions } from '../../src/kafka/running-limit';
 
 const base = { max: 200, running: 0, recentStarts: 0, sharers: 1, perRefreshCap: Number.POSITIVE_INFINITY };
 
@@ -37,32 +37,32 @@ describe('admissions: how many starts one ingest may admit until its next refres
   });
 });
 
-describe('RunningWorkflowBudget', () => {
+describe('RunningWorkflowLimit', () => {
   const keepWaiting = { keepWaiting: () => true, whileWaiting: () => Promise.resolve() };
 
   it('admits within the bound, then waits until the count drops', async () => {
     let running = 0;
-    const budget = new RunningWorkflowBudget({
+    const limit = new RunningWorkflowLimit({
       max: 3,
       countRunning: () => Promise.resolve(running),
       sharers: () => 1,
       refreshMs: 20,
       visibilityLagMs: 0,
     });
-    for (let i = 0; i < 3; i++) expect(await budget.acquire(keepWaiting)).toBe(true);
+    for (let i = 0; i < 3; i++) expect(await limit.acquire(keepWaiting)).toBe(true);
     running = 3;
     let admitted = false;
-    const waiting = budget.acquire(keepWaiting).then((ok) => (admitted = ok));
+    const waiting = limit.acquire(keepWaiting).then((ok) => (admitted = ok));
     await new Promise((r) => setTimeout(r, 80));
     expect(admitted).toBe(false);
-    expect(budget.holding).toBe(true);
+    expect(limit.holding).toBe(true);
     running = 2;
     await waiting;
     expect(admitted).toBe(true);
   });
 
   it('paces starts at maxStartsPerSecond', async () => {
-    const budget = new RunningWorkflowBudget({
+    const limit = new RunningWorkflowLimit({
       max: 1000,
       countRunning: () => Promise.resolve(0),
       sharers: () => 1,
@@ -71,20 +71,20 @@ describe('RunningWorkflowBudget', () => {
       visibilityLagMs: 0,
     });
     const started = Date.now();
-    for (let i = 0; i < 30; i++) await budget.acquire(keepWaiting);
+    for (let i = 0; i < 30; i++) await limit.acquire(keepWaiting);
     // 10 per 100 ms refresh: the 30th start comes after at least two further refreshes.
     expect(Date.now() - started).toBeGreaterThanOrEqual(180);
   });
 
   it('admits nothing while Temporal cannot be counted, and gives up when told to stop waiting', async () => {
     let stop = false;
-    const budget = new RunningWorkflowBudget({
+    const limit = new RunningWorkflowLimit({
       max: 10,
       countRunning: () => Promise.reject(new Error('unavailable')),
       sharers: () => 1,
       refreshMs: 20,
     });
     setTimeout(() => (stop = true), 60);
-    expect(await budget.acquire({ keepWaiting: () => !stop, whileWaiting: () => Promise.resolve() })).toBe(false);
+    expect(await limit.acquire({ keepWaiting: () => !stop, whileWaiting: () => Promise.resolve() })).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
  * of the group, workflows started before a restart, and workflows started by anyone else on the task queue.
  */
 
-export interface RunningBudgetOptions {
+export interface RunningLimitOptions {
   /** Running scoring workflows on the task queue (a visibility count). */
   countRunning: () => Promise<number>;
   /** The bound, for all ingest processes together. */
@@ -38,7 +38,7 @@ export interface AcquireOptions {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export class RunningWorkflowBudget {
+export class RunningWorkflowLimit {
   /** Running workflows at the last successful count; undefined until one succeeds. */
   running: number | undefined;
   private allowance = 0;
@@ -49,7 +49,7 @@ export class RunningWorkflowBudget {
   private readonly refreshMs: number;
   private readonly lagMs: number;
 
-  constructor(private readonly opts: RunningBudgetOptions) {
+  constructor(private readonly opts: RunningLimitOptions) {
     this.refreshMs = opts.refreshMs ?? 500;
     this.lagMs = opts.visibilityLagMs ?? 1500;
   }
