@@ -98,7 +98,7 @@ function withPolicyFileHash(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || 'policyFileHash' in value || !('policyHash' in value)) {
     return value;
   }
-  const { policyHash, ...rest } = value as { policyHash: unknown };
+  const { policyHash, ...rest } = value;
   return { ...rest, policyFileHash: policyHash };
 }
 
