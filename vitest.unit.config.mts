@@ -9,6 +9,7 @@ export default defineConfig({
   test: {
     include: [
       'test/scoring/policy.test.ts',
+      'test/scoring/challenger.test.ts',
       'test/scoring/tuning.test.ts',
       'test/scoring/operating-point.test.ts',
       'test/scoring/legit-sampling.test.ts',

@@ -36,7 +36,13 @@ export interface ScoreRequest {
   event: TransactionEvent;
   /** The card's point-in-time history features: in the first pass's input and in the hosted prompt. */
   features: CardFeatures;
-  /** The scoring policy the workflow was started with: the worker's configured one, or one promoted since. */
+  /** Hash of the scoring policy file the workflow was started with: the worker's configured one, or one promoted. */
+  policyFileHash?: string;
+  /**
+   * The same hash under its earlier name: what workflow code before the rename sends (and what workers before it
+   * read), so activities scheduled across a rolling deploy keep their policy. Read it through requestedPolicyFile.
+   * @deprecated send policyFileHash
+   */
   policyHash?: string;
   /** The local model the policy belongs to (a promoted champion's); @default the worker's LOCAL_MODEL_NAME */
   model?: string;
@@ -45,6 +51,11 @@ export interface ScoreRequest {
 export interface EscalationRequest extends ScoreRequest {
   /** Hosted provider name from config. */
   provider: string;
+}
+
+/** The policy-file hash a request asks for, under either name. */
+export function requestedPolicyFile(req: Pick<ScoreRequest, 'policyFileHash' | 'policyHash'>): string | undefined {
+  return req.policyFileHash ?? req.policyHash;
 }
 
 function costUsd(target: ModelTarget, inputTokens: number, outputTokens: number): number {
@@ -189,7 +200,7 @@ export async function scoreFirstPass(
   if (target.misconfigured) {
     throw new ModelCallError(target.misconfigured, ModelFailureType.misconfigured, context).toApplicationFailure();
   }
-  if (!policy) throw unknownPolicy(req.policyHash);
+  if (!policy) throw unknownPolicy(requestedPolicyFile(req));
   const started = performance.now();
   const raw = await rawFirstPass(target, req, policy.policy, context);
   const calibrated = calibrate(policy.policy.calibration, req.event, req.features, raw.logit);
@@ -262,7 +273,7 @@ export function createModelScoringActivities(deps: {
   /** First pass on a local model server (full view of the transaction, data stays in the network). */
   const scoreWithLocalModel = async (req: ScoreRequest): Promise<ModelScore> => {
     // A store that cannot be read fails this attempt (retried); a policy that is nowhere fails for good.
-    const policy = await resolvePolicy(req.policyHash, deps.config.scoringPolicy, deps.assignments);
+    const policy = await resolvePolicy(requestedPolicyFile(req), deps.config.scoringPolicy, deps.assignments);
     const target = deps.models.local.acquire();
     if (!target) throw circuitOpen('local', 'every local endpoint is open', req.event.transactionId);
     return scoreWith(target, req.event, () => scoreFirstPass(target, req, policy));

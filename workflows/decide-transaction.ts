@@ -260,6 +260,8 @@ async function scoreFirstPass(ctx: DecisionContext, evidence: Evidence, features
   const request = {
     event: ctx.input.event,
     features,
+    policyFileHash: settings.policyFileHash,
+    // The old name too, for local workers not yet deployed (they read only `policyHash`).
     policyHash: settings.policyFileHash,
     model: settings.local.model,
   };

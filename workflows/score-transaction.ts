@@ -24,6 +24,7 @@ import { toMajorUnits } from '../src/money';
 import type { CardFeatures } from '../src/schemas/card-features';
 import type { Decision, ScoringReceipt, ShadowScore } from '../src/schemas/decision';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
+import { hostedAnswerOf } from '../src/scoring/challenger';
 import type { ScoringSettings } from '../src/scoring/settings';
 import { caseWorkflowId } from '../src/workflow-ids';
 import {
@@ -107,9 +108,10 @@ async function openCase(input: ScoreTransactionInput, decision: Decision, observ
 }
 
 /**
- * The challenger's first pass on the decided transaction, on the shadow task queue, one attempt within
- * SHADOW_TIMEOUT_MS. It starts after the decision is published and its failure is only recorded: the champion's
- * decision neither waits for it nor changes.
+ * The challenger's first pass on the decided transaction, then the decision policy under its thresholds with the
+ * champion's rule hits and hosted answer, on the shadow task queue, one attempt within SHADOW_TIMEOUT_MS. It starts
+ * after the decision is published and its failure is only recorded: the champion's decision neither waits for it
+ * nor changes.
  */
 export async function scoreInShadow(
   event: TransactionEvent,
@@ -128,19 +130,30 @@ export async function scoreInShadow(
   const started = Date.now();
   const firstPass = decision.modelCalls.find((c) => c.tier === 'local' && c.outcome === 'ok');
   try {
+    // Only input changes here, never the commands: the policy step runs inside the activity.
     return await scoreChallenger({
       event,
       features,
+      policyFileHash: shadow.policyFileHash,
+      // The old name too, for shadow workers not yet deployed (they read only `policyHash`).
       policyHash: shadow.policyFileHash,
       model: shadow.model,
-      champion: { decision: decision.decision, ruleHits: decision.ruleHits, firstPassScore: firstPass?.riskScore },
+      champion: {
+        decision: decision.decision,
+        ruleHits: decision.ruleHits,
+        firstPassScore: firstPass?.riskScore,
+        policy: settings.policy,
+        hostedChain: settings.hosted.length > 0,
+        hosted: hostedAnswerOf(decision.modelCalls),
+        escalated: decision.modelCalls.some((c) => c.tier === 'hosted'),
+      },
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
     const error = firstLine(failureDetail(err).error).slice(0, 300);
     return {
       model: shadow.model,
-      policyHash: shadow.policyFileHash,
+      policyFileHash: shadow.policyFileHash,
       outcome: 'error',
       latencyMs: Date.now() - started,
       error,

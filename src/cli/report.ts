@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
-import type { BacktestReport, PolicySource, ReplayTimes } from '../replay/report';
+import type { BacktestReport, PolicySource, ReplayTimes, ShadowAgreement } from '../replay/report';
 import {
   buildBacktestReport,
   challengerRows,
@@ -18,6 +18,7 @@ import {
   renderComparisonHtml,
   renderReportHtml,
   reportTiming,
+  shadowAgreement,
   tuningReplaysOf,
 } from '../replay/report';
 import type { ReplayReportSettings } from '../replay/store';
@@ -208,7 +209,7 @@ export function compareShadowCommand(config: Config, replayId: string, log: (l: 
     store.readReportSettings(replayId) ?? reportSettingsFor(config, scoringSettingsFromConfig(config));
   const shadowReport = buildBacktestReport(challengerRows(rows), {
     replayId: `${replayId} challenger ${challenger.model}`,
-    policyHash: challenger.policyHash,
+    policyHash: challenger.policyFileHash,
     thresholds: champion.thresholds,
     hostedPricing,
     startedAt: champion.startedAt,
@@ -216,6 +217,8 @@ export function compareShadowCommand(config: Config, replayId: string, log: (l: 
     measuredOver: champion.throughput.measuredOver,
     invalidRows: [],
   });
+  const agreement = shadowAgreement(rows);
+  if (agreement.unansweredEscalations > 0) shadowReport.warnings.push(unansweredWarning(agreement));
   const out = path.join(config.replayDir, `compare-${replayId}-shadow.html`);
   fs.writeFileSync(out, renderComparisonHtml(champion, shadowReport));
   for (const m of compareReports(champion, shadowReport).metrics) {
@@ -223,9 +226,25 @@ export function compareShadowCommand(config: Config, replayId: string, log: (l: 
       `${m.label.padEnd(36)} ${String(m.a ?? 'n/a').padStart(12)} ${String(m.b ?? 'n/a').padStart(12)}  Δ ${m.delta ?? 'n/a'}`,
     );
   }
+  for (const line of describeShadowAgreement(agreement)) log(line);
   log(out);
   return out;
 }
+
+/** The agreement of the two decision policies, with what each sent to the hosted tier beside it. */
+export function describeShadowAgreement(a: ShadowAgreement): string[] {
+  const pct = (r: number | null) => (r === null ? 'n/a' : `${(r * 100).toFixed(1)}%`);
+  const lines = [
+    `decision agreement (same decision policy): ${a.agreed} of ${a.scored} (${pct(a.agreementRate)})`,
+    `escalation rate: champion ${pct(a.championEscalationRate)}, challenger ${pct(a.challengerEscalationRate)}`,
+  ];
+  if (a.unansweredEscalations > 0) lines.push(unansweredWarning(a));
+  return lines;
+}
+
+const unansweredWarning = (a: ShadowAgreement) =>
+  `${a.unansweredEscalations} escalation(s) the challenger would have made had no champion's hosted answer to reuse: ` +
+  'judged as an ambiguous first pass not escalated (at least review), their hosted cost not counted';
 
 /**
  * `fraudflow report <replayId>`: the report again from stored decisions, timed as the saved report was, else by the

@@ -39,8 +39,16 @@ export const metrics = {
   }),
   shadowScores: new Counter({
     name: 'fraudflow_shadow_scores_total',
-    help: "Challenger first passes in shadow: agree or disagree with the champion's outcome, or failed",
+    help: "Challengers scored in shadow through the decision policy: agree or disagree with the champion's outcome, or failed",
     labelNames: ['model', 'agreement'] as const,
+    registers: [registry],
+  }),
+  shadowEscalations: new Counter({
+    name: 'fraudflow_shadow_escalations_total',
+    help:
+      'Transactions scored in shadow that went (champion) or would go (challenger) to the hosted tier; answer: whether ' +
+      "a hosted answer was there (the challenger's is the champion's, reused: shadow never calls a hosted model)",
+    labelNames: ['model', 'scorer', 'answer'] as const,
     registers: [registry],
   }),
   shadowScoreDelta: new Histogram({

@@ -70,19 +70,39 @@ export const RuleHit = z.object({
 });
 export type RuleHit = z.infer<typeof RuleHit>;
 
-/** A challenger's first pass on the same transaction, scored in shadow after the decision: it changes nothing. */
-export const ShadowScore = z.object({
+/**
+ * A challenger scored in shadow on the same transaction after the decision: its first pass through the champion's
+ * decision policy under its own thresholds (src/scoring/challenger.ts). It changes nothing and calls no hosted model.
+ */
+const ShadowScoreFields = z.object({
   model: z.string(),
-  policyHash: z.string(),
+  /** Hash of the challenger's scoring policy file (not a settings policyHash). */
+  policyFileHash: z.string(),
   outcome: z.enum(['ok', 'error']),
-  /** The challenger's calibrated probability and the outcome its own thresholds give it. */
+  /** The challenger's first-pass fraud probability. */
   riskScore: z.number().min(0).max(1).optional(),
+  /** The outcome the decision policy gives it (before the policy step existed: its own thresholds on riskScore). */
   decision: DecisionOutcome.optional(),
-  /** Whether that outcome is the champion's first-pass outcome. */
+  /** How the policy reached it: `escalated` when judged on the champion's hosted answer, reused. */
+  path: ScoringPath.optional(),
+  /** Its policy would have gone to the hosted tier; with `path` not `escalated`, there was no hosted answer to reuse. */
+  wouldEscalate: z.boolean().optional(),
+  /** Whether that outcome is the champion's decision. */
   agrees: z.boolean().optional(),
   latencyMs: z.number().int().min(0),
   error: z.string().optional(),
 });
+
+/** Shadow scores written before the rename carry the policy-file hash as `policyHash`. */
+function withPolicyFileHash(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || 'policyFileHash' in value || !('policyHash' in value)) {
+    return value;
+  }
+  const { policyHash, ...rest } = value;
+  return { ...rest, policyFileHash: policyHash };
+}
+
+export const ShadowScore = z.preprocess(withPolicyFileHash, ShadowScoreFields);
 export type ShadowScore = z.infer<typeof ShadowScore>;
 
 /**

@@ -35,6 +35,26 @@ export function isAmbiguous(
   );
 }
 
+/**
+ * Whether a rule settles the decision with no model asked: an allow (the rule set's precedence left it the only
+ * decisive hit) or a decline. The scoring workflow's first test before the first pass.
+ */
+export function settledByRules(hits: RuleHit[]): boolean {
+  return hasEffect(hits, 'allow') || hasEffect(hits, 'decline');
+}
+
+/**
+ * Whether the evidence asks for the hosted tier: no usable first pass, an ambiguous one, or an escalate rule. The
+ * escalation switch, the hosted chain and the day's budget decide whether it is then asked.
+ */
+export function escalationWanted(
+  local: ModelAnswer | undefined,
+  policy: Pick<ScoringPolicy, 'ambiguousLow' | 'ambiguousHigh' | 'minConfidence'>,
+  hits: RuleHit[],
+): boolean {
+  return !local || isAmbiguous(local.assessment, policy) || hasEffect(hits, 'escalate');
+}
+
 /** The outcome floor set by rules: a model may make a decision stricter, never looser. */
 export function rulesFloor(hits: RuleHit[]): DecisionOutcome {
   if (hasEffect(hits, 'decline')) return 'decline';

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { ScoringPolicy } from '../config';
 import { calibrationInputNames } from './calibration';
 import { CalibrationContext } from './calibration-context';
 
@@ -128,6 +129,14 @@ export function policyThresholds(policy: ScoringPolicyFile) {
     hostedDeclineAt: t.hosted.declineAt,
     hostedMode: t.hosted.mode,
   };
+}
+
+/**
+ * The decision policy a model scores under: `base` (the settings' policy: escalation switch, rules) with the policy
+ * file's thresholds over it, as a promoted champion and a challenger in shadow both decide.
+ */
+export function policyWithThresholds(base: ScoringPolicy, policy: ScoringPolicyFile): ScoringPolicy {
+  return { ...base, ...policyThresholds(policy) };
 }
 
 /** A policy file's text, parsed and validated; `name` says which policy in errors. */

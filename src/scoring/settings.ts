@@ -7,7 +7,7 @@ import type { Config, ScoringPolicy } from '../config';
 import type { TaskQueues } from '../task-queues';
 import { taskQueuesFor } from '../task-queues';
 import type { LoadedPolicy } from './policy-file';
-import { policyThresholds } from './policy-file';
+import { policyWithThresholds } from './policy-file';
 import { promptVersion } from './prompt';
 
 /** Timeouts and retries for one model provider, as Temporal activity options. */
@@ -146,7 +146,7 @@ export function policyHash(
 export function settingsWithModel(base: ScoringSettings, model: string, loaded: LoadedPolicy): ScoringSettings {
   const changed = {
     ...base,
-    policy: { ...base.policy, ...policyThresholds(loaded.policy) },
+    policy: policyWithThresholds(base.policy, loaded.policy),
     local: { ...base.local, model },
     policyFileHash: loaded.hash,
   };

@@ -330,7 +330,7 @@ describe('docker-compose.yml services as local processes', () => {
     const client = await connectClient(composeConfig, { address: local.temporal.address });
     try {
       const result = (await client.workflow.getHandle(published.workflowId).result()) as ScoringReceipt;
-      expect(result.shadow, logs()).toMatchObject({ model, policyHash, outcome: 'ok' });
+      expect(result.shadow, logs()).toMatchObject({ model, policyFileHash: policyHash, outcome: 'ok' });
     } finally {
       await client.connection.close();
     }

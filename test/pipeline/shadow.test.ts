@@ -1,14 +1,24 @@
 /**
- * A challenger scored in shadow on live traffic (real stack): its answers are recorded on the workflow's decision
- * and in metrics, and neither a working nor a failing challenger changes or holds back a published decision.
+ * A challenger scored in shadow on live traffic (real stack): its answers, through the champion's decision policy
+ * under its own thresholds, are recorded on the workflow's decision and in metrics; neither a working nor a failing
+ * challenger changes or holds back a published decision, and shadow never calls a hosted model.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shadow } from '../../src/models/assignment';
 import { metrics } from '../../src/observability/metrics';
-import type { Decision } from '../../src/schemas/decision';
+import type { Decision, DecisionOutcome, ScoringReceipt } from '../../src/schemas/decision';
+import { TransactionEvent } from '../../src/schemas/transaction-event';
 import { loadPolicyFile } from '../../src/scoring/policy-file';
+import type { HostedTestServer } from '../../src/testing/hosted-provider';
+import { startHostedTestServer } from '../../src/testing/hosted-provider';
+import { scoringWorkflowId } from '../../workflows';
+import type { scoreTransactionWorkflow } from '../../workflows';
 import type { TestPipeline } from '../support/pipeline';
-import { sampleTransaction, startTestPipeline } from '../support/pipeline';
+import { sampleTransaction, scriptedPolicyFile, startTestPipeline } from '../support/pipeline';
+import { expectReceiptOf } from '../support/receipt';
+
+const severity: Record<DecisionOutcome, number> = { approve: 0, review: 1, decline: 2 };
 
 describe('shadow scoring', () => {
   let pipeline: TestPipeline;
@@ -26,14 +36,17 @@ describe('shadow scoring', () => {
     await pipeline?.close();
   });
 
-  async function decide(count: number, already: number): Promise<Array<{ published: Decision; result: Decision }>> {
+  async function decide(
+    count: number,
+    already: number,
+  ): Promise<Array<{ published: Decision; result: ScoringReceipt }>> {
     const events = Array.from({ length: count }, () => sampleTransaction());
     await pipeline.send(events.map((e) => ({ key: e.transactionId, value: e })));
     const published = (await pipeline.waitForDecisions(already + count, 120_000)).slice(already);
     return Promise.all(
       published.map(async (d) => ({
         published: d,
-        result: (await pipeline.client.workflow.getHandle(d.workflowId).result()) as Decision,
+        result: await pipeline.client.workflow.getHandle<typeof scoreTransactionWorkflow>(d.workflowId).result(),
       })),
     );
   }
@@ -46,11 +59,23 @@ describe('shadow scoring', () => {
     for (const { published, result } of decided) {
       expect(published.shadow).toBeUndefined();
       expect(published.policyHash).toBe(pipeline.settings.policyHash);
-      expect(result.shadow).toMatchObject({ model, policyHash: challengerHash, outcome: 'ok' });
+      // Escalation is off: neither side goes to the hosted tier, and the rules settle the same rows for both.
+      expect(result.shadow).toMatchObject({
+        model,
+        policyFileHash: challengerHash,
+        outcome: 'ok',
+        wouldEscalate: false,
+      });
+      expect(result.shadow!.path).toBe(published.path === 'rules' ? 'rules' : 'local');
       expect(result.shadow!.riskScore).toBeGreaterThanOrEqual(0);
       // Same model, same calibration: the same probability, judged by the challenger's own thresholds.
       expect(Math.abs(result.shadow!.riskScore! - published.riskScore)).toBeLessThan(0.05);
-      expect({ ...result, shadow: undefined }).toEqual({ ...published, shadow: undefined });
+      // Its review threshold is lower and everything else equal: never a looser outcome than the champion's.
+      expect(severity[result.shadow!.decision!]).toBeGreaterThanOrEqual(severity[published.decision]);
+      expect(result.shadow!.agrees).toBe(result.shadow!.decision === published.decision);
+      // The receipt carries the champion's decision and the shadow answer; the published decision has no shadow.
+      expectReceiptOf(result, published);
+      expect(published.shadow).toBeUndefined();
     }
     const agreedAfter = (await metrics.shadowScores.get()).values.reduce((s, v) => s + v.value, 0);
     expect(agreedAfter - agreedBefore).toBe(6);
@@ -69,4 +94,102 @@ describe('shadow scoring', () => {
     }
     await pipeline.assignments.update((a) => shadow(a, null));
   }, 300_000);
+});
+
+/**
+ * The policy step on controlled scores: a scripted local model and a scripted hosted provider stand in, so which
+ * transactions escalate is known. Temporal, Kafka, Redis and the workers are real.
+ */
+describe('shadow scoring through the decision policy', () => {
+  let local: HostedTestServer;
+  let frontier: HostedTestServer;
+  let pipeline: TestPipeline;
+  let sameHash: string;
+  let widerHash: string;
+  const hostedCalls = () => frontier.callCount('/v1/chat/completions');
+
+  beforeAll(async () => {
+    local = await startHostedTestServer();
+    frontier = await startHostedTestServer({ apiKey: 'key-f' });
+    pipeline = await startTestPipeline({
+      name: 'shadow-policy',
+      env: { LOCAL_MODEL_BASE_URL: local.baseURL, FRONTIER_KEY: 'key-f' },
+      hostedProviders: [
+        {
+          name: 'frontier',
+          baseURL: frontier.baseURL,
+          apiKeyEnv: 'FRONTIER_KEY',
+          model: 'frontier-1',
+          inputUsdPerMTok: 3,
+          outputUsdPerMTok: 15,
+        },
+      ],
+    });
+    // Review 0.4, decline 0.8, escalation band 0.35–0.75. `same`: those thresholds under another name (another
+    // hash); `wider`: the band from 0.1.
+    const scripted = loadPolicyFile(scriptedPolicyFile).policy;
+    const store = (name: string, thresholds: typeof scripted.thresholds) =>
+      pipeline.assignments.storePolicy(`${JSON.stringify({ ...scripted, name, thresholds }, null, 1)}\n`);
+    sameHash = await store('shadow-same', scripted.thresholds);
+    widerHash = await store('shadow-wider', { ...scripted.thresholds, escalation: { low: 0.1, high: 0.75 } });
+  });
+  afterEach(() => {
+    local.reset();
+    frontier.reset();
+  });
+  afterAll(async () => {
+    await pipeline?.close();
+    await Promise.all([local, frontier].map((s) => s?.close()));
+  });
+
+  function scoreBeside(challengerHash: string): Promise<ScoringReceipt> {
+    const event = TransactionEvent.parse(sampleTransaction({ transactionId: `t-${randomUUID()}` }));
+    const shadow = { model: pipeline.config.localModel.model, policyFileHash: challengerHash, timeoutMs: 30_000 };
+    return pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
+      taskQueue: pipeline.settings.taskQueues.orchestration,
+      workflowId: scoringWorkflowId(event.transactionId),
+      args: [{ event, source: { kind: 'api' }, settings: { ...pipeline.settings, shadow } }],
+    });
+  }
+
+  it("agrees with an escalated decision under the champion's policy, judged on its hosted answer, asking none", async () => {
+    local.setBehaviour(() => ({ kind: 'answer', riskScore: 0.55, confidence: 0.9 }));
+    frontier.setBehaviour(() => ({ kind: 'answer', riskScore: 0.93, confidence: 0.95 }));
+    const decision = await scoreBeside(sameHash);
+    expect(decision).toMatchObject({ decision: 'decline', path: 'escalated', riskScore: 0.93 });
+    // Its first pass alone on its thresholds says review (0.55 is in 0.4–0.8): the earlier shadow disagreed here.
+    expect(decision.shadow).toMatchObject({
+      policyFileHash: sameHash,
+      outcome: 'ok',
+      riskScore: 0.55,
+      decision: 'decline',
+      path: 'escalated',
+      wouldEscalate: true,
+      agrees: true,
+    });
+    // The champion's escalation only: shadow reused its answer.
+    expect(hostedCalls()).toBe(1);
+  }, 120_000);
+
+  it('records an escalation the champion did not make, judged without a hosted answer, and calls none', async () => {
+    local.setBehaviour(() => ({ kind: 'answer', riskScore: 0.2, confidence: 0.9 }));
+    const unanswered = async () =>
+      (await metrics.shadowEscalations.get()).values
+        .filter((v) => v.labels.scorer === 'challenger' && v.labels.answer === 'unanswered')
+        .reduce((s, v) => s + v.value, 0);
+    const before = await unanswered();
+    const decision = await scoreBeside(widerHash);
+    expect(decision).toMatchObject({ decision: 'approve', path: 'local', riskScore: 0.2 });
+    // Inside its band: an ambiguous first pass with no hosted answer is never approved alone.
+    expect(decision.shadow).toMatchObject({
+      policyFileHash: widerHash,
+      outcome: 'ok',
+      decision: 'review',
+      path: 'local',
+      wouldEscalate: true,
+      agrees: false,
+    });
+    expect(hostedCalls()).toBe(0);
+    expect((await unanswered()) - before).toBe(1);
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 /**
- * A replay with a challenger in shadow (real stack): every replayed decision carries the challenger's answer, and
- * `report --compare <replayId>` puts the champion and the challenger side by side on the labelled rows.
+ * A replay with a challenger in shadow (real stack): every replayed decision carries the challenger's answer through
+ * the decision policy, and `report --compare <replayId>` puts the champion and the challenger side by side on the
+ * labelled rows, with their agreement and escalation rates.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -24,6 +25,8 @@ describe('replay with a challenger in shadow', () => {
       TASK_QUEUE_PREFIX: `test-replay-shadow-${randomUUID().slice(0, 8)}`,
       HOSTED_ESCALATION_ENABLED: 'false',
       SHADOW_SCORING_CONCURRENCY: '2',
+      // What the challenger decides is under test here, not how fast: a busy machine must not turn answers into timeouts.
+      SHADOW_TIMEOUT_MS: '60000',
       METRICS_PORT: '0',
       SDK_METRICS_PORT: '0',
     });
@@ -51,7 +54,12 @@ describe('replay with a challenger in shadow', () => {
     expect(rows).toHaveLength(24);
     const gaps: number[] = [];
     for (const r of rows) {
-      expect(r.decision.shadow).toMatchObject({ model: config.localModel.model, outcome: 'ok' });
+      // Escalation is off: the challenger goes through the decision policy without ever asking the hosted tier.
+      expect(r.decision.shadow).toMatchObject({ model: config.localModel.model, outcome: 'ok', wouldEscalate: false });
+      if (r.decision.path !== 'fallback') {
+        expect(r.decision.shadow!.path).toBe(r.decision.path === 'rules' ? 'rules' : 'local');
+      }
+      expect(r.decision.shadow!.agrees).toBe(r.decision.shadow!.decision === r.decision.decision);
       // A rule decline scores 1 without a model; only the first passes compare.
       if (r.decision.path === 'local') gaps.push(Math.abs(r.decision.shadow!.riskScore! - r.decision.riskScore));
     }
@@ -64,6 +72,12 @@ describe('replay with a challenger in shadow', () => {
     const out = compareShadowCommand(config, report.replayId, (l) => lines.push(l));
     expect(fs.existsSync(out)).toBe(true);
     expect(lines.length).toBeGreaterThan(3);
+    // The agreement of the two decision policies, with both escalation rates beside it.
+    const agreed = rows.filter((r) => r.decision.shadow!.agrees).length;
+    expect(lines).toContain(
+      `decision agreement (same decision policy): ${agreed} of 24 (${((agreed / 24) * 100).toFixed(1)}%)`,
+    );
+    expect(lines).toContain('escalation rate: champion 0.0%, challenger 0.0%');
     const flagged = rows.filter((r) => r.decision.shadow!.decision !== 'approve').length;
     const championFlagged = rows.filter((r) => r.decision.decision !== 'approve').length;
     expect(flagged).toBeGreaterThanOrEqual(championFlagged);

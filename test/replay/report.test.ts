@@ -10,6 +10,7 @@ import {
   renderComparisonHtml,
   renderReportHtml,
   reportTiming,
+  shadowAgreement,
 } from '../../src/replay/report';
 import type { BacktestOptions, ScoredRow } from '../../src/replay/report';
 import { Decision } from '../../src/schemas/decision';
@@ -380,8 +381,15 @@ describe('challenger rows (a replay with a challenger in shadow)', () => {
 
   it("decides each row as the challenger's first pass did, with no hosted cost, and leaves out rows it never saw", () => {
     const rows = [
-      shadowOf({ model: 'm:ft', policyHash: 'p2', outcome: 'ok', riskScore: 0.9, decision: 'decline', latencyMs: 5 }),
-      shadowOf({ model: 'm:ft', policyHash: 'p2', outcome: 'error', latencyMs: 5, error: 'down' }),
+      shadowOf({
+        model: 'm:ft',
+        policyFileHash: 'p2',
+        outcome: 'ok',
+        riskScore: 0.9,
+        decision: 'decline',
+        latencyMs: 5,
+      }),
+      shadowOf({ model: 'm:ft', policyFileHash: 'p2', outcome: 'error', latencyMs: 5, error: 'down' }),
       base,
     ];
     const challenger = challengerRows(rows);
@@ -392,6 +400,60 @@ describe('challenger rows (a replay with a challenger in shadow)', () => {
     // A challenger that failed sends the transaction to review, as a failed first pass does.
     expect(challenger[1]!.decision).toMatchObject({ decision: 'review', path: 'fallback' });
     expect(challenger.every((r) => r.label?.isFraud === true)).toBe(true);
+  });
+
+  // The champion escalated (a failover, then an answer of 0.9) and declined.
+  const escalated = row({
+    id: 's2',
+    decision: 'decline',
+    path: 'escalated',
+    score: 0.9,
+    fraud: true,
+    calls: [local(100), hosted(500, 'error'), { ...hosted(900), riskScore: 0.9 }],
+  });
+  const shadowed = (r: ScoredRow, shadow: Partial<NonNullable<Decision['shadow']>>): ScoredRow => ({
+    ...r,
+    decision: {
+      ...r.decision,
+      shadow: { model: 'm:ft', policyFileHash: 'p2', outcome: 'ok', riskScore: 0.6, latencyMs: 5, ...shadow },
+    },
+  });
+
+  it("carries the champion's hosted calls where the challenger reused its answer, and a skipped one where none was there", () => {
+    const reused = shadowed(escalated, { decision: 'decline', path: 'escalated', wouldEscalate: true, agrees: true });
+    const unanswered = shadowed(base, { decision: 'review', path: 'local', wouldEscalate: true, agrees: false });
+    const [r, u] = challengerRows([reused, unanswered]);
+    expect(r!.decision).toMatchObject({ decision: 'decline', path: 'escalated', riskScore: 0.9 });
+    expect(r!.decision.modelCalls.map((c) => [c.tier, c.outcome])).toEqual([
+      ['hosted', 'error'],
+      ['hosted', 'ok'],
+    ]);
+    expect(r!.firstPassProbability).toBe(0.6);
+    expect(u!.decision).toMatchObject({ decision: 'review', path: 'local', riskScore: 0.6 });
+    expect(u!.decision.modelCalls).toMatchObject([{ tier: 'hosted', outcome: 'skipped', costUsd: 0 }]);
+    const report = buildBacktestReport(challengerRows([reused, unanswered]), options);
+    // Both rows escalate; the skipped call is no failure and costs nothing; the reused one costs the champion's.
+    expect(report.escalation).toEqual({ transactions: 2, rate: 1 });
+    expect(report.modelCalls).toMatchObject({ total: 3, hosted: 3, failed: 1 });
+    expect(report.cost.actualUsd).toBeCloseTo(0.000675, 12);
+  });
+
+  it('sets the agreement beside both escalation rates', () => {
+    const rows = [
+      shadowed(escalated, { decision: 'decline', path: 'escalated', wouldEscalate: true, agrees: true }),
+      shadowed(base, { decision: 'review', path: 'local', wouldEscalate: true, agrees: false }),
+      shadowed(base, { decision: 'approve', path: 'local', wouldEscalate: false, agrees: true }),
+      shadowed(base, { outcome: 'error', error: 'down' }),
+      base,
+    ];
+    expect(shadowAgreement(rows)).toEqual({
+      scored: 3,
+      agreed: 2,
+      agreementRate: 2 / 3,
+      championEscalationRate: 1 / 3,
+      challengerEscalationRate: 2 / 3,
+      unansweredEscalations: 1,
+    });
   });
 });
 
@@ -470,7 +532,7 @@ describe('ranking by the first-pass fraud probability', () => {
         ...r.decision,
         shadow: {
           model: 'm:ft',
-          policyHash: 'p2',
+          policyFileHash: 'p2',
           outcome: 'ok' as const,
           // The challenger ranks every fraud above every legitimate row.
           riskScore: r.label?.isFraud ? 0.9 : 0.01 * (i + 1),

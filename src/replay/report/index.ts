@@ -4,7 +4,8 @@
  * rendered as one self-contained HTML page (html, with its charts, page and format helpers).
  */
 export type { BacktestOptions, ScoredRow } from './metrics';
-export { buildBacktestReport, challengerRows } from './metrics';
+export { buildBacktestReport, challengerRows, shadowAgreement } from './metrics';
+export type { ShadowAgreement } from './metrics';
 export { compareReports } from './comparison';
 export { describeRanking, describeThroughput } from './format';
 export { renderComparisonHtml, renderReportHtml } from './html';

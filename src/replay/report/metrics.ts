@@ -4,7 +4,7 @@
  * writes the report these return as JSON.
  */
 import { percentile } from '../../observability/figures';
-import type { Decision, DecisionOutcome, ModelCall } from '../../schemas/decision';
+import type { Decision, DecisionOutcome, ModelCall, ShadowScore } from '../../schemas/decision';
 import { firstPassCall, rankingFigures } from '../quality';
 import type { BacktestReport, MeasuredOver, OperatingPoint, Percentiles, PolicySource } from './schema';
 import { backtestReportVersion } from './schema';
@@ -44,29 +44,88 @@ export interface BacktestOptions {
 const scoreBuckets = 10;
 
 /**
- * The rows as the challenger scored in shadow would have decided them: its outcome and probability from its first
- * pass alone (no escalation, so no hosted cost); a row it failed to score goes to review, as a failed first pass
- * does. Rows without a shadow answer are left out.
+ * The rows as the challenger scored in shadow would have decided them: the outcome the decision policy gave its
+ * first pass, and its first-pass probability. Where its policy escalated on the champion's hosted answer, that
+ * call is the row's (the challenger would have made it too); where it would have escalated with no hosted answer
+ * to reuse, a `skipped` hosted call stands for the call shadow never makes (counted as an escalation, at no cost).
+ * A row it failed to score goes to review, as a failed first pass does. Rows without a shadow answer are left out.
  */
 export function challengerRows(rows: readonly ScoredRow[]): ScoredRow[] {
   return rows.flatMap((row) => {
     const shadow = row.decision.shadow;
     if (!shadow) return [];
-    const answered =
-      shadow.outcome === 'ok' && shadow.decision && shadow.riskScore !== undefined
-        ? { decision: shadow.decision, riskScore: shadow.riskScore }
-        : undefined;
+    const answered = shadow.outcome === 'ok' && shadow.decision && shadow.riskScore !== undefined;
+    const hostedCalls = challengerHostedCalls(row.decision, shadow);
+    const hostedScore =
+      shadow.path === 'escalated' ? hostedCalls.find((c) => c.outcome === 'ok')?.riskScore : undefined;
     const answer = answered
-      ? { ...answered, path: 'local' as const }
+      ? { decision: shadow.decision!, riskScore: hostedScore ?? shadow.riskScore!, path: shadow.path ?? 'local' }
       : { decision: 'review' as const, riskScore: 0.5, path: 'fallback' as const };
     const decision: Decision = {
       ...row.decision,
       ...answer,
-      policyHash: shadow.policyHash,
-      modelCalls: [],
+      policyHash: shadow.policyFileHash,
+      modelCalls: answered ? hostedCalls : [],
     };
-    return [{ ...row, decision, firstPassProbability: answered?.riskScore }];
+    return [{ ...row, decision, firstPassProbability: answered ? shadow.riskScore : undefined }];
   });
+}
+
+/** The hosted calls the challenger's decision stands on: the champion's, reused, or the one shadow skipped. */
+function challengerHostedCalls(champion: Decision, shadow: ShadowScore): ModelCall[] {
+  if (!shadow.wouldEscalate) return [];
+  const hosted = champion.modelCalls.filter((c) => c.tier === 'hosted');
+  // The same chain, failovers included: the challenger's escalation would have gone as the champion's did.
+  if (shadow.path === 'escalated') return hosted;
+  const skipped: ModelCall = {
+    provider: 'hosted',
+    model: 'not called in shadow',
+    tier: 'hosted',
+    outcome: 'skipped',
+    error: 'no hosted answer to reuse: shadow never calls a hosted model',
+    latencyMs: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+  };
+  return [skipped];
+}
+
+/** How often the challenger scored in shadow agreed with the champion, and how often each went to the hosted tier. */
+export interface ShadowAgreement {
+  /** Rows the challenger answered (failed ones are left out). */
+  scored: number;
+  agreed: number;
+  agreementRate: number | null;
+  championEscalationRate: number | null;
+  challengerEscalationRate: number | null;
+  /** Escalations the challenger would have made with no hosted answer to reuse: its cost is not in the figures. */
+  unansweredEscalations: number;
+}
+
+export function shadowAgreement(rows: readonly ScoredRow[]): ShadowAgreement {
+  let scored = 0;
+  let agreed = 0;
+  let championEscalated = 0;
+  let challengerEscalated = 0;
+  let unansweredEscalations = 0;
+  for (const { decision } of rows) {
+    const shadow = decision.shadow;
+    if (shadow?.outcome !== 'ok') continue;
+    scored++;
+    if (shadow.agrees) agreed++;
+    if (decision.modelCalls.some((c) => c.tier === 'hosted')) championEscalated++;
+    if (shadow.wouldEscalate) challengerEscalated++;
+    if (shadow.wouldEscalate && shadow.path !== 'escalated') unansweredEscalations++;
+  }
+  return {
+    scored,
+    agreed,
+    agreementRate: ratio(agreed, scored),
+    championEscalationRate: ratio(championEscalated, scored),
+    challengerEscalationRate: ratio(challengerEscalated, scored),
+    unansweredEscalations,
+  };
 }
 
 export function buildBacktestReport(rows: ScoredRow[], opts: BacktestOptions): BacktestReport {
@@ -211,7 +270,8 @@ function tallyModelCalls(tally: Tally, calls: readonly ModelCall[], pricing: Bac
   for (const call of calls) {
     tally.calls.total++;
     tally.calls[call.tier]++;
-    if (call.outcome !== 'ok') tally.calls.failed++;
+    // A `skipped` call (one a challenger in shadow would have made) did not fail.
+    if (call.outcome !== 'ok' && call.outcome !== 'skipped') tally.calls.failed++;
     tally.tokens[call.tier].input += call.inputTokens;
     tally.tokens[call.tier].output += call.outputTokens;
     tally.usd.actual += call.costUsd;
