@@ -19,9 +19,9 @@ import type { CardFeatures } from '../src/schemas/card-features';
 import type { Decision, DecisionSource, ModelCall, RuleHit, ScoringPath } from '../src/schemas/decision';
 import type { TransactionEvent } from '../src/schemas/transaction-event';
 import { decisionVersion } from '../src/schemas/versions';
-import { applyDecisionPolicy, isAmbiguous } from '../src/scoring/decide';
+import { applyDecisionPolicy, escalationWanted, settledByRules } from '../src/scoring/decide';
 import type { PolicyVerdict } from '../src/scoring/decide';
-import { evaluateRules, hasEffect } from '../src/scoring/rules';
+import { evaluateRules } from '../src/scoring/rules';
 import type { RuleVerdict } from '../src/rules/evaluate';
 import type { ModelCallPolicy, ScoringSettings } from '../src/scoring/settings';
 
@@ -230,7 +230,7 @@ function applyRules(ctx: DecisionContext, evidence: Evidence): void {
 
 /** Steps 2 and 3, unless a rule declined or there is no history to score with; bounded by the deadline. */
 async function scoreUnlessSettled(ctx: DecisionContext, evidence: Evidence): Promise<void> {
-  if (hasEffect(evidence.ruleHits, 'allow') || hasEffect(evidence.ruleHits, 'decline')) {
+  if (settledByRules(evidence.ruleHits)) {
     // An allow rule approves and a block rule declines without a model (the rule set's precedence made the
     // allow the only decisive hit); neither is asked.
     evidence.settledPath = 'rules';
@@ -307,7 +307,7 @@ const hostedReservations = 'hosted-budget-reservations';
 async function escalateIfNeeded(ctx: DecisionContext, evidence: Evidence, features: CardFeatures): Promise<void> {
   const { policy, hosted } = ctx.settings;
   const { local, ruleHits, reasons } = evidence;
-  const wanted = !local || isAmbiguous(local.assessment, policy) || hasEffect(ruleHits, 'escalate');
+  const wanted = escalationWanted(local, policy, ruleHits);
   if (!wanted || !policy.escalationEnabled || hosted.length === 0) {
     if (wanted && local) reasons.push('first pass ambiguous and escalation is off');
     return;
