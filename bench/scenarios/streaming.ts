@@ -205,8 +205,8 @@ export function settingsOf(config: Config): Record<string, string | number | boo
 async function assignChallenger(config: Config): Promise<() => Promise<void>> {
   const store = createAssignmentStore(config);
   const challenger = { ...config.scoringPolicy.policy, name: 'bench-challenger' };
-  const policyHash = await store.storePolicy(`${JSON.stringify(challenger, null, 1)}\n`);
-  await store.update((a) => shadow(a, { model: config.localModel.model, policyHash }));
+  const policyFileHash = await store.storePolicy(`${JSON.stringify(challenger, null, 1)}\n`);
+  await store.update((a) => shadow(a, { model: config.localModel.model, policyFileHash }));
   return async () => {
     await store.update((a) => shadow(a, null));
     await store.close();

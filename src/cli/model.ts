@@ -413,8 +413,8 @@ const registeredModel = (config: Config, tag: string) =>
 function describeAssignment(a: ModelAssignment, config: Config): string {
   const name = (r: PolicyRef | null) =>
     r
-      ? `${r.model} (policy ${r.policyHash})`
-      : `${config.localModel.model} (configured policy ${config.scoringPolicy.hash})`;
+      ? `${r.model} (policy file ${r.policyFileHash})`
+      : `${config.localModel.model} (configured policy file ${config.scoringPolicy.hash})`;
   const challenger = a.challenger ? `; challenger ${name(a.challenger)} in shadow` : '';
   return `champion ${name(a.champion)}${challenger}; ${a.previous.length} earlier champion(s) kept for rollback (version ${a.version})`;
 }
@@ -433,8 +433,8 @@ export async function runModelPromote(
     throw new Error(`Ollama at ${config.env.OLLAMA_HOST} has no model ${ref.model}`);
   const store = createAssignmentStore(config);
   try {
-    const policyHash = await store.storePolicy(fs.readFileSync(ref.file, 'utf8'));
-    const assignment = await store.update((a) => promote(a, { model: ref.model, policyHash }));
+    const policyFileHash = await store.storePolicy(fs.readFileSync(ref.file, 'utf8'));
+    const assignment = await store.update((a) => promote(a, { model: ref.model, policyFileHash }));
     console.log(`promoted: ${describeAssignment(assignment, config)}`);
     return assignment;
   } finally {
@@ -467,7 +467,7 @@ export async function runModelShadow(
       const chosen = policyRefFor(config, tag, policyFile);
       if (!(await ollamaDigest(ollamaApi(config), chosen.model)))
         throw new Error(`Ollama at ${config.env.OLLAMA_HOST} has no model ${chosen.model}`);
-      ref = { model: chosen.model, policyHash: await store.storePolicy(fs.readFileSync(chosen.file, 'utf8')) };
+      ref = { model: chosen.model, policyFileHash: await store.storePolicy(fs.readFileSync(chosen.file, 'utf8')) };
     }
     const assignment = await store.update((a) => shadow(a, ref));
     console.log(`${tag ? 'shadowing' : 'shadow stopped'}: ${describeAssignment(assignment, config)}`);

@@ -209,6 +209,7 @@ export function compareShadowCommand(config: Config, replayId: string, log: (l: 
     store.readReportSettings(replayId) ?? reportSettingsFor(config, scoringSettingsFromConfig(config));
   const shadowReport = buildBacktestReport(challengerRows(rows), {
     replayId: `${replayId} challenger ${challenger.model}`,
+    // As challengerRows keys the challenger's decisions: by its policy file's hash (it has no settings hash).
     policyHash: challenger.policyFileHash,
     thresholds: champion.thresholds,
     hostedPricing,

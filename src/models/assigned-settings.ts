@@ -38,13 +38,13 @@ export class AssignedSettings {
   private async settingsFor(a: ModelAssignment): Promise<ScoringSettings> {
     let settings = this.configured;
     if (a.champion) {
-      const policy: LoadedPolicy | undefined = await this.store.policy(a.champion.policyHash);
-      if (!policy) throw new AssignmentError(`champion policy ${a.champion.policyHash} is not in the store`);
+      const policy: LoadedPolicy | undefined = await this.store.policy(a.champion.policyFileHash);
+      if (!policy) throw new AssignmentError(`champion policy file ${a.champion.policyFileHash} is not in the store`);
       settings = settingsWithModel(settings, a.champion.model, policy);
     }
     if (!a.challenger) return settings;
-    const { model, policyHash } = a.challenger;
-    return { ...settings, shadow: { model, policyFileHash: policyHash, timeoutMs: this.shadowTimeoutMs } };
+    const { model, policyFileHash } = a.challenger;
+    return { ...settings, shadow: { model, policyFileHash, timeoutMs: this.shadowTimeoutMs } };
   }
 }
 

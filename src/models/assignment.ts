@@ -11,8 +11,23 @@ import { z } from 'zod';
 import type { LoadedPolicy } from '../scoring/policy-file';
 import { parsePolicyText } from '../scoring/policy-file';
 
-/** A model and the policy fitted for it (the policy file's hash). */
-export const PolicyRef = z.object({ model: z.string().min(1), policyHash: z.string().min(1) });
+const PolicyRefFields = z.object({
+  model: z.string().min(1),
+  /** The hash of the policy file fitted for the model (not a settings `policyHash`). */
+  policyFileHash: z.string().min(1),
+});
+
+/** Assignments stored before the rename carry the policy-file hash as `policyHash`; read under the new name. */
+function withPolicyFileHash(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || 'policyFileHash' in value || !('policyHash' in value)) {
+    return value;
+  }
+  const { policyHash, ...rest } = value;
+  return { ...rest, policyFileHash: policyHash };
+}
+
+/** A model and the policy file fitted for it. */
+export const PolicyRef = z.preprocess(withPolicyFileHash, PolicyRefFields);
 export type PolicyRef = z.infer<typeof PolicyRef>;
 
 export const ModelAssignment = z.object({
@@ -38,7 +53,8 @@ export class AssignmentError extends Error {
   override name = 'AssignmentError';
 }
 
-const sameRef = (a: PolicyRef | null, b: PolicyRef | null) => a?.model === b?.model && a?.policyHash === b?.policyHash;
+const sameRef = (a: PolicyRef | null, b: PolicyRef | null) =>
+  a?.model === b?.model && a?.policyFileHash === b?.policyFileHash;
 
 const next = (a: ModelAssignment, change: Partial<ModelAssignment>): ModelAssignment => ({
   ...a,
@@ -49,7 +65,8 @@ const next = (a: ModelAssignment, change: Partial<ModelAssignment>): ModelAssign
 
 /** The challenger (or `ref`) becomes the champion; the champion before it is kept for rollback. */
 export function promote(a: ModelAssignment, ref: PolicyRef): ModelAssignment {
-  if (sameRef(a.champion, ref)) throw new AssignmentError(`${ref.model} (policy ${ref.policyHash}) is the champion`);
+  if (sameRef(a.champion, ref))
+    throw new AssignmentError(`${ref.model} (policy file ${ref.policyFileHash}) is the champion`);
   return next(a, {
     champion: ref,
     challenger: sameRef(a.challenger, ref) ? null : a.challenger,
@@ -71,7 +88,7 @@ export function shadow(a: ModelAssignment, ref: PolicyRef | null): ModelAssignme
 }
 
 const policyKey = (hash: string) => `ff:models:policy:${hash}`;
-const policyHashOf = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+const policyFileHashOf = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 /**
  * The assignment and the policies' texts in Redis. One assignment per deployment (its task-queue prefix); policies
@@ -99,7 +116,7 @@ export class ModelAssignmentStore {
 
   /** Stores a policy file's text under its hash (the same hash loadPolicyFile gives it). */
   async storePolicy(text: string): Promise<string> {
-    const hash = policyHashOf(text);
+    const hash = policyFileHashOf(text);
     parsePolicyText(text, `policy ${hash}`);
     await this.redis.set(policyKey(hash), text);
     return hash;
@@ -111,7 +128,7 @@ export class ModelAssignmentStore {
     if (known) return known;
     const text = await this.redis.get(policyKey(hash));
     if (text === null) return undefined;
-    if (policyHashOf(text) !== hash) throw new AssignmentError(`stored policy ${hash} does not match its hash`);
+    if (policyFileHashOf(text) !== hash) throw new AssignmentError(`stored policy ${hash} does not match its hash`);
     const loaded = { file: `redis:${policyKey(hash)}`, policy: parsePolicyText(text, `policy ${hash}`), hash };
     this.policies.set(hash, loaded);
     return loaded;

@@ -139,7 +139,10 @@ export const Decision = z.object({
   workflowId: z.string(),
   runId: z.string(),
   source: DecisionSource,
-  /** Hash of the prompt version and scoring policy, so two runs can be told apart and reproduced. */
+  /**
+   * The settings hash: policy, policy file, prompt, models (ScoringSettings.policyHash), so two runs can be told
+   * apart and reproduced. Not a policy file's hash (`policyFileHash`).
+   */
   policyHash: z.string(),
   promptVersion: z.string(),
   /** Hash of the rule set that decided (src/rules); absent when the built-in rules did (older decisions too). */
@@ -176,4 +179,3 @@ export const ScoringReceipt = Decision.pick({
   published: z.object({ topic: z.string(), partition: z.number().int(), offset: z.string() }).optional(),
 });
 export type ScoringReceipt = z.infer<typeof ScoringReceipt>;
-

@@ -24,7 +24,10 @@ export interface ModelCallPolicy {
 
 export interface ScoringSettings {
   policy: ScoringPolicy;
-  /** sha256 of the policy, prompt version, local model and hosted chain: equal hashes mean comparable decisions. */
+  /**
+   * The settings hash: policy, policy file, prompt, models (sha256 of the policy, `policyFileHash`, prompt version,
+   * local model and hosted chain): equal hashes mean comparable decisions. Not a policy file's hash.
+   */
   policyHash: string;
   /** Hash of the scoring policy file (first pass and calibration) the local workers must score with. */
   policyFileHash: string;

@@ -314,10 +314,10 @@ describe('docker-compose.yml services as local processes', () => {
     // `fraudflow model shadow` for this deployment: the shipped policy on the configured model as the challenger.
     const assignments = createAssignmentStore(local, isolation.TASK_QUEUE_PREFIX);
     const model = composeConfig.localModel.model;
-    let policyHash: string;
+    let policyFileHash: string;
     try {
-      policyHash = await assignments.storePolicy(fs.readFileSync(composeConfig.scoringPolicy.file, 'utf8'));
-      await assignments.update((a) => shadow(a, { model, policyHash }));
+      policyFileHash = await assignments.storePolicy(fs.readFileSync(composeConfig.scoringPolicy.file, 'utf8'));
+      await assignments.update((a) => shadow(a, { model, policyFileHash }));
     } finally {
       await assignments.close();
     }
@@ -330,7 +330,7 @@ describe('docker-compose.yml services as local processes', () => {
     const client = await connectClient(composeConfig, { address: local.temporal.address });
     try {
       const result = (await client.workflow.getHandle(published.workflowId).result()) as ScoringReceipt;
-      expect(result.shadow, logs()).toMatchObject({ model, policyFileHash: policyHash, outcome: 'ok' });
+      expect(result.shadow, logs()).toMatchObject({ model, policyFileHash, outcome: 'ok' });
     } finally {
       await client.connection.close();
     }

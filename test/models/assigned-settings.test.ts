@@ -49,12 +49,57 @@ describe('model assignment store', () => {
     const { redis } = memoryRedis();
     const a = new ModelAssignmentStore(redis, 'dep-a');
     const b = new ModelAssignmentStore(redis, 'dep-b');
-    const ref = { model: 'm:ft', policyHash: await a.storePolicy(policyText(0.6)) };
+    const ref = { model: 'm:ft', policyFileHash: await a.storePolicy(policyText(0.6)) };
     await a.update((x) => promote(x, ref));
     expect((await a.current()).champion).toEqual(ref);
     expect((await b.current()).champion).toBeNull();
     await expect(b.update(rollback)).rejects.toThrow(/no previous champion/);
     expect((await a.update(rollback)).champion).toBeNull();
+  });
+
+  it('reads an assignment stored when the policy-file hash was named policyHash, and writes it back renamed', async () => {
+    const { redis, data } = memoryRedis();
+    const store = new ModelAssignmentStore(redis, 'dep');
+    const champion = await store.storePolicy(policyText(0.61));
+    const challenger = await store.storePolicy(policyText(0.62));
+    const old = {
+      champion: { model: 'm:ft', policyHash: champion },
+      challenger: { model: 'm:ft2', policyHash: challenger },
+      previous: [null, { model: 'm:ft0', policyHash: '00000000feedbeef' }],
+      version: 7,
+      changedAt: '2026-12-01T00:00:00.000Z',
+    };
+    data.set('ff:models:dep:assignment', JSON.stringify(old));
+
+    const read = await store.current();
+    expect(read.champion).toEqual({ model: 'm:ft', policyFileHash: champion });
+    expect(read.challenger).toEqual({ model: 'm:ft2', policyFileHash: challenger });
+    expect(read.previous).toEqual([null, { model: 'm:ft0', policyFileHash: '00000000feedbeef' }]);
+    const settings = await new AssignedSettings(configured, store, (err) => {
+      throw err;
+    }).next();
+    expect(settings.policyFileHash).toBe(champion);
+    expect(settings.shadow).toMatchObject({ model: 'm:ft2', policyFileHash: challenger });
+
+    await store.update(rollback);
+    const stored = data.get('ff:models:dep:assignment') ?? '';
+    expect(stored).not.toContain('"policyHash"');
+    expect(JSON.parse(stored)).toMatchObject({
+      champion: { model: 'm:ft0', policyFileHash: '00000000feedbeef' },
+      challenger: { model: 'm:ft2', policyFileHash: challenger },
+      previous: [null],
+      version: 8,
+    });
+  });
+
+  it('refuses a stored reference that names no policy file', async () => {
+    const { redis, data } = memoryRedis();
+    const store = new ModelAssignmentStore(redis, 'dep');
+    data.set(
+      'ff:models:dep:assignment',
+      JSON.stringify({ champion: { model: 'm:ft' }, challenger: null, previous: [], version: 1, changedAt: '' }),
+    );
+    await expect(store.current()).rejects.toThrow(/policyFileHash/);
   });
 });
 
@@ -66,16 +111,16 @@ describe('settings the ingest starts workflows with', () => {
       throw err;
     });
     expect(await assigned.next()).toBe(configured);
-    const champion = { model: 'm:ft', policyHash: await store.storePolicy(policyText(0.61)) };
+    const champion = { model: 'm:ft', policyFileHash: await store.storePolicy(policyText(0.61)) };
     await store.update((a) => promote(a, champion));
     const promoted = await assigned.next();
     expect(promoted.local.model).toBe('m:ft');
-    expect(promoted.policyFileHash).toBe(champion.policyHash);
+    expect(promoted.policyFileHash).toBe(champion.policyFileHash);
     expect(promoted.policy.declineAt).toBe(0.61);
     expect(promoted.policyHash).not.toBe(configured.policyHash);
-    const challenger = { model: 'm:ft2', policyHash: await store.storePolicy(policyText(0.62)) };
+    const challenger = { model: 'm:ft2', policyFileHash: await store.storePolicy(policyText(0.62)) };
     await store.update((a) => shadow(a, challenger));
-    expect((await assigned.next()).shadow).toMatchObject({ model: 'm:ft2', policyFileHash: challenger.policyHash });
+    expect((await assigned.next()).shadow).toMatchObject({ model: 'm:ft2', policyFileHash: challenger.policyFileHash });
     await store.update((a) => rollback(shadow(a, null)));
     expect(await assigned.next()).toEqual(configured);
   });
@@ -85,7 +130,7 @@ describe('settings the ingest starts workflows with', () => {
     const store = new ModelAssignmentStore(redis, 'dep');
     const errors: unknown[] = [];
     const assigned = new AssignedSettings(configured, store, (err) => errors.push(err));
-    const champion = { model: 'm:ft', policyHash: await store.storePolicy(policyText(0.61)) };
+    const champion = { model: 'm:ft', policyFileHash: await store.storePolicy(policyText(0.61)) };
     await store.update((a) => promote(a, champion));
     const promoted = await assigned.next();
     failReads(true);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AssignmentError, configuredAssignment, promote, rollback, shadow } from '../../src/models/assignment';
 
-const a = { model: 'smollm2:ft-a', policyHash: 'aaaa' };
-const b = { model: 'smollm2:ft-b', policyHash: 'bbbb' };
+const a = { model: 'smollm2:ft-a', policyFileHash: 'aaaa' };
+const b = { model: 'smollm2:ft-b', policyFileHash: 'bbbb' };
 
 describe('model assignment', () => {
   it('promotes, keeping each champion before for rollback, and rolls back in order', () => {
@@ -20,7 +20,7 @@ describe('model assignment', () => {
     const shadowing = shadow(promote(configuredAssignment, a), b);
     expect(shadowing.challenger).toEqual(b);
     expect(promote(shadowing, b).challenger).toBeNull();
-    expect(promote(shadowing, { ...a, policyHash: 'cccc' }).challenger).toEqual(b);
+    expect(promote(shadowing, { ...a, policyFileHash: 'cccc' }).challenger).toEqual(b);
   });
 
   it('refuses to promote the champion again or to shadow it', () => {

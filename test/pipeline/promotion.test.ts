@@ -56,7 +56,7 @@ describe('promote and rollback under traffic', () => {
     })();
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
     await pause(3000);
-    await assignments.update((a) => promote(a, { model, policyHash: challengerHash }));
+    await assignments.update((a) => promote(a, { model, policyFileHash: challengerHash }));
     const promotedAt = Date.now();
     await pause(3000);
     await assignments.update(rollback);

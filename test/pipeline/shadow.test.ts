@@ -53,7 +53,7 @@ describe('shadow scoring', () => {
 
   it('records the challenger beside every decision, and the published decision is the champion alone', async () => {
     const model = pipeline.config.localModel.model;
-    await pipeline.assignments.update((a) => shadow(a, { model, policyHash: challengerHash }));
+    await pipeline.assignments.update((a) => shadow(a, { model, policyFileHash: challengerHash }));
     const agreedBefore = (await metrics.shadowScores.get()).values.reduce((s, v) => s + v.value, 0);
     const decided = await decide(6, 0);
     for (const { published, result } of decided) {
@@ -83,7 +83,7 @@ describe('shadow scoring', () => {
 
   it('a failing challenger is recorded as failed and costs the champion nothing', async () => {
     await pipeline.assignments.update((a) =>
-      shadow(a, { model: 'fraudflow-no-such-model:latest', policyHash: challengerHash }),
+      shadow(a, { model: 'fraudflow-no-such-model:latest', policyFileHash: challengerHash }),
     );
     const decided = await decide(4, 6);
     for (const { published, result } of decided) {

@@ -64,6 +64,7 @@ export function challengerRows(rows: readonly ScoredRow[]): ScoredRow[] {
     const decision: Decision = {
       ...row.decision,
       ...answer,
+      // The challenger has no settings of its own: its report is keyed by its policy file's hash.
       policyHash: shadow.policyFileHash,
       modelCalls: answered ? hostedCalls : [],
     };
