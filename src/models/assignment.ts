@@ -148,11 +148,23 @@ export class ModelAssignmentStore {
         await this.redis.unwatch();
         throw err;
       }
-      const result = await this.redis.multi().set(this.assignmentKey, JSON.stringify(updated)).exec();
+      const result = await this.redis
+        .multi()
+        .set(this.assignmentKey, JSON.stringify(storedForm(updated)))
+        .exec();
       if (result !== null) return updated;
     }
     throw new AssignmentError('the model assignment kept changing under this update; try again');
   }
+}
+
+/**
+ * The assignment as written: each reference also under its 0.3.0 name, `policyHash`, so ingests and CLIs of the
+ * release before read what this one writes during a rolling deploy. Drop it in the release after.
+ */
+function storedForm(a: ModelAssignment) {
+  const ref = (r: PolicyRef | null) => r && { ...r, policyHash: r.policyFileHash };
+  return { ...a, champion: ref(a.champion), challenger: ref(a.challenger), previous: a.previous.map(ref) };
 }
 
 /** A store on the feature store's Redis, with a connection of its own, for the deployment's task queues. */

@@ -57,7 +57,7 @@ describe('model assignment store', () => {
     expect((await a.update(rollback)).champion).toBeNull();
   });
 
-  it('reads an assignment stored when the policy-file hash was named policyHash, and writes it back renamed', async () => {
+  it('reads an assignment stored when the policy-file hash was named policyHash, and writes both names back', async () => {
     const { redis, data } = memoryRedis();
     const store = new ModelAssignmentStore(redis, 'dep');
     const champion = await store.storePolicy(policyText(0.61));
@@ -83,10 +83,10 @@ describe('model assignment store', () => {
 
     await store.update(rollback);
     const stored = data.get('ff:models:dep:assignment') ?? '';
-    expect(stored).not.toContain('"policyHash"');
+    // Under both names for one release: a 0.3.0 ingest or CLI reading it mid-deploy finds the name it knows.
     expect(JSON.parse(stored)).toMatchObject({
-      champion: { model: 'm:ft0', policyFileHash: '00000000feedbeef' },
-      challenger: { model: 'm:ft2', policyFileHash: challenger },
+      champion: { model: 'm:ft0', policyFileHash: '00000000feedbeef', policyHash: '00000000feedbeef' },
+      challenger: { model: 'm:ft2', policyFileHash: challenger, policyHash: challenger },
       previous: [null],
       version: 8,
     });
