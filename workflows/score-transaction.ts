@@ -69,6 +69,15 @@ export const shadowScoringPatch = 'shadow-scoring-1';
 export const deadlineFromWorkflowStartPatch = 'decision-deadline-from-workflow-start';
 
 /**
+ * Whether the decision deadline runs from the workflow's start. Settings from 0.4.0 on say so in the input, which
+ * history keeps, so the workflow records no patch marker (and the server no TemporalChangeVersion update) per
+ * transaction; inputs without it are older and ask `patched` as those workflows did.
+ */
+function deadlineFromStart(settings: ScoringSettings): boolean {
+  return settings.deadlineFrom === 'workflow-start' || patched(deadlineFromWorkflowStartPatch);
+}
+
+/**
  * Marks workflows whose `review` opens a case: the review is published as provisional and a `case-<transactionId>`
  * workflow is started before this one ends. Older workflows never started one; `patched` keeps them replaying.
  */
@@ -196,7 +205,7 @@ export async function scoreTransactionWorkflow(input: ScoreTransactionInput): Pr
   });
 
   // `runStartTime` would not do: the SDK sets it to the first workflow task's time, as `Date.now()` reads there.
-  const deadlineFrom = patched(deadlineFromWorkflowStartPatch) ? info.startTime.getTime() : Date.now();
+  const deadlineFrom = deadlineFromStart(input.settings) ? info.startTime.getTime() : Date.now();
   const { decision, provider } = await decideTransaction(
     input,
     observer,

@@ -23,8 +23,11 @@ const MIN_BYTES = 256;
  * a crafted one (the codec server takes posts) cannot inflate without bound.
  */
 const MAX_INFLATED_BYTES = 8 * 1024 * 1024;
-/** zlib level 1: most of level 6's gain on small JSON, at a fraction of the CPU. */
-const LEVEL = 1;
+/**
+ * zlib level 1 with a 2 KB window and small hash tables: on payloads of a few KB it compresses as well as the
+ * defaults (level 6, 32 KB window) while allocating ~24 KB per call instead of ~256 KB.
+ */
+const DEFLATE = { level: 1, windowBits: 11, memLevel: 5 } as const;
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -57,7 +60,7 @@ export class CompressionCodec implements PayloadCodec {
 function compressOne(payload: Payload): Payload {
   const plain = temporal.api.common.v1.Payload.encode(payload).finish();
   if (plain.length < MIN_BYTES) return payload;
-  const compressed = deflateSync(plain, { level: LEVEL });
+  const compressed = deflateSync(plain, DEFLATE);
   if (compressed.length + COMPRESSED_ENCODING.length + 16 >= plain.length) return payload;
   return { metadata: { [METADATA_ENCODING_KEY]: utf8Encoder.encode(COMPRESSED_ENCODING) }, data: compressed };
 }

@@ -39,6 +39,11 @@ export interface ScoringSettings {
   hosted: Array<ModelCallPolicy & { provider: string; model: string }>;
   /** The decision SLA, ms from the workflow's start. */
   deadlineMs: number;
+  /**
+   * Where the deadline runs from: always the workflow's start since 0.3.0; said in the input from 0.4.0 on, so the
+   * workflow needs no patch marker to know it. Absent in older inputs.
+   */
+  deadlineFrom?: 'workflow-start';
   /** Daily hosted budget (USD, 0 = no hosted calls) and what to do once it is spent. */
   budget: { dailyUsd: number; whenExhausted: 'local' | 'review' };
   /**
@@ -115,6 +120,7 @@ export function scoringSettingsFromConfig(
       ),
     })),
     deadlineMs: config.decisionDeadlineMs,
+    deadlineFrom: 'workflow-start' as const,
     budget: config.budget,
     ...(config.cases.enabled
       ? {

@@ -60,6 +60,14 @@ describe('EncryptionCodec', () => {
     expect(text(encoded!, 'encryption-key-id')).toBe('key-a');
   });
 
+  it('never repeats an IV, across refills of its pool of random IVs', async () => {
+    const payload = defaultPayloadConverter.toPayload('x');
+    const sealed = await codec.encode(Array.from({ length: 10_000 }, () => payload));
+    const ivs = new Set(sealed.map((p) => Buffer.from(p.data!.subarray(0, 12)).toString('hex')));
+    expect(ivs.size).toBe(10_000);
+    expect(await codec.decode(sealed.slice(-3))).toEqual([payload, payload, payload]);
+  });
+
   it('produces different ciphertext for two encodings of the same payload (random IV)', async () => {
     const payload = defaultPayloadConverter.toPayload(transaction);
     const [first, second] = await codec.encode([payload, payload]);

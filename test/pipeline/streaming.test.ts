@@ -59,6 +59,12 @@ describe('streaming scoring', () => {
       decision.decision,
     );
 
+    // Lean history: the deadline's version is in the input, so no patch marker and no TemporalChangeVersion update;
+    // the decision's search attributes go with the completion, in one upsert.
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toHaveLength(0);
+    expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
+
     // `fraudflow decision <transactionId>` reads the same decision back from the workflow's history.
     const shown = fraudflow(['decision', event.transactionId]);
     expect(shown.status, shown.stderr).toBe(0);
