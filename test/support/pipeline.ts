@@ -26,7 +26,7 @@ import type { ScoringSettings } from '../../src/scoring/settings';
 import { taskQueuesFor } from '../../src/task-queues';
 import { scoringSettingsFromConfig } from '../../src/scoring/settings';
 import { publishedDecision } from '../../src/temporal/published-decision';
-import { expectReceiptOf } from './receipt';
+import { receiptMismatch } from './receipt-check';
 import { installRuntime, startWorkerSet, workerRoles } from '../../src/worker-set';
 
 export interface TestPipelineOptions {
@@ -235,7 +235,8 @@ export async function scoreDecision(
     args: [{ event, source: { kind: 'api' }, settings: pipeline.settings }],
   });
   const decision = await publishedDecision(pipeline.client, scoringWorkflowId(event.transactionId));
-  expectReceiptOf(receipt, decision, pipeline.settings.decisionsTopic);
+  const mismatch = receiptMismatch(receipt, decision, pipeline.settings.decisionsTopic);
+  if (mismatch) throw new Error(`the workflow's receipt ${mismatch}`);
   return decision;
 }
 

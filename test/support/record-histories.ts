@@ -17,7 +17,7 @@ import prettier from 'prettier';
 import { z } from 'zod';
 import { createTransactionGenerator } from '../../src/generator/synthetic';
 import { logger } from '../../src/observability/logger';
-import { Decision } from '../../src/schemas/decision';
+import { Decision, ScoringReceipt } from '../../src/schemas/decision';
 import type { ScoringPath } from '../../src/schemas/decision';
 import { TransactionEvent } from '../../src/schemas/transaction-event';
 import type { TransactionEventInput } from '../../src/schemas/transaction-event';
@@ -141,7 +141,7 @@ async function recordScoring(
   const settings = scenario.shadow
     ? { ...pipeline.settings, shadow: { ...shadow, timeoutMs: 5000 } }
     : pipeline.settings;
-  const decision = Decision.parse(
+  const decision = ScoringReceipt.parse(
     await pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
       taskQueue: pipeline.settings.taskQueues.orchestration,
       workflowId,
@@ -172,7 +172,7 @@ async function recordCases(pipeline: TestPipeline, models: ModelStandIns, record
     ['expired', 2000],
   ] as const) {
     const event = TransactionEvent.parse(sampleTransaction());
-    const decision = Decision.parse(
+    const decision = ScoringReceipt.parse(
       await pipeline.client.workflow.execute<typeof scoreTransactionWorkflow>('scoreTransactionWorkflow', {
         taskQueue: pipeline.settings.taskQueues.orchestration,
         workflowId: scoringWorkflowId(event.transactionId),

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createDataConverter, ENCRYPTED_ENCODING } from '../../src/codec/payload-codec';
 import { loadConfig } from '../../src/config';
-import { Decision, ScoringPath } from '../../src/schemas/decision';
+import { ScoringPath, ScoringReceipt } from '../../src/schemas/decision';
 import { installRuntime, workflowBundle } from '../../src/worker-set';
 import * as workflows from '../../workflows';
 import { historyFromJSON, recordedHistoriesDir } from '../support/history-json';
@@ -50,15 +50,18 @@ const dataConverter = createDataConverter({
   keys: new Map([['history-replay', randomBytes(32)]]),
 });
 
-/** The decision a completed scoring workflow returned, read through the same codec. */
-async function recordedDecision(history: History): Promise<Decision | undefined> {
+/**
+ * What a completed scoring workflow returned, read through the same codec: a receipt (0.4.0 on) or the whole
+ * decision (before), both readable as a receipt.
+ */
+async function recordedDecision(history: History): Promise<ScoringReceipt | undefined> {
   const payload = history.events?.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
   if (!payload) return undefined;
   let payloads = [payload];
   for (const codec of dataConverter.payloadCodecs ?? []) payloads = await codec.decode(payloads);
   const [plain] = payloads;
   if (!plain) return undefined;
-  const decision = Decision.safeParse(defaultPayloadConverter.fromPayload(plain));
+  const decision = ScoringReceipt.safeParse(defaultPayloadConverter.fromPayload(plain));
   return decision.success ? decision.data : undefined;
 }
 
