@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { readRenamed } from '../schemas/renamed-field';
 import { defaultRedactedFields } from '../scoring/redaction';
 
 const csv = z
@@ -71,11 +72,7 @@ const HostedProviderFields = z.object({
   maxBackoffMs: z.number().int().min(1).optional(),
 });
 /** `budgetMs`, the earlier name of `scheduleToCloseMs`, is read as it. */
-export const HostedProvider = z.preprocess((raw) => {
-  if (typeof raw !== 'object' || raw === null || !('budgetMs' in raw)) return raw;
-  const { budgetMs, ...rest } = raw as Record<string, unknown>;
-  return { scheduleToCloseMs: budgetMs, ...rest };
-}, HostedProviderFields);
+export const HostedProvider = z.preprocess(readRenamed('budgetMs', 'scheduleToCloseMs'), HostedProviderFields);
 export type HostedProvider = z.infer<typeof HostedProvider>;
 
 const defaultHostedProviders: HostedProvider[] = [

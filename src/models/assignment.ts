@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import { z } from 'zod';
 import type { LoadedPolicy } from '../scoring/policy-file';
 import { parsePolicyText } from '../scoring/policy-file';
+import { readRenamed } from '../schemas/renamed-field';
 
 const PolicyRefFields = z.object({
   model: z.string().min(1),
@@ -17,17 +18,9 @@ const PolicyRefFields = z.object({
   policyFileHash: z.string().min(1),
 });
 
-/** Assignments stored before the rename carry the policy-file hash as `policyHash`; read under the new name. */
-function withPolicyFileHash(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || 'policyFileHash' in value || !('policyHash' in value)) {
-    return value;
-  }
-  const { policyHash, ...rest } = value;
-  return { ...rest, policyFileHash: policyHash };
-}
-
 /** A model and the policy file fitted for it. */
-export const PolicyRef = z.preprocess(withPolicyFileHash, PolicyRefFields);
+/** Assignments stored before the rename carry the policy-file hash as `policyHash`. */
+export const PolicyRef = z.preprocess(readRenamed('policyHash', 'policyFileHash'), PolicyRefFields);
 export type PolicyRef = z.infer<typeof PolicyRef>;
 
 export const ModelAssignment = z.object({

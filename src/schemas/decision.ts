@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { decisionVersion } from './versions';
 import { CardFeatures } from './card-features';
+import { readRenamed } from './renamed-field';
 
 export { decisionVersion };
 
@@ -94,15 +95,7 @@ const ShadowScoreFields = z.object({
 });
 
 /** Shadow scores written before the rename carry the policy-file hash as `policyHash`. */
-function withPolicyFileHash(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || 'policyFileHash' in value || !('policyHash' in value)) {
-    return value;
-  }
-  const { policyHash, ...rest } = value;
-  return { ...rest, policyFileHash: policyHash };
-}
-
-export const ShadowScore = z.preprocess(withPolicyFileHash, ShadowScoreFields);
+export const ShadowScore = z.preprocess(readRenamed('policyHash', 'policyFileHash'), ShadowScoreFields);
 export type ShadowScore = z.infer<typeof ShadowScore>;
 
 /**
