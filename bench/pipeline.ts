@@ -145,6 +145,7 @@ export async function startPipeline(
       env,
       path.join(logDir, `${setup.id}-ingest.log`),
       'fraudflow ingest:',
+      nodeArgs,
     );
   } catch (err) {
     await worker.stop();

@@ -108,8 +108,18 @@ class TransactionOrder {
 // disconnect can hang; past 30 s we go anyway: uncommitted messages are redelivered and find their workflows.
 type StallWatchdog = ReturnType<typeof startStallWatchdog>;
 
-const bounded = (p: Promise<void>) =>
-  Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 30_000))]);
+async function bounded(p: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 30_000);
+  });
+  try {
+    await Promise.race([p.catch(() => undefined), late]);
+  } finally {
+    // A pending 30 s timer would hold the process open that long after a clean stop.
+    clearTimeout(timer);
+  }
+}
 
 class KafkaIngest implements Ingest {
   readonly counters: IngestCounters = {
