@@ -13,6 +13,7 @@ import {
 } from '../../src/replay/report';
 import type { PolicyOrigin } from '../../src/replay/report';
 import { Decision } from '../../src/schemas/decision';
+import { minimalDecision } from '../support/decision-fixture';
 
 const manifests = new Map([
   ['history-tune', 'file:///data/history.csv scoring […, 2026-06-01T00:00:00.000Z)'],
@@ -137,22 +138,13 @@ describe('reading sources and provenance', () => {
 });
 
 describe('in the report', () => {
-  const decision = Decision.parse({
-    schemaVersion: 1,
-    transactionId: 't1',
-    decision: 'approve',
-    riskScore: 0.1,
-    reasons: [],
-    path: 'local',
-    ruleHits: [],
-    modelCalls: [],
-    decidedAt: '2026-11-24T10:01:00.000Z',
-    workflowId: 'score-t1',
-    runId: 'run-t1',
-    source: { kind: 'replay', replayId: 'r', uri: 'file:///home/ana/bank.csv', line: 2 },
-    policyHash: 'p',
-    promptVersion: 'fraud-analyst-v1',
-  });
+  const decision = Decision.parse(
+    minimalDecision({
+      decidedAt: '2026-11-24T10:01:00.000Z',
+      source: { kind: 'replay', replayId: 'r', uri: 'file:///home/ana/bank.csv', line: 2 },
+      policyHash: 'p',
+    }),
+  );
   const policySource = checkPolicySource(shipped, 'file:///home/ana/bank.csv', sourceOf);
   const report = buildBacktestReport([{ decision, label: { isFraud: false } }], {
     replayId: 'r',

@@ -5,23 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { requestedPolicyFile } from '../../activities/model-scoring';
 import { Decision, ShadowScore } from '../../src/schemas/decision';
+import { minimalDecision } from '../support/decision-fixture';
 
-const decision = {
-  schemaVersion: 1,
-  transactionId: 't1',
-  decision: 'approve',
-  riskScore: 0.1,
-  reasons: [],
-  path: 'local',
-  ruleHits: [],
-  modelCalls: [],
-  decidedAt: '2026-12-01T10:00:00.000Z',
-  workflowId: 'score-t1',
-  runId: 'r1',
-  source: { kind: 'api' },
-  policyHash: 'settings0000hash',
-  promptVersion: 'fraud-analyst-v1',
-};
+const decision = minimalDecision();
 
 describe('ShadowScore', () => {
   it('reads a shadow score stored under the old name as policyFileHash', () => {
