@@ -4,6 +4,7 @@
  * (ScoringReceipt); workflows of earlier versions returned the whole decision, which is read from there instead.
  */
 import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { Decision } from '../schemas/decision';
 import { scoringWorkflowId } from '../workflow-ids';
@@ -28,6 +29,16 @@ export async function publishedDecision(client: Client, workflowId: string, runI
   throw new DecisionNotFound(`${workflowId} has published no decision yet`);
 }
 
-/** The decision on a transaction, by its id. */
-export const decisionOfTransaction = (client: Client, transactionId: string) =>
-  publishedDecision(client, scoringWorkflowId(transactionId));
+/** gRPC's NOT_FOUND: fetching the history of a workflow the server does not have (the client does not map it). */
+const grpcNotFound = 5;
+
+/** The decision on a transaction, by its id; DecisionNotFound when it has no scoring workflow (any more). */
+export async function decisionOfTransaction(client: Client, transactionId: string): Promise<Decision> {
+  try {
+    return await publishedDecision(client, scoringWorkflowId(transactionId));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && Number(err.code) === grpcNotFound))
+      throw new DecisionNotFound(`no scoring workflow for transaction ${transactionId} (or its history has expired)`);
+    throw err;
+  }
+}
