@@ -10,6 +10,7 @@ import {
 import { readLabelMessage } from '../../src/outcomes/label-messages';
 import type { Decision } from '../../src/schemas/decision';
 import type { Label } from '../../src/schemas/label';
+import { minimalDecision } from '../support/decision-fixture';
 
 const label = (over: Partial<Label> = {}): Label => ({
   schemaVersion: 1,
@@ -21,14 +22,7 @@ const label = (over: Partial<Label> = {}): Label => ({
 });
 
 function decision(over: Partial<Decision> = {}): Decision {
-  return {
-    schemaVersion: 1,
-    transactionId: 't1',
-    decision: 'approve',
-    riskScore: 0.1,
-    reasons: [],
-    path: 'local',
-    ruleHits: [],
+  return minimalDecision({
     modelCalls: [
       {
         provider: 'ollama',
@@ -44,13 +38,11 @@ function decision(over: Partial<Decision> = {}): Decision {
       },
     ],
     decidedAt: '2026-12-01T10:00:00Z',
-    workflowId: 'score-t1',
     runId: 'r',
-    source: { kind: 'api' },
     policyHash: 'p1',
     promptVersion: 'v1',
     ...over,
-  };
+  });
 }
 
 const empty: OutcomeRecord = {};
